@@ -1,0 +1,20 @@
+"""Shared fixtures: where the reference recordings live, offscreen Qt."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+#: The reference recordings sit beside the checkout, never inside it (see its README).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Folder of the real reference recordings (MIT-BIH 100, NeuroKit2 examples)."""
+    if not (SHARED_DATA / "README.md").is_file():
+        pytest.skip(f"reference recordings not found at {SHARED_DATA} (they live in ../shared/data)")
+    return SHARED_DATA
