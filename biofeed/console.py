@@ -1,0 +1,75 @@
+"""Terminal display: live per-second status while a session runs, tables afterwards (rich)."""
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from .live import LiveBuffers
+from .protocol.runner import ProtocolRunner
+
+
+def current_status(live: LiveBuffers, runner: ProtocolRunner | None) -> dict:
+    """Phase, elapsed session seconds, HR (bpm), SCL (uS) and samples recorded, right now."""
+    t = live.clock.now() if live.clock is not None and live.clock.started else 0.0
+    state = runner.state_at(t) if runner is not None else None
+    hr = scl = float("nan")
+    rr_streams = live.of_kind("rr")
+    if rr_streams:
+        _, rr = live.window(rr_streams[0], seconds=10.0)
+        if len(rr):
+            hr = 60000.0 / float(np.mean(rr[-5:, 0]))
+    for kind, seconds in (("scl", 1.0), ("eda", 1.0)):
+        names = live.of_kind(kind)
+        if names:
+            _, v = live.window(names[0], seconds=seconds)
+            if len(v):
+                scl = float(np.mean(v[:, 0]))
+                break
+    return {"phase": state.phase.label if state is not None else "-", "elapsed_s": t,
+            "hr_bpm": hr, "scl_us": scl, "samples": live.samples}
+
+
+def _fmt(x: float, spec: str) -> str:
+    return "-" if not np.isfinite(x) else format(x, spec)
+
+
+def status_line(s: dict) -> str:
+    return (f"{s['elapsed_s']:7.1f} s  phase {s['phase']:<16} HR {_fmt(s['hr_bpm'], '5.1f')} bpm  "
+            f"SCL {_fmt(s['scl_us'], '5.2f')} uS  samples {s['samples']:,}")
+
+
+async def show_status(live: LiveBuffers, runner: ProtocolRunner | None, console: Console,
+                      every_s: float = 1.0) -> None:
+    """Redraw the status every ``every_s`` real seconds until cancelled.
+
+    On a terminal one line is redrawn in place; otherwise (a pipe, a log) one line is printed
+    each time.
+    """
+    if console.is_terminal:
+        with Live(status_line(current_status(live, runner)), console=console,
+                  refresh_per_second=4, transient=True) as display:
+            while True:
+                await asyncio.sleep(every_s)
+                display.update(status_line(current_status(live, runner)))
+    else:
+        while True:
+            await asyncio.sleep(every_s)
+            console.print(status_line(current_status(live, runner)), highlight=False)
+
+
+def dataframe_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> Table:
+    """A rich table of a DataFrame, numbers formatted by column (``formats``: column -> spec)."""
+    formats = formats or {}
+    table = Table(title=title, title_justify="left")
+    for col in df.columns:
+        table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
+    for row in df.itertuples(index=False):
+        table.add_row(*("-" if isinstance(v, float) and not np.isfinite(v)
+                        else format(v, formats.get(c, "")) if isinstance(v, (int, float)) else str(v)
+                        for c, v in zip(df.columns, row)))
+    return table

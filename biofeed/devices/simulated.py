@@ -1,0 +1,116 @@
+"""The built-in simulated sensor (device name ``simulated``): ECG, EDA and respiration.
+
+Signals come from :class:`biofeed.sim.physiology.Physiology`, which reacts to the protocol
+state, so a demo session shows a stress response and the effect of paced breathing without
+any hardware. Sample ``i`` of a stream lies at exactly ``i / rate`` session seconds, and the
+values depend only on the seed and the protocol, never on how the samples are chunked.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import AsyncIterator
+
+import numpy as np
+
+from ..clock import SessionClock
+from ..protocol.schedule import breath_volume
+from ..sim.physiology import Physiology, SimConfig, StateAt
+from ..sim.waveforms import BEAT_SPAN_S, ecg_beats, scr_shape
+from ..stream import Chunk, StreamInfo
+from .base import Device
+
+
+class SimulatedSensor(Device):
+    """Simulated chest ECG (mV), palm EDA (uS) and respiration belt (a.u.).
+
+    Parameters
+    ----------
+    config : SimConfig
+        Rates, seed, physiology and noise settings.
+    state_at : callable, optional
+        Protocol state at a session time (seconds); rest throughout when omitted.
+    chunk_s : float
+        Session seconds between chunks at real-time speed.
+    """
+
+    def __init__(self, config: SimConfig = SimConfig(), state_at: StateAt | None = None,
+                 chunk_s: float = 0.1) -> None:
+        self.id = "simulated"
+        self.config = config
+        self.physiology = Physiology(config, state_at or (lambda t: None))
+        self.chunk_s = chunk_s
+        self.ecg = StreamInfo("ecg", "ecg", "mV", config.ecg_rate_hz, ("ECG",), self.id)
+        self.eda = StreamInfo("eda", "eda", "uS", config.eda_rate_hz, ("EDA",), self.id)
+        self.resp = StreamInfo("resp", "resp", "a.u.", config.resp_rate_hz, ("RESP",), self.id)
+        self.streams = (self.ecg, self.eda, self.resp)
+        seeds = np.random.SeedSequence([config.seed, 1]).spawn(3)
+        self._noise = {s.name: np.random.default_rng(q) for s, q in zip(self.streams, seeds)}
+        self._sent = dict.fromkeys((s.name for s in self.streams), 0)
+        self._mains_phase = float(np.random.default_rng(config.seed).uniform(0, 2 * math.pi))
+
+    def describe(self) -> dict:
+        return super().describe() | {"config": asdict(self.config)}
+
+    async def chunks(self, clock: SessionClock, until: float | None) -> AsyncIterator[Chunk]:
+        # At high speed, fewer and larger chunks keep the loop light; values do not change.
+        period = self.chunk_s * max(1.0, clock.speed / 10.0)
+        t_next = period
+        while True:
+            await clock.sleep_until(t_next if until is None else min(t_next, until))
+            now = clock.now() if until is None else min(clock.now(), until)
+            for chunk in self.read_until(now):
+                yield chunk
+            if until is not None and now >= until:
+                return
+            t_next = max(t_next + period, now)
+
+    def read_until(self, t: float) -> list[Chunk]:
+        """Every sample not yet read with a session time below ``t`` (seconds), one chunk a stream."""
+        self.physiology.advance(t + 2.5)
+        out = []
+        for info, render in ((self.ecg, self._ecg), (self.eda, self._eda), (self.resp, self._resp)):
+            i0, i1 = self._sent[info.name], math.ceil(t * info.rate - 1e-9)
+            if i1 > i0:
+                times = np.arange(i0, i1) / info.rate
+                out.append(Chunk(info, render(times), t0=i0 / info.rate))
+                self._sent[info.name] = i1
+        self.physiology.forget_before(min(s / i.rate for s, i in
+                                          zip(self._sent.values(), self.streams)))
+        return out
+
+    # -- signal rendering ----------------------------------------------------------------------
+    def _breath(self, t: np.ndarray) -> np.ndarray:
+        """Lung volume 0..1 at times ``t`` (s)."""
+        g = self.physiology.grid
+        return breath_volume(g.interp("breath", t), g.interp("inhale", t))
+
+    def _ecg(self, t: np.ndarray) -> np.ndarray:
+        ph, k = self.physiology, self.config.noise
+        beats = ph.beats_between(t[0] + BEAT_SPAN_S[0] - 1e-9, t[-1] - BEAT_SPAN_S[0] + 1e-9)
+        ecg = ecg_beats(t, beats[:, 0], beats[:, 1], beats[:, 2].astype(bool), beats[:, 3])
+        ecg += 0.08 * (self._breath(t) - 0.5)                                  # baseline wander
+        ecg += k * 0.01 * np.sin(2 * np.pi * 50.0 * t + self._mains_phase)      # mains
+        ecg += k * 0.015 * self._noise["ecg"].standard_normal(len(t))          # muscle / electrode
+        for t0, dur, amp, freqs, phases in ph.motion:                          # motion artifacts
+            inside = (t >= t0) & (t < t0 + dur)
+            if inside.any():
+                u = (t[inside] - t0) / dur
+                wave = np.sin(2 * np.pi * freqs[:, None] * t[inside] + phases[:, None]).sum(axis=0)
+                ecg[inside] += k * amp * np.sin(np.pi * u) ** 2 * wave / 1.5
+        return ecg
+
+    def _eda(self, t: np.ndarray) -> np.ndarray:
+        ph, k = self.physiology, self.config.noise
+        eda = ph.grid.interp("scl", t)
+        for onset, amp in ph.scrs:
+            if onset < t[-1]:
+                eda += amp * scr_shape(t - onset)
+        for t0, amp in ph.contact:                                              # electrode contact
+            eda += k * amp * np.where(t >= t0, np.exp(-np.maximum(t - t0, 0) / 0.8), 0.0)
+        eda += k * 0.003 * self._noise["eda"].standard_normal(len(t))
+        return np.maximum(eda, 0.0)
+
+    def _resp(self, t: np.ndarray) -> np.ndarray:
+        depth = self.physiology.grid.interp("depth", t)
+        return depth * (self._breath(t) - 0.5) + self.config.noise * 0.02 * self._noise["resp"].standard_normal(len(t))

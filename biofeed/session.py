@@ -1,0 +1,81 @@
+"""A recorded session: devices + processors + protocol runner + recorder + live buffers.
+
+This is the one place that assembles the engine for the command line, the GUI and notebooks.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from .clock import SessionClock
+from .devices.base import Device
+from .engine import Engine, SessionEnd, Sink
+from .live import LiveBuffers
+from .pipeline import default_processors
+from .processor import Processor
+from .protocol.runner import ProtocolRunner
+from .record.writer import SessionRecorder
+
+
+class Session:
+    """Everything one recording needs, wired together.
+
+    Parameters
+    ----------
+    devices : sequence of Device
+    runner : ProtocolRunner, optional
+    out_dir : path
+        Folder of the session file.
+    participant : str
+        Pseudonymous participant id (stored inside the file, never in its name).
+    speed : float
+        Session seconds per real second (> 1 only for simulated devices).
+    duration : float, optional
+        Seconds; the protocol's length by default.
+    processors : sequence of Processor, optional
+        The signal core for the devices' streams by default.
+    sinks : sequence of Sink
+        Extra sinks (an LSL outlet, ...).
+    """
+
+    def __init__(self, devices: Sequence[Device], runner: ProtocolRunner | None = None,
+                 out_dir: str | Path = "sessions", participant: str = "", speed: float = 1.0,
+                 duration: float | None = None, processors: Sequence[Processor] | None = None,
+                 sinks: Sequence[Sink] = ()) -> None:
+        self.clock = SessionClock(speed)
+        self.runner = runner
+        self.live = LiveBuffers()
+        self.recorder = SessionRecorder(
+            out_dir, participant=participant,
+            protocol=None if runner is None else runner.protocol.to_dict(),
+            devices=[d.describe() for d in devices])
+        streams = [s for d in devices for s in d.streams]
+        procs = default_processors(streams) if processors is None else list(processors)
+        self.engine = Engine(devices, procs, [self.recorder, self.live, *sinks], runner,
+                             self.clock, duration)
+
+    @property
+    def path(self) -> Path | None:
+        """The session file (known once the session has started)."""
+        return self.recorder.path
+
+    def stop(self, reason: str = "stopped by user") -> None:
+        """End the session now, cleanly (thread-safe)."""
+        self.engine.stop(reason)
+
+    async def run(self) -> SessionEnd:
+        """Run to the end. On the main thread, SIGINT and SIGTERM end the session cleanly."""
+        loop = asyncio.get_running_loop()
+        handled = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stop, f"stopped: {sig.name}")
+                handled.append(sig)
+        try:
+            return await self.engine.run()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
