@@ -5,3 +5,7 @@ try:
     __version__ = _version("biofeed")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
+
+from .record.reader import Recording, Signal, read  # noqa: E402
+
+__all__ = ["read", "Recording", "Signal", "__version__"]

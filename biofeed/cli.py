@@ -67,9 +67,14 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
                       speed=args.speed, duration=args.duration)
 
     async def main():
+        run = asyncio.create_task(session.run())
+        while session.path is None and not run.done():
+            await asyncio.sleep(0.01)
+        if session.path is not None:
+            console.print(f"recording to {session.path}")
         status = asyncio.create_task(show_status(session.live, runner, console))
         try:
-            return await session.run()
+            return await run
         finally:
             status.cancel()
 

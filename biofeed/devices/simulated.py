@@ -87,7 +87,7 @@ class SimulatedSensor(Device):
 
     def _ecg(self, t: np.ndarray) -> np.ndarray:
         ph, k = self.physiology, self.config.noise
-        beats = ph.beats_between(t[0] + BEAT_SPAN_S[0] - 1e-9, t[-1] - BEAT_SPAN_S[0] + 1e-9)
+        beats = ph.beats_between(t[0] - BEAT_SPAN_S[1] - 1e-9, t[-1] - BEAT_SPAN_S[0] + 1e-9)
         ecg = ecg_beats(t, beats[:, 0], beats[:, 1], beats[:, 2].astype(bool), beats[:, 3])
         ecg += 0.08 * (self._breath(t) - 0.5)                                  # baseline wander
         ecg += k * 0.01 * np.sin(2 * np.pi * 50.0 * t + self._mains_phase)      # mains
