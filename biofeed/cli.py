@@ -128,7 +128,8 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
+    # Piped output (logs, tests) gets wide tables instead of rich's 80-column default.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     try:
         return args.func(args, console)
     except (ValueError, OSError) as exc:

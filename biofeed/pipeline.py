@@ -1,12 +1,36 @@
-"""Which processors run on which streams: the signal core, declared per stream kind."""
+"""Which processors run on which streams: the signal core, declared per stream kind.
+
+ECG -> R-peaks + RR; PPG -> pulse peaks + RR; every RR stream (from a detector or straight from
+a device) -> artifact-corrected NN, windowed HRV and coherence; EDA -> SCL + SCRs.
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
+from .physio.coherence import CoherenceProcessor
+from .physio.ecg import RPeakProcessor
+from .physio.eda import EdaProcessor
+from .physio.hrv import HRVProcessor
+from .physio.ppg import PulseProcessor
+from .physio.rr import NNProcessor
 from .processor import Processor
 from .stream import StreamInfo
+
+#: Processors that turn a raw stream of a kind into derived streams (one instance a stream).
+_BY_KIND = {"ecg": RPeakProcessor, "ppg": PulseProcessor, "eda": EdaProcessor}
+
+
+def rr_processors(rr: str) -> list[Processor]:
+    """NN, HRV and coherence for one RR stream (ms)."""
+    return [NNProcessor(rr), HRVProcessor(rr, name=f"{rr}.hrv"),
+            CoherenceProcessor(rr, name=f"{rr}.coherence")]
 
 
 def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
     """The standard processors for a session's raw streams."""
-    return []
+    procs: list[Processor] = [_BY_KIND[s.kind](s) for s in streams if s.kind in _BY_KIND]
+    rr_streams = [s.name for s in streams if s.kind == "rr"]
+    rr_streams += [o.name for p in procs for o in p.outputs if o.kind == "rr"]
+    for rr in rr_streams:
+        procs += rr_processors(rr)
+    return procs

@@ -5,6 +5,7 @@ This is the one place that assembles the engine for the command line, the GUI an
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import signal
 import threading
 from pathlib import Path
@@ -65,6 +66,23 @@ class Session:
     def stop(self, reason: str = "stopped by user") -> None:
         """End the session now, cleanly (thread-safe)."""
         self.engine.stop(reason)
+
+    def start_in_thread(self) -> "concurrent.futures.Future[SessionEnd]":
+        """Run the session on a worker thread (the GUI keeps the main thread).
+
+        Returns a future of the :class:`SessionEnd`; :meth:`stop` ends the session from any
+        thread. Signals stay with the main thread's owner (Qt), which calls :meth:`stop`.
+        """
+        future: concurrent.futures.Future[SessionEnd] = concurrent.futures.Future()
+
+        def work() -> None:
+            try:
+                future.set_result(asyncio.run(self.run()))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="biofeed-engine", daemon=True).start()
+        return future
 
     async def run(self) -> SessionEnd:
         """Run to the end. On the main thread, SIGINT and SIGTERM end the session cleanly."""

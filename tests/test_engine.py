@@ -115,3 +115,19 @@ def test_device_error_keeps_what_was_recorded(tmp_path):
     rec = bf.read(recorder.path)
     assert rec.complete and "strap lost" in rec.meta["ended_by"]
     assert rec.signals["hr"].values.tolist() == [70.0, 71.0]
+
+
+def test_session_runs_on_a_worker_thread_and_stops_from_the_main_thread(tmp_path):
+    session = _demo_session(tmp_path, speed=50.0)
+    future = session.start_in_thread()
+    deadline = threading.Event()
+    deadline.wait(1.0)                       # about 50 s of session time
+    assert not future.done()
+    session.stop("stop button")
+    end = future.result(timeout=10)
+    assert end.ended_by == "stop button" and 20 < end.t_end < 120
+    rec = bf.read(session.path)
+    assert rec.complete
+    frame = rec.signals["eda"].to_frame()
+    assert list(frame.columns) == ["EDA"] and frame.index.name == "time_s"
+    assert len(frame) == len(rec.signals["eda"])

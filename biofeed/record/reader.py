@@ -50,6 +50,11 @@ class Signal:
     def __len__(self) -> int:
         return len(self.times)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The samples as a DataFrame indexed by session time (``time_s``), one column a channel."""
+        values = self.values.reshape(len(self.times), -1)
+        return pd.DataFrame(values, index=pd.Index(self.times, name="time_s"), columns=list(self.channels))
+
 
 def _connect(path: Path) -> sqlite3.Connection:
     if not path.is_file():

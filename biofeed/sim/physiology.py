@@ -134,6 +134,7 @@ class Physiology:
         self._f_breath = config.breath_bpm / 60.0             # smoothed breathing rate, Hz
         self._hr_wander = 0.0
         self._scl_wander = 0.0
+        self._scl_drift = 0.0
         self._mayer_phase = float(self._rng_drift.uniform(0, 2 * math.pi))
         self._last_phase_index: int | None = None
         # beats: R time s, RR ending there s, ectopic flag, R amplitude factor
@@ -175,10 +176,12 @@ class Physiology:
         self._breath += rate * dt
         self._f_breath += (rate - self._f_breath) * (1 - math.exp(-dt / 8.0))
         depth = math.sqrt(cfg.breath_bpm / 60.0 / self._f_breath)
-        # Slow wandering of heart rate and skin conductance level (Ornstein-Uhlenbeck).
+        # Slow wandering of heart rate (Ornstein-Uhlenbeck) and of the skin conductance level
+        # (an OU process smoothed over 20 s: the tonic level drifts, it does not jitter).
         self._hr_wander += -self._hr_wander * dt / 20.0 + 1.5 * math.sqrt(2 * dt / 20.0) * self._rng_drift.normal()
         self._scl_wander += -self._scl_wander * dt / 60.0 + 0.15 * math.sqrt(2 * dt / 60.0) * self._rng_drift.normal()
-        scl = cfg.scl_rest_us + cfg.scl_stress_us * self._a_slow + self._scl_wander
+        self._scl_drift += (self._scl_wander - self._scl_drift) * (1 - math.exp(-dt / 20.0))
+        scl = cfg.scl_rest_us + cfg.scl_stress_us * self._a_slow + self._scl_drift
         self.grid.append(breath=self._breath, inhale=inhale, depth=depth, arousal=self._a, scl=scl)
         self._skin_events(t, state)
         self._motion_events(t)

@@ -1,0 +1,121 @@
+"""Speed of biofeed's RR cleaning and HRV indices against neurokit2 on the same 24 h of RR.
+
+Data: the RR series of MIT-BIH record 100 (expert annotations, 30 min, real atrial and
+ventricular ectopic beats) repeated to 24 h (~109k beats), from ../shared/data. Both libraries
+run in this process on the same intervals. Also times the live processors' per-update cost.
+
+Run: python benchmarks/bench_hrv.py
+"""
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import biofeed.physio.coherence as coh
+import biofeed.physio.hrv as bh
+import biofeed.physio.rr as brr
+from biofeed.stream import Chunk, StreamInfo
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mitdb" / "100"
+BEAT_SYMBOLS = list("NLRBAaJSVrFejnE/fQ?")
+
+
+def best_of(fn, repeat: int = 3) -> tuple[float, object]:
+    """Fastest wall time of ``repeat`` runs (s) and the last result."""
+    best, out = np.inf, None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def load_rr() -> np.ndarray:
+    import wfdb
+    ann = wfdb.rdann(str(DATA), "atr")
+    rr = np.diff(ann.sample[np.isin(ann.symbol, BEAT_SYMBOLS)]) / 360 * 1000
+    return np.tile(rr, int(np.ceil(86400 / (rr.sum() / 1000))))
+
+
+def batch(rr: np.ndarray) -> None:
+    import neurokit2 as nk
+    peaks = np.concatenate(([0], np.round(np.cumsum(rr)).astype(np.int64)))  # 1000 Hz samples
+    print(f"24 h of RR: {rr.size} beats, {rr.sum() / 3.6e6:.2f} h\n")
+    rows = []
+    t_clean, (nn, art) = best_of(lambda: brr.clean_rr(rr))
+    t_time, _ = best_of(lambda: bh.hrv_time(nn))
+    t_freq, _ = best_of(lambda: bh.hrv_frequency(nn))
+    print(f"biofeed: {np.count_nonzero(art)} beats corrected, NN {nn.size}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        n_fix, (info, _) = best_of(lambda: nk.signal_fixpeaks(peaks, sampling_rate=1000,
+                                                               method="Kubios"), repeat=1)
+        n_flag = sum(len(info[k]) for k in ("ectopic", "missed", "extra", "longshort"))
+        print(f"neurokit2 Kubios: {n_flag} beats flagged")
+        rri = {"RRI": nn}
+        n_time, _ = best_of(lambda: nk.hrv_time(rri))
+        n_freq4, _ = best_of(lambda: nk.hrv_frequency(rri, normalize=False, interpolation_rate=4))
+        n_freq, _ = best_of(lambda: nk.hrv_frequency(rri, normalize=False), repeat=1)
+    rows += [("artifact correction (Kubios method)", t_clean, n_fix),
+             ("time domain", t_time, n_time),
+             ("frequency domain, 4 Hz", t_freq, n_freq4),
+             ("frequency domain, nk default 100 Hz", t_freq, n_freq),
+             ("total (clean + time + freq 4 Hz)", t_clean + t_time + t_freq,
+              n_fix + n_time + n_freq4)]
+    print(f"\n{'step':40s} {'biofeed s':>10s} {'neurokit2 s':>12s} {'speed-up':>9s}")
+    for name, ours, theirs in rows:
+        print(f"{name:40s} {ours:10.4f} {theirs:12.4f} {theirs / ours:8.1f}x")
+
+
+def per_call(fn, n: int = 300) -> float:
+    """Median time of one call, microseconds."""
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e6 * float(np.median(times))
+
+
+def live(rr: np.ndarray) -> None:
+    rr = rr[:2300]  # ~30 min
+    times = np.cumsum(rr) / 1000
+    nn, _ = brr.clean_rr(rr)
+    nn60, nn300, nn64 = nn[-75:], nn[-375:], nn[-90:]
+    print("\nlive, one call (median of 300):")
+    print(f"  hrv_time, 60 s window       {per_call(lambda: bh.hrv_time(nn60)):8.0f} us")
+    print(f"  hrv_frequency, 300 s window {per_call(lambda: bh.hrv_frequency(nn300)):8.0f} us")
+    print(f"  coherence, 64 s             {per_call(lambda: coh.coherence_peak(nn64)):8.0f} us")
+    info = StreamInfo("rr", "rr", "ms", 0.0)
+    for make, label in ((lambda: brr.NNProcessor("rr"), "NNProcessor"),
+                        (lambda: bh.HRVProcessor("rr"), "HRVProcessor (60 s / 300 s)"),
+                        (lambda: bh.HRVProcessor("rr", spectral_window_s=120),
+                         "HRVProcessor (60 s / 120 s)"),
+                        (lambda: coh.CoherenceProcessor("rr"), "CoherenceProcessor")):
+        proc, n_out = make(), 0
+        t0 = time.perf_counter()
+        for i in range(rr.size):  # one beat per update, as from a chest strap
+            chunk = Chunk(info, rr[i:i + 1], times[i], times[i:i + 1])
+            n_out += sum(len(c) for c in proc.update(chunk))
+        n_out += sum(len(c) for c in proc.flush())
+        dt = time.perf_counter() - t0
+        print(f"  {label:30s} {rr.size} beats -> {n_out} samples, {1e6 * dt / rr.size:7.0f} us per "
+              f"update, {1e6 * dt / n_out:7.0f} us per output sample")
+
+
+def main() -> int:
+    if not DATA.with_suffix(".atr").is_file():
+        print(f"MIT-BIH record 100 not found at {DATA} (see ../shared/data/README.md)")
+        return 1
+    rr = load_rr()
+    batch(rr)
+    live(rr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
