@@ -89,7 +89,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_ms": ".1f",
-                 "scl_us": ".2f", "scr_per_min": ".1f"}
+                 "scl_us": ".2f", "scr_per_min": ".1f", "arousal": "+.2f"}
 
 
 def cmd_info(args: argparse.Namespace, console: Console) -> int:

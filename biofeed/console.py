@@ -16,6 +16,8 @@ from .protocol.runner import ProtocolRunner
 def current_status(live: LiveBuffers, runner: ProtocolRunner | None) -> dict:
     """Phase, elapsed session seconds, HR (bpm), SCL (uS) and samples recorded, right now."""
     t = live.clock.now() if live.clock is not None and live.clock.started else 0.0
+    if live.end_s is not None:
+        t = min(t, live.end_s)
     state = runner.state_at(t) if runner is not None else None
     hr = scl = float("nan")
     rr_streams = live.of_kind("rr")

@@ -59,11 +59,15 @@ class Engine:
     duration : float, optional
         Session length in seconds; the protocol's length when omitted and a runner is given,
         otherwise the session runs until :meth:`stop`.
+    events : sequence of Event
+        Events known before the data (a replay's recorded events), delivered at the start.
     """
 
     def __init__(self, devices: Sequence[Device], processors: Sequence[Processor] = (),
                  sinks: Sequence[Sink] = (), runner: ProtocolRunner | None = None,
-                 clock: SessionClock | None = None, duration: float | None = None) -> None:
+                 clock: SessionClock | None = None, duration: float | None = None,
+                 events: Sequence[Event] = ()) -> None:
+        self._initial_events = list(events)
         self.devices = list(devices)
         self.processors = list(processors)
         self.sinks = list(sinks)
@@ -119,6 +123,9 @@ class Engine:
                    label, kind, dict(payload or {}))
         for sink in self.sinks:
             sink.event(ev)
+        for proc in self.processors:
+            for out in proc.on_event(ev):
+                self.publish(out)
         return ev
 
     # -- running -----------------------------------------------------------------------------
@@ -141,6 +148,8 @@ class Engine:
         self.clock.start()
         for sink in self.sinks:
             sink.start(self.clock, self.streams)
+        for ev in self._initial_events:
+            self.emit_event(ev.onset, ev.duration, ev.label, ev.kind, ev.payload, id=ev.id)
         tasks = [asyncio.create_task(self._pump(d), name=f"device {d.id}") for d in self.devices]
         if self.runner is not None:
             until = self.duration if self.duration is not None else float("inf")

@@ -57,6 +57,7 @@ class LiveBuffers:
         self.clock: SessionClock | None = None
         self.samples = 0                         #: samples received, all streams
         self.ended: str | None = None
+        self.end_s: float | None = None          #: planned session end, seconds (None = open)
 
     def start(self, clock: SessionClock, streams: Sequence[StreamInfo]) -> None:
         self.clock = clock

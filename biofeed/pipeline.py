@@ -1,12 +1,14 @@
 """Which processors run on which streams: the signal core, declared per stream kind.
 
 ECG -> R-peaks + RR; PPG -> pulse peaks + RR; every RR stream (from a detector or straight from
-a device) -> artifact-corrected NN, windowed HRV and coherence; EDA -> SCL + SCRs.
+a device) -> artifact-corrected NN, windowed HRV and coherence; EDA -> SCL + SCRs; the first
+NN, HRV, SCL and SCR streams -> the arousal index.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
+from .physio.arousal import ArousalProcessor
 from .physio.coherence import CoherenceProcessor
 from .physio.ecg import RPeakProcessor
 from .physio.eda import EdaProcessor
@@ -33,4 +35,9 @@ def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
     rr_streams += [o.name for p in procs for o in p.outputs if o.kind == "rr"]
     for rr in rr_streams:
         procs += rr_processors(rr)
+    first = {}
+    for out in (o for p in procs for o in p.outputs):
+        first.setdefault(out.kind, out.name)
+    if {"nn", "hrv", "scl", "scr"} <= first.keys():
+        procs.append(ArousalProcessor(first["nn"], first["hrv"], first["scl"], first["scr"]))
     return procs

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from .stream import Chunk, StreamInfo
+from .stream import Chunk, Event, StreamInfo
 
 
 class Processor(ABC):
@@ -27,6 +27,10 @@ class Processor(ABC):
     @abstractmethod
     def update(self, chunk: Chunk) -> list[Chunk]:
         """Consume one chunk of an input stream; return the derived chunks now available."""
+
+    def on_event(self, event: Event) -> list[Chunk]:
+        """A protocol event (phase, prompt, marker); processors that need phases override this."""
+        return []
 
     def flush(self) -> list[Chunk]:
         """End of data: return what the look-ahead still holds (default: nothing)."""

@@ -57,6 +57,7 @@ class Session:
         procs = default_processors(streams) if processors is None else list(processors)
         self.engine = Engine(devices, procs, [self.recorder, self.live, *sinks], runner,
                              self.clock, duration)
+        self.live.end_s = self.engine.duration
 
     @property
     def path(self) -> Path | None:

@@ -67,7 +67,9 @@ def replay(rec: Recording, processors: Sequence[Processor] | None = None) -> dic
     device = RecordingReplay(rec)
     procs = default_processors(device.streams) if processors is None else list(processors)
     sink = MemorySink()
-    asyncio.run(Engine([device], procs, [sink]).run())
+    events = [Event(int(e.id), e.onset, e.duration, e.label, e.kind, e.payload)
+              for e in rec.events.itertuples()]
+    asyncio.run(Engine([device], procs, [sink], events=events).run())
     return {p.name: sink.signal(p.name) for proc in procs for p in proc.outputs}
 
 

@@ -102,7 +102,10 @@ class RPeakDetector:
         x = self._fill(np.asarray(x, dtype=np.float64).reshape(-1))
         if len(x):
             slope = self._slope(x)
-            self._buf.append(np.column_stack((self._integrate(slope * slope), np.abs(slope), x)))
+            rows = self._buf.extend(len(x))
+            rows[:, 0] = self._integrate(slope * slope)
+            rows[:, 1] = np.abs(slope)
+            rows[:, 2] = x
             self._n += len(x)
         return self._detect(self._n - self._half)
 
@@ -346,7 +349,13 @@ class BeatProcessor(Processor):
         if not len(chunk):
             return []
         x = chunk.values[:, self.channel]
-        self._starts.append((self._raw.end, chunk.t0))
+        # Times count samples from the start of each contiguous segment, so they do not depend
+        # on where chunks were cut; a chunk more than half a sample off starts a new segment.
+        if self._starts:
+            start, t0 = self._starts[-1]
+            expected = t0 + (self._raw.end - start) / self.info.rate
+        if not self._starts or abs(chunk.t0 - expected) > 0.5 / self.info.rate:
+            self._starts.append((self._raw.end, chunk.t0))
         self._raw.append(x)
         return self._emit(self.detector.update(x))
 

@@ -466,13 +466,15 @@ class EdaProcessor(Processor):
         return out
 
     def _emit(self, step: EdaStep) -> list[Chunk]:
+        # SCRs go out before the SCL of the same step: a consumer holding SCL up to T then
+        # holds every SCR reported by then (the arousal index counts on it).
         out = []
         fs = self.info.rate
-        if step.tonic.size:
-            out.append(Chunk(self.scl_info, step.tonic, self._t0 + step.start / fs))
         if step.scr:
             table = scr_table(step.scr, fs, self._t0)
             values = table[["amplitude_us", "rise_time_s", "peak_s"]].to_numpy()
             out.append(Chunk(self.scr_info, values, float(table["onset_s"].iloc[0]),
                              table["onset_s"].to_numpy()))
+        if step.tonic.size:
+            out.append(Chunk(self.scl_info, step.tonic, self._t0 + step.start / fs))
         return out

@@ -100,42 +100,59 @@ class SignalBuffer:
     """The recent past of one or more aligned signals, addressed by absolute sample index.
 
     Samples are rows of :attr:`data` (shape ``(n,)`` or ``(n, k)``); :attr:`start` is the
-    absolute index of row 0.
+    absolute index of row 0. Storage grows geometrically and is reused, so appending a chunk
+    copies only the chunk.
 
     Parameters
     ----------
     columns : int
         0 for a 1-D signal, otherwise the number of aligned signals stored side by side.
-    start : int
-        Absolute index of the first sample that will be appended.
     """
 
-    def __init__(self, columns: int = 0, start: int = 0) -> None:
-        self.data = np.empty((0, columns) if columns else 0)
-        self.start = start
+    def __init__(self, columns: int = 0) -> None:
+        self._shape = (columns,) if columns else ()
+        self._store = np.empty((1024,) + self._shape)
+        self._lo = self._hi = 0       # the live rows of the store
+        self.start = 0
+
+    @property
+    def data(self) -> np.ndarray:
+        """The buffered samples (a view; do not keep it across appends)."""
+        return self._store[self._lo:self._hi]
 
     @property
     def end(self) -> int:
         """Absolute index just after the newest sample."""
-        return self.start + len(self.data)
+        return self.start + self._hi - self._lo
+
+    def extend(self, n: int) -> np.ndarray:
+        """Make room for the next ``n`` samples; returns their (writable) rows."""
+        live = self._hi - self._lo
+        if self._hi + n > len(self._store):
+            store = self._store
+            if 2 * (live + n) > len(store):
+                store = np.empty((2 * (live + n),) + self._shape)
+            store[:live] = self._store[self._lo:self._hi]
+            self._store, self._lo, self._hi = store, 0, live
+        self._hi += n
+        return self._store[self._hi - n:self._hi]
 
     def append(self, x: np.ndarray) -> None:
         """Add the next samples (rows)."""
-        self.data = np.concatenate((self.data, x))
+        self.extend(len(x))[:] = x
 
     def discard_before(self, index: int) -> None:
         """Forget samples with absolute index < ``index``."""
-        drop = min(max(index - self.start, 0), len(self.data))
-        if drop:
-            self.data = self.data[drop:]
-            self.start += drop
+        drop = min(max(index - self.start, 0), self._hi - self._lo)
+        self._lo += drop
+        self.start += drop
 
     def window(self, lo: int, hi: int, fill: float = 0.0) -> np.ndarray:
         """Rows with absolute index in ``[lo, hi)``; indices outside the buffer read ``fill``."""
         a, b = max(lo, self.start), min(hi, self.end)
         if a == lo and b == hi:
             return self.data[a - self.start:b - self.start]
-        out = np.full((hi - lo,) + self.data.shape[1:], fill)
+        out = np.full((hi - lo,) + self._shape, fill)
         if b > a:
             out[a - lo:b - lo] = self.data[a - self.start:b - self.start]
         return out

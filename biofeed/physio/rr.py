@@ -46,7 +46,7 @@ ARTIFACT_TYPES = ("normal", "ectopic", "missed", "extra", "long", "short")
 NORMAL, ECTOPIC, MISSED, EXTRA, LONG, SHORT = range(6)
 
 #: Threshold scale: threshold = ALPHA * quartile deviation (Lipponen & Tarvainen 2019).
-ALPHA = 2.0
+ALPHA = 5.2
 #: Ectopic decision-boundary slope and offset (Lipponen & Tarvainen 2019).
 C1, C2 = 0.13, 0.17
 #: Beats in the quartile-deviation windows of the thresholds.
@@ -76,8 +76,11 @@ class NNBeats(NamedTuple):
     times_s: np.ndarray
 
 
-def _rolling_median(x: np.ndarray, before: int, after: int, first: int) -> np.ndarray:
-    """Median of ``x[max(0, i - before) : i + after + 1]`` for rows ``i = first .. len(x) - 1``.
+def _rolling_median(x: np.ndarray, before: int, after: int, first: int,
+                    stop: int | None = None) -> np.ndarray:
+    """Median of ``x[max(0, i - before) : i + after + 1]`` for rows ``i = first .. stop - 1``.
+
+    ``stop`` defaults to ``len(x)``.
 
     ``after`` is 0 (trailing window) or ``before`` (centred window). Long inputs go through
     pandas' rolling median (O(n log w)); short ones (live updates) through ``np.partition`` of
@@ -86,19 +89,20 @@ def _rolling_median(x: np.ndarray, before: int, after: int, first: int) -> np.nd
     the mean of the two middle ones).
     """
     n = x.size
-    if n - first > _PANDAS_ROWS:
+    stop = n if stop is None else stop
+    if stop - first > _PANDAS_ROWS:
         start = max(0, first - before)
         roll = pd.Series(x[start:]).rolling(before + after + 1, center=after > 0, min_periods=1)
-        return roll.median().to_numpy()[first - start:]
+        return roll.median().to_numpy()[first - start:stop - start]
     width = before + after + 1  # odd
-    out = np.empty(max(n - first, 0))
-    a, b = max(first, before), n - after  # rows a .. b - 1 have a full window
+    out = np.empty(max(stop - first, 0))
+    a, b = max(first, before), min(n - after, stop)  # rows a .. b - 1 have a full window
     if b > a:
         windows = np.lib.stride_tricks.as_strided(x[a - before:], (b - a, width), x.strides * 2)
         out[a - first:b - first] = np.partition(windows, width // 2, axis=1)[:, width // 2]
-    if first >= a and b >= n:
+    if first >= a and b >= stop:
         return out
-    i = np.concatenate((np.arange(first, min(a, n)), np.arange(max(b, a, first), n)))
+    i = np.concatenate((np.arange(first, min(a, stop)), np.arange(max(b, a, first), stop)))
     s = np.maximum(i - before, 0)
     m = np.minimum(i + after + 1, n) - s
     for extra in (0, 1):  # odd windows padded to `width`, even ones to `width + 1`
@@ -133,7 +137,8 @@ def _threshold(x: np.ndarray, first: int, global_first: int) -> np.ndarray:
     return np.maximum(ALPHA * qd, MIN_THRESHOLD_MS)
 
 
-def _classify(rr: np.ndarray, offset: int = 0, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _classify(rr: np.ndarray, offset: int = 0, first: int = 0,
+              complete: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Artifact code and local median RR (ms) of intervals ``first ..``.
 
     Parameters
@@ -145,6 +150,9 @@ def _classify(rr: np.ndarray, offset: int = 0, first: int = 0) -> tuple[np.ndarr
     first : int
         First row to classify; earlier rows are history for the trailing windows (rows
         ``first - 96 ..`` are read).
+    complete : bool
+        False when more intervals will follow: the last 5 rows, whose median windows are not
+        complete yet, are left unclassified (their codes are not final anyway).
 
     Returns
     -------
@@ -161,7 +169,8 @@ def _classify(rr: np.ndarray, offset: int = 0, first: int = 0) -> tuple[np.ndarr
     d[f1:] = drr[f1:] / _threshold(drr, f1, offset + f1)
     fm = max(first - (THRESHOLD_BEATS - 1), 0)
     med = np.full(n, np.nan)
-    med[fm:] = _rolling_median(rr, _HALF_MEDIAN, _HALF_MEDIAN, fm)
+    stop = n if complete else max(n - _HALF_MEDIAN, fm)
+    med[fm:stop] = _rolling_median(rr, _HALF_MEDIAN, _HALF_MEDIAN, fm, stop)
     mrr = rr[fm:] - med[fm:]
     mrr[mrr < 0] *= 2.0
     th2 = np.full(n, np.nan)
@@ -242,18 +251,18 @@ class RRCleaner:
         n_known = self._offset + self._rr.size
         # beat j is final when n_known >= max(j, WARMUP_BEATS) + HALF_MEDIAN + 1
         last = n_known - _HALF_MEDIAN - 1
-        return self._emit(last + 1 if last >= WARMUP_BEATS else 0)
+        return self._emit(last + 1 if last >= WARMUP_BEATS else 0, complete=False)
 
     def flush(self) -> NNBeats:
         """End of data: return the beats still held by the look-ahead."""
-        return self._emit(self._offset + self._rr.size)
+        return self._emit(self._offset + self._rr.size, complete=True)
 
-    def _emit(self, stop: int) -> NNBeats:
+    def _emit(self, stop: int, complete: bool) -> NNBeats:
         if stop <= self._done:
             return NNBeats(np.empty(0), np.empty(0, np.int8), np.empty(0))
         rr, t, off = self._rr, self._t, self._offset
         lo, hi = self._done - off, stop - off
-        codes, med = _classify(rr, off, lo)
+        codes, med = _classify(rr, off, lo, complete)
         beats, self._merged = _correct(rr, t, codes, med, lo, hi, self._merged)
         self._done = stop
         cut = max(0, self._done - _HISTORY - off)
@@ -264,6 +273,8 @@ class RRCleaner:
 
 def _correct(rr, t, codes, med, lo, hi, merged_first):
     """Corrected beats for rows ``lo .. hi - 1``; also whether row ``hi`` was merged."""
+    if not merged_first and not codes[lo:hi].any():
+        return NNBeats(rr[lo:hi].copy(), codes[lo:hi].copy(), t[lo:hi].copy()), False
     merged = np.zeros(hi - lo + 1, dtype=bool)
     merged[0] = merged_first
     for k in np.flatnonzero(codes[lo:hi] == EXTRA):  # never the last beat of a series
