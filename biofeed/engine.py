@@ -136,8 +136,11 @@ class Engine:
             self._loop.call_soon_threadsafe(self._stop.set)
 
     async def _pump(self, device: Device) -> None:
-        async for chunk in device.chunks(self.clock, self.duration):
-            self.publish(chunk)
+        async for item in device.chunks(self.clock, self.duration):
+            if isinstance(item, Event):          # a device's own event (a gap, a reconnect)
+                self.emit_event(item.onset, item.duration, item.label, item.kind, item.payload)
+            else:
+                self.publish(item)
 
     async def run(self) -> SessionEnd:
         """Run the session to its end (duration reached, :meth:`stop`, or an error)."""

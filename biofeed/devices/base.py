@@ -5,7 +5,7 @@ from abc import ABC, abstractmethod
 from typing import AsyncIterator
 
 from ..clock import SessionClock
-from ..stream import Chunk, StreamInfo
+from ..stream import Chunk, Event, StreamInfo
 
 
 class Device(ABC):
@@ -22,11 +22,13 @@ class Device(ABC):
     streams: tuple[StreamInfo, ...] = ()
 
     @abstractmethod
-    def chunks(self, clock: SessionClock, until: float | None) -> AsyncIterator[Chunk]:
+    def chunks(self, clock: SessionClock, until: float | None) -> AsyncIterator[Chunk | Event]:
         """Yield chunks as data arrive, until session time ``until`` (seconds; None = forever).
 
         A device that can stop exactly (a simulation, a file replay) yields every sample with a
-        timestamp below ``until``; a live sensor stops when the engine cancels it.
+        timestamp below ``until``; a live sensor stops when the engine cancels it. A device may
+        also yield an :class:`~biofeed.stream.Event` (a gap after a drop-out); the engine
+        records it under a new id.
         """
 
     def describe(self) -> dict:
