@@ -43,6 +43,18 @@ class SessionClock:
             raise RuntimeError("session clock not started")
         return (time.monotonic() - self._t0) * self.speed
 
+    def at_monotonic(self, m: float) -> float:
+        """Session time (s) of a ``time.monotonic()`` reading ``m`` (s)."""
+        if self._t0 is None:
+            raise RuntimeError("session clock not started")
+        return (m - self._t0) * self.speed
+
+    def to_monotonic(self, t: float):
+        """``time.monotonic()`` reading (s) of session time ``t`` (s); works on arrays too."""
+        if self._t0 is None:
+            raise RuntimeError("session clock not started")
+        return self._t0 + t / self.speed
+
     def utc(self, t: float) -> datetime:
         """UTC wall time of session time ``t`` (seconds), counting session seconds as seconds."""
         if self.start_utc is None:
