@@ -124,3 +124,27 @@ def test_biofeed_outlets_carry_metadata_samples_and_markers(tmp_path):
     start = int(np.flatnonzero(recorded == received[0])[0])
     np.testing.assert_array_equal(received, recorded[start:start + len(received)])
     assert {"b", "c"} <= set(labels)
+
+
+def test_devices_scan_finds_an_lsl_outlet_and_record_records_it(tmp_path):
+    import subprocess
+    import sys
+
+    outlet = _eda_outlet("bf-scan-eda")
+    stop = threading.Event()
+    _push_counter(outlet, stop)
+    try:
+        scan = subprocess.run([sys.executable, "-m", "biofeed", "devices", "scan", "--timeout", "1.5"],
+                              capture_output=True, text=True, timeout=60)
+        assert scan.returncode == 0, scan.stderr
+        assert "lsl:name=bf-scan-eda" in scan.stdout and "Bluetooth" in scan.stdout
+        rec_run = subprocess.run([sys.executable, "-m", "biofeed", "record", "--device",
+                                  "lsl:name=bf-scan-eda", "--duration", "3", "--out", str(tmp_path)],
+                                 capture_output=True, text=True, timeout=60)
+    finally:
+        stop.set()
+    assert rec_run.returncode == 0, rec_run.stderr
+    path = next(tmp_path.glob("*.biofeed"))
+    rec = bf.read(path)
+    assert rec.complete and len(rec.signals["bf-scan-eda.eda"]) > 40
+    assert "bf-scan-eda.eda.scl" in rec.streams           # the signal core ran on it

@@ -32,11 +32,12 @@ class RecordingReplay(Device):
 
 
 class MemorySink:
-    """Engine sink that keeps every chunk in memory and returns :class:`Signal` objects."""
+    """Engine sink that keeps every chunk and event in memory and returns :class:`Signal` objects."""
 
     def __init__(self) -> None:
         self._parts: dict[str, list[Chunk]] = {}
         self.streams: dict[str, StreamInfo] = {}
+        self.events: list[Event] = []
 
     def start(self, clock: SessionClock, streams: Sequence[StreamInfo]) -> None:
         self.streams = {s.name: s for s in streams}
@@ -46,10 +47,14 @@ class MemorySink:
         self._parts[chunk.info.name].append(chunk)
 
     def event(self, event: Event) -> None:
-        pass
+        self.events.append(event)
 
     def close(self, t_end: float, ended_by: str) -> None:
         pass
+
+    def chunks(self, name: str) -> list[Chunk]:
+        """The chunks of one stream as they arrived."""
+        return self._parts[name]
 
     def signal(self, name: str) -> Signal:
         info, parts = self.streams[name], self._parts[name]

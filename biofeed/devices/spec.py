@@ -1,0 +1,74 @@
+"""Device specs on the command line: ``KIND[:ARGS]`` -> a :class:`~biofeed.devices.base.Device`.
+
+=================================  ==========================================================
+``simulated`` / ``simulated:seed=3``  the built-in simulated participant (ECG, EDA, respiration)
+``lsl:name=OpenSignals``             any Lab Streaming Layer stream (``field=value`` pairs
+                                     joined by ``,``: name, type, source_id, ...)
+=================================  ==========================================================
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..sim.physiology import SimConfig, StateAt
+from .base import Device
+
+
+class DeviceSpecError(ValueError):
+    """A device spec that cannot be understood; the message says what was expected."""
+
+
+def _pairs(spec: str, args: str) -> dict[str, str]:
+    out = {}
+    for part in filter(None, args.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep or not key or not value:
+            raise DeviceSpecError(f"device {spec!r}: expected field=value pairs joined by ',', "
+                                  f"got {part!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _simulated(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -> Device:
+    from .simulated import SimulatedSensor
+
+    opts = _pairs(spec, args)
+    unknown = set(opts) - {"seed"}
+    if unknown:
+        raise DeviceSpecError(f"device {spec!r}: unknown option(s) {sorted(unknown)}; allowed: seed")
+    try:
+        seed = int(opts.get("seed", 0))
+    except ValueError:
+        raise DeviceSpecError(f"device {spec!r}: seed must be a whole number") from None
+    return SimulatedSensor(SimConfig(seed=seed), state_at)
+
+
+def _lsl(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -> Device:
+    from ..lsl.inlet import LslInlet
+
+    query = _pairs(spec, args)
+    if not query:
+        raise DeviceSpecError(f"device {spec!r}: say which LSL stream, e.g. lsl:name=OpenSignals")
+    return LslInlet(query, scope=lsl_scope)
+
+
+#: Device kinds and their factories ``(spec, args, state_at, lsl_scope) -> Device``.
+FACTORIES: dict[str, Callable[..., Device]] = {"simulated": _simulated, "lsl": _lsl}
+
+
+def open_device(spec: str, state_at: StateAt | None = None, lsl_scope: str = "machine") -> Device:
+    """Create the device a spec names (see the module table).
+
+    Parameters
+    ----------
+    spec : str
+        ``KIND[:ARGS]``.
+    state_at : callable, optional
+        Protocol state at a session time (s), for the simulated sensor.
+    lsl_scope : str
+        LSL discovery scope for ``lsl:`` devices.
+    """
+    kind, _, args = spec.partition(":")
+    if kind not in FACTORIES:
+        raise DeviceSpecError(f"device {spec!r}: unknown kind {kind!r}; known: {sorted(FACTORIES)}")
+    return FACTORIES[kind](spec, args, state_at, lsl_scope)
