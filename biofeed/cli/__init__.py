@@ -1,0 +1,43 @@
+"""Command line: a thin layer over the public API; one module a command group.
+
+``biofeed demo``            a session on the built-in simulated sensor with the demo sequence
+``biofeed record``          record any devices until the duration is up or Ctrl-C
+``biofeed info``            describe a recorded session
+``biofeed devices scan``    list Bluetooth heart-rate sensors, serial ports and LSL streams
+``biofeed devices test``    stream from one device for a few seconds and report its quality
+
+Each command module has ``register(subparsers)``; add a module to :data:`COMMANDS` to add
+commands.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from .. import __version__
+from . import devices, info, session
+
+COMMANDS = (session, info, devices)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="biofeed", description="Live HRV and EDA biofeedback, "
+                                     "stress-response protocols, crash-safe recording.")
+    parser.add_argument("--version", action="version", version=f"biofeed {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Piped output (logs, tests) gets wide tables instead of rich's 80-column default.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    try:
+        return args.func(args, console)
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]biofeed {args.command}: {exc}[/red]")
+        return 2

@@ -1,0 +1,48 @@
+"""``biofeed devices scan`` and ``biofeed devices test``."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from rich.console import Console
+
+from .common import positive
+
+
+def register(sub) -> None:
+    devices = sub.add_parser("devices", help="find and test sensors").add_subparsers(
+        dest="devices_command", required=True)
+    scan = devices.add_parser("scan", help="list heart-rate BLE sensors, serial ports, LSL streams")
+    scan.add_argument("--timeout", type=positive, default=3.0, metavar="S",
+                      help="seconds to listen for Bluetooth and LSL (default 3)")
+    scan.add_argument("--lsl-scope", choices=("machine", "link"), default="machine")
+    scan.set_defaults(func=cmd_devices_scan)
+    test = devices.add_parser("test", help="stream from a device and report rate, gaps and quality")
+    test.add_argument("device", metavar="SPEC")
+    test.add_argument("--seconds", type=positive, default=10.0, metavar="S")
+    test.add_argument("--lsl-scope", choices=("machine", "link"), default="machine")
+    test.set_defaults(func=cmd_devices_test)
+
+
+def cmd_devices_scan(args: argparse.Namespace, console: Console) -> int:
+    from ..console import dataframe_table
+    from ..devices.scan import scan_all
+
+    table = asyncio.run(scan_all(args.timeout, args.lsl_scope))
+    console.print(dataframe_table(table, "Devices"))
+    return 0
+
+
+def cmd_devices_test(args: argparse.Namespace, console: Console) -> int:
+    from ..console import dataframe_table
+    from ..devices.scan import test_device
+    from ..devices.spec import open_device
+
+    device = open_device(args.device, lsl_scope=args.lsl_scope)
+    console.print(f"streaming from {device.id} for {args.seconds:g} s ...")
+    table, notes = test_device(device, args.seconds)
+    console.print(dataframe_table(table, f"{device.id}: {args.seconds:g} s test",
+                                  {"rate_hz": ".2f", "measured_hz": ".2f", "finite_pct": ".1f"}))
+    for note in notes:
+        console.print(note)
+    return 0

@@ -1,0 +1,52 @@
+"""``biofeed info``: describe a recorded session."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+
+def register(sub) -> None:
+    info = sub.add_parser("info", help="describe a recorded session file")
+    info.add_argument("session", type=Path, help="a .biofeed session file")
+    info.set_defaults(func=cmd_info)
+
+
+def streams_table(rec) -> pd.DataFrame:
+    """One row per stream of a recording: kind, unit, rate, samples, end time, gaps."""
+    rows = []
+    for name, s in rec.streams.items():
+        t0, n = rec.chunk_table(name)
+        end = (t0[-1] + n[-1] / s.rate) if s.regular and len(t0) else np.nan
+        rows.append((name, s.kind, s.unit, s.rate if s.regular else np.nan, int(n.sum()), end,
+                     len(rec.gaps(name)), "derived" if s.derived else "raw"))
+    return pd.DataFrame(rows, columns=["stream", "kind", "unit", "rate_hz", "samples", "end_s",
+                                       "gaps", "source"])
+
+
+def cmd_info(args: argparse.Namespace, console: Console) -> int:
+    from ..console import dataframe_table
+    from ..record.reader import read
+
+    rec = read(args.session)
+    m = rec.meta
+    status = "complete" if rec.complete else "INCOMPLETE (the recording stopped unexpectedly)"
+    console.print(f"[bold]{rec.path}[/bold]")
+    rows = [("status", status), ("session id", m.get("session_id", "")),
+            ("participant", m.get("participant") or "-"),
+            ("protocol", (m.get("protocol") or {}).get("name", "-")),
+            ("devices", ", ".join(d.get("id", "?") for d in m.get("devices", [])) or "-"),
+            ("start (UTC)", m.get("start_utc", "-")),
+            ("time scale", f"{m.get('time_scale', 1):g}x"),
+            ("software", " ".join(f"{k} {v}" for k, v in m.get("software", {}).items()))]
+    if rec.complete:
+        rows += [("duration", f"{m.get('duration_s', float('nan')):.2f} s"),
+                 ("ended by", m.get("ended_by", "-")), ("end (UTC)", m.get("end_utc", "-"))]
+    console.print(dataframe_table(pd.DataFrame(rows, columns=["field", "value"]), "Session"))
+    console.print(dataframe_table(streams_table(rec), "Streams", {"rate_hz": "g", "end_s": ".2f"}))
+    ev = rec.events[["onset", "duration", "kind", "label"]]
+    console.print(dataframe_table(ev, f"Events ({len(ev)})", {"onset": ".3f", "duration": ".3f"}))
+    return 0

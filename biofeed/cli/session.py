@@ -1,0 +1,117 @@
+"""``biofeed demo`` and ``biofeed record``: run and record a session."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+from rich.console import Console
+
+from .. import __version__
+from .common import positive
+from .info import streams_table
+
+PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_ms": ".1f",
+                 "scl_us": ".2f", "scr_per_min": ".1f", "arousal": "+.2f"}
+
+
+def _session_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration", type=positive, default=None, metavar="S",
+                   help="session length in seconds")
+    p.add_argument("--out", type=Path, default=Path("sessions"), metavar="DIR",
+                   help="folder for the session file (default: ./sessions)")
+    p.add_argument("--participant", default="", metavar="ID",
+                   help="pseudonymous participant id stored in the file (never a name)")
+    p.add_argument("--headless", action="store_true",
+                   help="no window: live status in the terminal only (what every run does until "
+                        "the live window is built, and on machines without a display)")
+    p.add_argument("--lsl", action="store_true",
+                   help="also publish every stream and event on Lab Streaming Layer")
+    p.add_argument("--lsl-scope", choices=("machine", "link"), default="machine",
+                   help="LSL discovery: this computer only (default) or the local network")
+
+
+def register(sub) -> None:
+    demo = sub.add_parser("demo", help="run a demo session on the built-in simulated sensor")
+    _session_options(demo)
+    demo.set_defaults(participant="demo")
+    demo.add_argument("--speed", type=positive, default=1.0, metavar="X",
+                      help="run X times faster than real time (simulated time; default 1)")
+    demo.add_argument("--seed", type=int, default=0, metavar="N",
+                      help="seed of the simulated participant (default 0)")
+    demo.set_defaults(func=cmd_demo)
+
+    record = sub.add_parser("record", help="record devices (no protocol) until the duration or Ctrl-C")
+    _session_options(record)
+    record.add_argument("--device", action="append", required=True, metavar="SPEC",
+                        help="a device: simulated, lsl:name=OpenSignals, ... (repeatable)")
+    record.set_defaults(func=cmd_record)
+
+
+def _extra_sinks(args: argparse.Namespace) -> list:
+    if not args.lsl:
+        return []
+    from ..lsl.outlet import LslOutlet
+
+    return [LslOutlet(scope=args.lsl_scope)]
+
+
+def _run(session, console: Console) -> None:
+    """Run a session with the live terminal status; print how it ended."""
+    from ..console import show_status
+
+    async def main():
+        run = asyncio.create_task(session.run())
+        while session.path is None and not run.done():
+            await asyncio.sleep(0.01)
+        if session.path is not None:
+            console.print(f"recording to {session.path}")
+        status = asyncio.create_task(show_status(session.live, session.runner, console))
+        try:
+            return await run
+        finally:
+            status.cancel()
+
+    end = asyncio.run(main())
+    console.print(f"session ended at {end.t_end:.1f} s ({end.ended_by})")
+
+
+def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    from ..analysis.phases import phase_table
+    from ..console import dataframe_table
+    from ..devices.simulated import SimulatedSensor
+    from ..protocol.runner import ProtocolRunner
+    from ..protocol.schedule import DEMO
+    from ..record.reader import read
+    from ..session import Session
+    from ..sim.physiology import SimConfig
+
+    runner = ProtocolRunner(DEMO)
+    sensor = SimulatedSensor(SimConfig(seed=args.seed), runner.state_at)
+    session = Session([sensor], runner, out_dir=args.out, participant=args.participant,
+                      speed=args.speed, duration=args.duration, sinks=_extra_sinks(args))
+    console.print(f"biofeed {__version__}: demo session on the simulated sensor "
+                  f"({args.duration or DEMO.duration_s:g} s at {args.speed:g}x). Ctrl-C stops.")
+    _run(session, console)
+    table = phase_table(read(session.path))
+    console.print(dataframe_table(table, "Per-phase summary", PHASE_FORMATS))
+    console.print(f"session file: {session.path}")
+    return 0
+
+
+def cmd_record(args: argparse.Namespace, console: Console) -> int:
+    from ..console import dataframe_table
+    from ..devices.spec import open_device
+    from ..record.reader import read
+    from ..session import Session
+
+    devices = [open_device(spec, lsl_scope=args.lsl_scope) for spec in args.device]
+    session = Session(devices, out_dir=args.out, participant=args.participant,
+                      duration=args.duration, sinks=_extra_sinks(args))
+    console.print(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
+                  f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops.")
+    _run(session, console)
+    console.print(dataframe_table(streams_table(read(session.path)), "Streams",
+                                  {"rate_hz": "g", "end_s": ".2f"}))
+    console.print(f"session file: {session.path}")
+    return 0
