@@ -129,6 +129,12 @@ class Engine:
         return ev
 
     # -- running -----------------------------------------------------------------------------
+    def call_threadsafe(self, fn, *args) -> None:
+        """Run ``fn(*args)`` on the engine's loop (from a GUI or any other thread)."""
+        if self._loop is None:
+            raise RuntimeError("the engine is not running")
+        self._loop.call_soon_threadsafe(fn, *args)
+
     def stop(self, reason: str = "stopped") -> None:
         """Ask the session to end now; safe to call from any thread or a signal handler."""
         self._stop_reason = self._stop_reason or reason

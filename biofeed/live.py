@@ -47,7 +47,7 @@ class LiveBuffers:
         Rows kept per irregular stream (RR intervals, SCRs, indices).
     """
 
-    def __init__(self, seconds: float = 120.0, min_samples: int = 1024) -> None:
+    def __init__(self, seconds: float = 300.0, min_samples: int = 2048) -> None:
         self.seconds = seconds
         self.min_samples = min_samples
         self._lock = threading.Lock()

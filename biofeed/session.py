@@ -64,6 +64,11 @@ class Session:
         """The session file (known once the session has started)."""
         return self.recorder.path
 
+    def add_marker(self, note: str = "") -> None:
+        """Record a clinician marker now, with an optional note (thread-safe)."""
+        self.engine.call_threadsafe(lambda: self.engine.emit_event(
+            self.clock.now(), 0.0, "marker", "marker", {"note": note}))
+
     def stop(self, reason: str = "stopped by user") -> None:
         """End the session now, cleanly (thread-safe)."""
         self.engine.stop(reason)

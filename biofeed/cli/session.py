@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -23,8 +24,8 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--participant", default="", metavar="ID",
                    help="pseudonymous participant id stored in the file (never a name)")
     p.add_argument("--headless", action="store_true",
-                   help="no window: live status in the terminal only (what every run does until "
-                        "the live window is built, and on machines without a display)")
+                   help="no window: live status in the terminal (the default when there is no "
+                        "display)")
     p.add_argument("--lsl", action="store_true",
                    help="also publish every stream and event on Lab Streaming Layer")
     p.add_argument("--lsl-scope", choices=("machine", "link"), default="machine",
@@ -56,9 +57,25 @@ def _extra_sinks(args: argparse.Namespace) -> list:
     return [LslOutlet(scope=args.lsl_scope)]
 
 
-def _run(session, console: Console) -> None:
-    """Run a session with the live terminal status; print how it ended."""
+def has_display() -> bool:
+    """True when a window can be shown (an X11 or Wayland display, or a Qt platform set)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or platform not in ("", "offscreen", "minimal"))
+
+
+def _run(session, console: Console, headless: bool = True) -> None:
+    """Run a session in the live window, or headless with the live terminal status; print how
+    it ended."""
     from ..console import show_status
+
+    if not headless and has_display():
+        from ..gui.window import run_in_window
+
+        console.print("opening the live window (close it or press STOP to end the session)")
+        end = run_in_window(session)
+        console.print(f"session ended at {end.t_end:.1f} s ({end.ended_by})")
+        return
 
     async def main():
         run = asyncio.create_task(session.run())
@@ -92,7 +109,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
                       speed=args.speed, duration=args.duration, sinks=_extra_sinks(args))
     console.print(f"biofeed {__version__}: demo session on the simulated sensor "
                   f"({args.duration or DEMO.duration_s:g} s at {args.speed:g}x). Ctrl-C stops.")
-    _run(session, console)
+    _run(session, console, args.headless)
     table = phase_table(read(session.path))
     console.print(dataframe_table(table, "Per-phase summary", PHASE_FORMATS))
     console.print(f"session file: {session.path}")
@@ -110,7 +127,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
                       duration=args.duration, sinks=_extra_sinks(args))
     console.print(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
                   f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops.")
-    _run(session, console)
+    _run(session, console, args.headless)
     console.print(dataframe_table(streams_table(read(session.path)), "Streams",
                                   {"rate_hz": "g", "end_s": ".2f"}))
     console.print(f"session file: {session.path}")

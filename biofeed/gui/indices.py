@@ -1,0 +1,69 @@
+"""The numbers on screen: current indices from the live buffers, with their baseline values."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..live import LiveBuffers
+from ..physio.hrv import HRV_KEYS
+
+#: (key, label, unit, format) of each index shown, in order.
+INDICES = (("hr_bpm", "Heart rate", "bpm", "{:.0f}"), ("rmssd_ms", "RMSSD", "ms", "{:.0f}"),
+           ("coherence", "Coherence", "ratio", "{:.2f}"), ("scl_us", "SCL", "µS", "{:.2f}"),
+           ("scr_per_min", "SCRs", "/min", "{:.0f}"), ("arousal", "Arousal", "SD", "{:+.1f}"))
+
+
+def _first(live: LiveBuffers, kind: str) -> str | None:
+    names = live.of_kind(kind)
+    return names[0] if names else None
+
+
+def _last(live: LiveBuffers, kind: str, column: int = 0, before: float | None = None) -> float:
+    name = _first(live, kind)
+    if name is None:
+        return math.nan
+    t, v = live.window(name)
+    if before is not None:
+        keep = t < before
+        t, v = t[keep], v[keep]
+    finite = np.isfinite(v[:, column]) if len(v) else np.zeros(0, bool)
+    return float(v[finite, column][-1]) if finite.any() else math.nan
+
+
+def current_indices(live: LiveBuffers, before: float | None = None) -> dict[str, float]:
+    """Latest value of each index in :data:`INDICES` (NaN while unknown).
+
+    HR is 60000 / mean NN over the last 10 s; RMSSD from the HRV stream (60 s window);
+    coherence from the coherence stream (64 s); SCL from the SCL stream; SCRs per minute over
+    the last 60 s of SCR onsets; arousal from the arousal stream. With ``before`` (session s),
+    the values as they were just before that time.
+    """
+    out = dict.fromkeys((k for k, *_ in INDICES), math.nan)
+    nn = _first(live, "nn")
+    if nn is not None:
+        t, v = live.window(nn)
+        if before is not None:
+            v, t = v[t < before], t[t < before]
+        if len(t):
+            recent = t > t[-1] - 10.0
+            out["hr_bpm"] = 60000.0 / float(np.mean(v[recent, 0]))
+    out["rmssd_ms"] = _last(live, "hrv", HRV_KEYS.index("rmssd"), before)
+    out["coherence"] = _last(live, "coherence", 0, before)
+    out["scl_us"] = _last(live, "scl", 0, before)
+    out["arousal"] = _last(live, "arousal", 0, before)
+    scr, scl = _first(live, "scr"), _first(live, "scl")
+    if scr is not None and scl is not None:
+        t_scl, _ = live.window(scl, samples=1)
+        if len(t_scl):
+            now = t_scl[-1] if before is None else min(before, t_scl[-1])
+            if now >= 60.0:
+                t, _ = live.window(scr)
+                out["scr_per_min"] = float(np.count_nonzero((t > now - 60.0) & (t <= now)))
+    return out
+
+
+def format_index(key: str, value: float) -> str:
+    """The number as shown, or an em dash while unknown."""
+    fmt = next(f for k, _, _, f in INDICES if k == key)
+    return fmt.format(value) if math.isfinite(value) else "—"

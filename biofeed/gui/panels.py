@@ -1,0 +1,125 @@
+"""Side panels: the indices (large numbers against baseline), the prompt, the clinician controls."""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from ..protocol.runner import ProtocolState
+from .indices import INDICES, format_index
+from .style import FONT_LABEL_PT, FONT_PROMPT_PT, FONT_VALUE_PT
+
+
+def _font(points: int, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSize(points)
+    font.setBold(bold)
+    return font
+
+
+class IndicesPanel(QFrame):
+    """A tile per index: the value, its unit, and the baseline value with the change."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.StyledPanel)
+        grid = QGridLayout(self)
+        self.values: dict[str, QLabel] = {}
+        self.baselines: dict[str, QLabel] = {}
+        for i, (key, label, unit, _) in enumerate(INDICES):
+            tile = QVBoxLayout()
+            name = QLabel(f"{label} ({unit})")
+            name.setFont(_font(FONT_LABEL_PT))
+            value = QLabel("—")
+            value.setFont(_font(FONT_VALUE_PT, bold=True))
+            baseline = QLabel("baseline —")
+            baseline.setFont(_font(FONT_LABEL_PT - 1))
+            baseline.setStyleSheet("color: #555")
+            for w in (name, value, baseline):
+                w.setAlignment(Qt.AlignCenter)
+                tile.addWidget(w)
+            grid.addLayout(tile, i // 3, i % 3)
+            self.values[key], self.baselines[key] = value, baseline
+
+    def show_values(self, current: dict[str, float], baseline: dict[str, float] | None) -> None:
+        for key, label in self.values.items():
+            label.setText(format_index(key, current[key]))
+            b = None if baseline is None else baseline.get(key, math.nan)
+            if b is None or not math.isfinite(b):
+                self.baselines[key].setText("baseline —")
+            else:
+                delta = current[key] - b
+                arrow = "" if not math.isfinite(delta) else ("▲" if delta > 0 else "▼" if delta < 0 else "")
+                self.baselines[key].setText(f"baseline {format_index(key, b)} {arrow}")
+
+
+class PromptPanel(QFrame):
+    """The phase, the participant-facing text, and a rating control when the phase asks."""
+
+    def __init__(self, on_rating: Callable[[int], None] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.StyledPanel)
+        layout = QVBoxLayout(self)
+        self.phase = QLabel("—")
+        self.phase.setFont(_font(FONT_LABEL_PT + 2, bold=True))
+        self.text = QLabel("")
+        self.text.setWordWrap(True)
+        self.text.setFont(_font(FONT_PROMPT_PT))
+        self.text.setMinimumHeight(90)
+        layout.addWidget(self.phase)
+        layout.addWidget(self.text, 1)
+        self.rating = QWidget()
+        row = QHBoxLayout(self.rating)
+        row.addWidget(QLabel("Distress (SUDS 0-10):"))
+        self.rating_buttons = []
+        for value in range(11):
+            button = QPushButton(str(value))
+            button.setFixedWidth(34)
+            button.clicked.connect(lambda _=False, v=value: on_rating(v) if on_rating else None)
+            row.addWidget(button)
+            self.rating_buttons.append(button)
+        layout.addWidget(self.rating)
+        self.rating.setVisible(False)
+
+    def show_state(self, state: ProtocolState | None, remaining_s: float | None) -> None:
+        if state is None:
+            self.phase.setText("no protocol phase")
+            self.text.setText("")
+            self.rating.setVisible(False)
+            return
+        left = "" if remaining_s is None else f"  ·  {remaining_s:4.0f} s left"
+        self.phase.setText(f"{state.phase.label.replace('_', ' ')} ({state.phase.kind}){left}")
+        self.text.setText(state.phase.text)
+        self.rating.setVisible(state.phase.kind == "rating")
+
+
+class ControlsPanel(QFrame):
+    """Clinician controls: marker with a note, and the stop button always in reach."""
+
+    def __init__(self, on_marker: Callable[[str], None], on_stop: Callable[[], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.StyledPanel)
+        layout = QVBoxLayout(self)
+        marker_row = QHBoxLayout()
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("marker note (optional)")
+        self.marker = QPushButton("Add marker")
+        self.marker.clicked.connect(lambda: (on_marker(self.note.text()), self.note.clear()))
+        marker_row.addWidget(self.note, 1)
+        marker_row.addWidget(self.marker)
+        layout.addLayout(marker_row)
+        self.stop = QPushButton("STOP SESSION")
+        self.stop.setFont(_font(14, bold=True))
+        self.stop.setMinimumHeight(48)
+        self.stop.setStyleSheet("background: #c62828; color: white; border-radius: 6px;")
+        self.stop.clicked.connect(on_stop)
+        layout.addWidget(self.stop)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)

@@ -1,0 +1,73 @@
+"""Save PNG screenshots of the windows during a simulated session (offscreen is fine).
+
+    python -m biofeed.gui.screenshot OUTDIR
+
+Runs the demo sequence at 10x on the simulated sensor and grabs the main window during
+baseline, during the stressor prompt and during paced breathing, plus the participant window.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from ..devices.simulated import SimulatedSensor  # noqa: E402
+from ..protocol.runner import ProtocolRunner  # noqa: E402
+from ..protocol.schedule import DEMO  # noqa: E402
+from ..session import Session  # noqa: E402
+from ..sim.physiology import SimConfig  # noqa: E402
+from .window import MainWindow, ParticipantWindow  # noqa: E402
+
+#: (file name, session second at which to grab)
+SHOTS = (("main-baseline.png", 55.0), ("main-prompt.png", 110.0), ("main-paced-breathing.png", 225.0))
+
+
+def _wait_until(app: QApplication, condition, timeout_s: float = 60.0) -> None:
+    loop = QEventLoop()
+    timer = QTimer()
+    timer.timeout.connect(lambda: loop.quit() if condition() else None)
+    timer.start(20)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    timer.stop()
+
+
+def take(out_dir: Path, speed: float = 10.0) -> list[Path]:
+    """Run a demo session and save the screenshots; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    runner = ProtocolRunner(DEMO)
+    session = Session([SimulatedSensor(SimConfig(seed=0), runner.state_at)], runner,
+                      out_dir=tempfile.mkdtemp(prefix="biofeed-shots-"), speed=speed)
+    window = MainWindow(session)
+    window.resize(1500, 950)
+    participant = ParticipantWindow(session)
+    participant.resize(700, 800)
+    window.show()
+    participant.show()
+    future = window.start()
+    saved = []
+    for name, t in SHOTS:
+        _wait_until(app, lambda: window.view.now() >= t)
+        if name == "main-paced-breathing.png":
+            participant.refresh()
+            saved.append(out_dir / "participant-paced-breathing.png")
+            participant.grab().save(str(saved[-1]))
+        window.refresh(numbers=True)
+        saved.append(out_dir / name)
+        window.grab().save(str(saved[-1]))
+    window.close()
+    participant.close()
+    future.result(timeout=30)
+    return saved
+
+
+if __name__ == "__main__":
+    for path in take(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")):
+        print(path)

@@ -1,0 +1,166 @@
+"""The clinician's main window and the participant's window, and running a session in them."""
+from __future__ import annotations
+
+import concurrent.futures
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+
+from ..engine import SessionEnd
+from ..protocol.runner import ProtocolState
+from ..session import Session
+from .indices import current_indices
+from .pacer import PacerWidget
+from .panels import ControlsPanel, IndicesPanel, PromptPanel
+from .plots import SignalPlots
+
+#: Milliseconds between frames (about 30 frames per second).
+FRAME_MS = 33
+#: Frames between updates of the numbers (4 a second is easy to read).
+NUMBERS_EVERY = 8
+
+
+class _SessionView:
+    """What both windows need: the session, its future, and the protocol state right now."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.future: concurrent.futures.Future[SessionEnd] | None = None
+
+    def now(self) -> float:
+        clock = self.session.clock
+        return clock.now() if clock.started else 0.0
+
+    def state(self) -> ProtocolState | None:
+        runner = self.session.runner
+        return None if runner is None else runner.state_at(self.now())
+
+
+class MainWindow(QMainWindow):
+    """Live traces, indices against baseline, pacer, prompt and clinician controls."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.view = _SessionView(session)
+        self.session = session
+        self.setWindowTitle("biofeed: live session")
+        self.plots = SignalPlots(session.live, session.runner)
+        self.indices = IndicesPanel()
+        self.pacer = PacerWidget()
+        self.prompt = PromptPanel()
+        self.controls = ControlsPanel(on_marker=session.add_marker, on_stop=self.stop_session)
+        side = QVBoxLayout()
+        side.addWidget(self.indices)
+        side.addWidget(self.pacer, 1)
+        side.addWidget(self.prompt)
+        side.addWidget(self.controls)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.addWidget(self.plots, 3)
+        right = QWidget()
+        right.setLayout(side)
+        right.setMinimumWidth(460)
+        layout.addWidget(right, 2)
+        self.setCentralWidget(central)
+        self.baseline: dict[str, float] | None = None
+        self.frames = 0
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+
+    def start(self) -> concurrent.futures.Future[SessionEnd]:
+        """Start the session on its worker thread and the 30 fps refresh."""
+        self.view.future = self.session.start_in_thread()
+        self.timer.start(FRAME_MS)
+        return self.view.future
+
+    def stop_session(self) -> None:
+        self.session.stop("stopped from the window")
+
+    def refresh(self, numbers: bool = False) -> None:
+        """One frame: traces every frame, numbers and status a few times a second (or now)."""
+        live = self.session.live
+        if live.clock is None:
+            return
+        names = live.of_kind("ecg") or live.of_kind("ppg") or list(live.streams)
+        t, _ = live.window(names[0], samples=1) if names else ([], None)
+        now = float(t[-1]) if len(t) else self.view.now()
+        self.plots.refresh(now)
+        state = self.view.state()
+        self.pacer.show_state(state)
+        if numbers or self.frames % NUMBERS_EVERY == 0:
+            self._numbers(state)
+        self.frames += 1
+
+    def _numbers(self, state: ProtocolState | None) -> None:
+        live = self.session.live
+        baseline_end = next((e.onset + e.duration for e in live.events if e.kind == "phase"
+                             and e.payload.get("phase_kind") == "baseline"), None)
+        if self.baseline is None and baseline_end is not None and self.view.now() > baseline_end:
+            self.baseline = current_indices(live, before=baseline_end)
+        self.indices.show_values(current_indices(live), self.baseline)
+        remaining = None if state is None else state.phase.duration_s - state.elapsed
+        self.prompt.show_state(state, remaining)
+        done = self.view.future is not None and self.view.future.done()
+        end = live.end_s
+        self.controls.status.setText(
+            ("Session ended: " + (live.ended or "")) if done else
+            f"{', '.join(d.id for d in self.session.engine.devices)} · {live.samples:,} samples · "
+            f"{self.view.now():.0f}{f' / {end:.0f}' if end else ''} s")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        """Closing the window ends the session cleanly before the window goes."""
+        if self.view.future is not None and not self.view.future.done():
+            self.session.stop("window closed")
+            self.view.future.result(timeout=30)
+        self.timer.stop()
+        event.accept()
+
+
+class ParticipantWindow(QWidget):
+    """What the participant sees (a second screen): the pacer, the prompt and a stop button."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.view = _SessionView(session)
+        self.setWindowTitle("biofeed")
+        self.setStyleSheet("background: #fafafa;")
+        layout = QVBoxLayout(self)
+        self.text = QLabel("")
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignCenter)
+        self.text.setStyleSheet("font-size: 22pt; color: #1a1a1a;")
+        self.pacer = PacerWidget()
+        controls = ControlsPanel(on_marker=lambda note: None, on_stop=lambda: session.stop(
+            "stopped by the participant"))
+        controls.note.hide()
+        controls.marker.hide()
+        controls.stop.setText("STOP")
+        layout.addWidget(self.text)
+        layout.addWidget(self.pacer, 1)
+        layout.addWidget(controls)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start(FRAME_MS)
+
+    def refresh(self) -> None:
+        state = self.view.state()
+        self.pacer.show_state(state)
+        self.text.setText("" if state is None else state.phase.text)
+
+
+def run_in_window(session: Session, participant_window: bool = False) -> SessionEnd:
+    """Show the session in the main window (and the participant's), run it, return its end.
+
+    The window stays open after the session ends until the user closes it.
+    """
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow(session)
+    window.resize(1500, 950)
+    window.show()
+    others = [ParticipantWindow(session)] if participant_window else []
+    for w in others:
+        w.resize(700, 800)
+        w.show()
+    future = window.start()
+    app.exec()
+    return future.result()

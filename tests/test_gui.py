@@ -1,0 +1,105 @@
+"""The live window, offscreen: it shows the session, records markers, and never costs a sample."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+import biofeed as bf
+from biofeed.devices.simulated import SimulatedSensor
+from biofeed.gui.window import MainWindow, ParticipantWindow
+from biofeed.protocol.runner import ProtocolRunner
+from biofeed.protocol.schedule import DEMO
+from biofeed.session import Session
+from biofeed.sim.physiology import SimConfig
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    def make(speed: float, duration: float | None = None) -> MainWindow:
+        runner = ProtocolRunner(DEMO)
+        session = Session([SimulatedSensor(SimConfig(seed=4), runner.state_at)], runner,
+                          out_dir=tmp_path, speed=speed, duration=duration)
+        w = MainWindow(session)
+        qtbot.addWidget(w)
+        w.resize(1400, 900)
+        w.show()
+        return w
+    return make
+
+
+def test_window_shows_the_session_and_records_markers(window, qtbot):
+    w = window(speed=20.0, duration=90.0)
+    future = w.start()
+    qtbot.waitUntil(lambda: w.view.now() > 30.0, timeout=20000)
+    qtbot.keyClicks(w.controls.note, "participant coughed")
+    qtbot.mouseClick(w.controls.marker, Qt.LeftButton)
+    qtbot.waitUntil(future.done, timeout=20000)
+    w.refresh(numbers=True)
+    ecg_x, ecg_y = w.plots.curves["ecg"].getData()
+    assert len(ecg_x) == 250 * 10 and np.isfinite(ecg_y).all()     # the last 10 s of ECG
+    hr_x, hr_y = w.plots.curves["hr"].getData()
+    assert len(hr_x) > 100 and 50 < np.median(hr_y) < 100
+    assert w.indices.values["hr_bpm"].text() != "—"
+    assert w.controls.status.text().startswith("Session ended")
+    rec = bf.read(w.session.path)
+    markers = rec.events[rec.events.kind == "marker"]
+    assert markers.payload.tolist() == [{"note": "participant coughed"}]
+    assert 30.0 < markers.onset.iloc[0] < 60.0
+    assert rec.complete
+
+
+def test_closing_the_window_ends_the_session_cleanly(window, qtbot):
+    w = window(speed=10.0)
+    future = w.start()
+    qtbot.waitUntil(lambda: w.view.now() > 20.0, timeout=20000)
+    w.close()
+    assert future.done()
+    rec = bf.read(w.session.path)
+    assert rec.complete and rec.meta["ended_by"] == "window closed"
+    assert 20.0 < rec.meta["duration_s"] < 60.0
+
+
+def test_a_blocked_gui_thread_loses_no_sample(window, qtbot):
+    w = window(speed=1.0, duration=6.0)
+    future = w.start()
+    qtbot.waitUntil(lambda: w.view.now() > 1.0, timeout=10000)
+    time.sleep(2.0)                     # the GUI thread is stuck for 2 s
+    qtbot.waitUntil(future.done, timeout=20000)
+    rec = bf.read(w.session.path)
+    for name, rate in (("ecg", 250.0), ("eda", 32.0), ("resp", 32.0)):
+        sig = rec.signals[name]
+        assert len(sig) == int(rate * 6.0) and rec.gaps(name) == []
+
+
+def test_participant_window_shows_pacer_and_prompt(qtbot, tmp_path):
+    runner = ProtocolRunner(DEMO)
+    session = Session([SimulatedSensor(SimConfig(seed=4), runner.state_at)], runner,
+                      out_dir=tmp_path, speed=100.0)
+    p = ParticipantWindow(session)
+    qtbot.addWidget(p)
+    future = session.start_in_thread()
+    qtbot.waitUntil(lambda: session.clock.started and session.clock.now() > 190.0, timeout=20000)
+    p.refresh()
+    assert p.pacer.volume is not None and p.pacer.rate_bpm == 6.0
+    assert "pacer" in p.text.text()
+    future.result(timeout=20)
+
+
+def test_run_in_window_runs_the_session_until_the_window_closes(qtbot, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from biofeed.gui.window import run_in_window
+
+    runner = ProtocolRunner(DEMO)
+    session = Session([SimulatedSensor(SimConfig(seed=4), runner.state_at)], runner,
+                      out_dir=tmp_path, speed=40.0)
+    QTimer.singleShot(2500, lambda: [w.close() for w in QApplication.topLevelWidgets()])
+    end = run_in_window(session, participant_window=True)
+    assert end.ended_by == "window closed" and 40.0 < end.t_end < 200.0
+    assert bf.read(session.path).complete
