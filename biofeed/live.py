@@ -7,6 +7,7 @@ a fixed-size ring, so memory does not grow with session length.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import Sequence
 
 import numpy as np
@@ -58,6 +59,8 @@ class LiveBuffers:
         self.samples = 0                         #: samples received, all streams
         self.ended: str | None = None
         self.end_s: float | None = None          #: planned session end, seconds (None = open)
+        #: Recent chunk lags, seconds: session clock at arrival minus the chunk's end time.
+        self.lags_s: deque[float] = deque(maxlen=4096)
 
     def start(self, clock: SessionClock, streams: Sequence[StreamInfo]) -> None:
         self.clock = clock
@@ -70,6 +73,8 @@ class LiveBuffers:
         with self._lock:
             self._rings[chunk.info.name].extend(chunk.times, chunk.values)
             self.samples += len(chunk)
+            if not chunk.info.derived:
+                self.lags_s.append(self.clock.now() - chunk.t_end)
 
     def event(self, event: Event) -> None:
         with self._lock:

@@ -14,8 +14,8 @@ from .pacer import PacerWidget
 from .panels import ControlsPanel, IndicesPanel, PromptPanel
 from .plots import SignalPlots
 
-#: Milliseconds between frames (about 30 frames per second).
-FRAME_MS = 33
+#: Milliseconds between frames (up to 33 frames per second).
+FRAME_MS = 30
 #: Frames between updates of the numbers (4 a second is easy to read).
 NUMBERS_EVERY = 8
 
