@@ -44,6 +44,12 @@ class SignalPlots(pg.GraphicsLayoutWidget):
             self.curves[k].setClipToView(True)
         self.curves["ecg"].setDownsampling(auto=True, method="peak")
         self.pacer_curve = self.plots["resp"].plot(pen=pg.mkPen(TRACE["pacer"], width=2, style=pg.QtCore.Qt.DashLine))
+        # Heart rate drawn over the breath, scaled to it, so RSA phase is visible.
+        self.hr_on_resp = self.plots["resp"].plot(pen=pg.mkPen(TRACE["hr"], width=1.4))
+        self.plots["resp"].setTitle(
+            f"<span style='color:{TRACE['resp']}'>breath</span> · "
+            f"<span style='color:{TRACE['pacer']}'>pacer (dashed)</span> · "
+            f"<span style='color:{TRACE['hr']}'>heart rate, scaled</span>", size="10pt")
         self.artifacts = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(TRACE["artifact"]), pen=None)
         self.plots["hr"].addItem(self.artifacts)
         self.scrs = pg.ScatterPlotItem(size=10, symbol="t1", brush=pg.mkBrush(TRACE["scr"]), pen=None)
@@ -85,6 +91,7 @@ class SignalPlots(pg.GraphicsLayoutWidget):
             t, v = self.live.window(resp, seconds=spans["resp"])
             self.curves["resp"].setData(t, v[:, 0])
             self._draw_pacer(t, v[:, 0] if len(v) else v)
+            self._draw_hr_on_resp(nn, v[:, 0] if len(v) else v, spans["resp"])
         for key, _, span in PANELS:
             self.plots[key].setXRange(max(0.0, now - span), max(span, now), padding=0)
         self._draw_phases()
@@ -100,6 +107,17 @@ class SignalPlots(pg.GraphicsLayoutWidget):
                            for s in states])
         lo, hi = np.nanpercentile(resp, [2, 98]) if np.isfinite(resp).any() else (0.0, 1.0)
         self.pacer_curve.setData(grid, lo + target * (hi - lo), connect="finite")
+
+    def _draw_hr_on_resp(self, nn: str | None, resp: np.ndarray, seconds: float) -> None:
+        if nn is None or not np.isfinite(resp).any():
+            return
+        t, v = self.live.window(nn, seconds=seconds)
+        if len(t) < 2:
+            return
+        hr = 60000.0 / v[:, 0]
+        lo, hi = np.nanpercentile(resp, [2, 98])
+        span = max(np.ptp(hr), 1.0)
+        self.hr_on_resp.setData(t, lo + (hr - hr.min()) / span * (hi - lo))
 
     def _draw_phases(self) -> None:
         for ev in self.live.events:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import concurrent.futures
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
+                               QVBoxLayout, QWidget)
 
 from ..engine import SessionEnd
 from ..protocol.runner import ProtocolState
@@ -36,6 +37,19 @@ class _SessionView:
         return None if runner is None else runner.state_at(self.now())
 
 
+def device_status(device) -> str:
+    """One device's line: connected or reconnecting, reconnects so far, battery when known."""
+    parts = [device.id]
+    connected = getattr(device, "connected", None)
+    if connected is not None:
+        parts.append("connected" if connected else "RECONNECTING")
+    if getattr(device, "reconnects", 0):
+        parts.append(f"{device.reconnects} drop-outs")
+    if getattr(device, "battery_percent", None) is not None:
+        parts.append(f"battery {device.battery_percent:.0f} %")
+    return " ".join(parts)
+
+
 class MainWindow(QMainWindow):
     """Live traces, indices against baseline, pacer, prompt and clinician controls."""
 
@@ -49,7 +63,12 @@ class MainWindow(QMainWindow):
         self.pacer = PacerWidget()
         self.prompt = PromptPanel()
         self.controls = ControlsPanel(on_marker=session.add_marker, on_stop=self.stop_session)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(10)
         side = QVBoxLayout()
+        side.addWidget(self.progress)
         side.addWidget(self.indices)
         side.addWidget(self.pacer, 1)
         side.addWidget(self.prompt)
@@ -102,10 +121,15 @@ class MainWindow(QMainWindow):
         self.prompt.show_state(state, remaining)
         done = self.view.future is not None and self.view.future.done()
         end = live.end_s
+        recent = list(live.lags_s)[-50:]
+        lag = 1000.0 * max(recent) / self.session.clock.speed if recent else float("nan")
         self.controls.status.setText(
             ("Session ended: " + (live.ended or "")) if done else
-            f"{', '.join(d.id for d in self.session.engine.devices)} · {live.samples:,} samples · "
+            " · ".join(device_status(d) for d in self.session.engine.devices)
+            + f"\n{live.samples:,} samples · lag {lag:.0f} ms · "
             f"{self.view.now():.0f}{f' / {end:.0f}' if end else ''} s")
+        if end:
+            self.progress.setValue(int(1000 * min(1.0, self.view.now() / end)))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """Closing the window ends the session cleanly before the window goes."""
