@@ -103,3 +103,17 @@ def test_run_in_window_runs_the_session_until_the_window_closes(qtbot, tmp_path)
     end = run_in_window(session, participant_window=True)
     assert end.ended_by == "window closed" and 40.0 < end.t_end < 200.0
     assert bf.read(session.path).complete
+
+
+def test_start_screen_collects_the_choices(qtbot, tmp_path):
+    from biofeed.gui.start import StartDialog
+
+    (tmp_path / "20260101T000000Z_aaaa.biofeed").write_bytes(b"")
+    dialog = StartDialog(["demo"], ["simulated", "lsl:name=OpenSignals"], tmp_path)
+    qtbot.addWidget(dialog)
+    qtbot.keyClicks(dialog.participant, "P017")
+    dialog.devices.item(1).setSelected(True)
+    choice = dialog.choice()
+    assert choice.participant == "P017" and choice.protocol == "demo"
+    assert choice.devices == ("simulated", "lsl:name=OpenSignals") and choice.out_dir == tmp_path
+    assert dialog.recent.item(0).text() == "20260101T000000Z_aaaa.biofeed"

@@ -1,0 +1,44 @@
+"""``biofeed gui``: the start screen, then the live window."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+
+def register(sub) -> None:
+    gui = sub.add_parser("gui", help="open the start screen, then run the session in the live window")
+    gui.add_argument("--out", type=Path, default=Path("sessions"), metavar="DIR",
+                     help="default folder for session files (default: ./sessions)")
+    gui.add_argument("--participant-window", action="store_true",
+                     help="also open the participant's window (pacer and prompt only)")
+    gui.set_defaults(func=cmd_gui)
+
+
+def cmd_gui(args: argparse.Namespace, console: Console) -> int:
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    from ..devices.scan import scan_lsl
+    from ..devices.spec import open_device
+    from ..gui.start import StartDialog
+    from ..gui.window import run_in_window
+    from ..protocol.runner import ProtocolRunner
+    from ..protocol.schedule import DEMO
+    from ..session import Session
+
+    app = QApplication.instance() or QApplication([])
+    protocols = {DEMO.name: DEMO}
+    found = ["simulated"] + [row[1] for row in scan_lsl(1.0, "machine")]
+    dialog = StartDialog(list(protocols), found, args.out)
+    if dialog.exec() != QDialog.Accepted:
+        return 0
+    choice = dialog.choice()
+    runner = ProtocolRunner(protocols[choice.protocol])
+    devices = [open_device(spec, state_at=runner.state_at) for spec in choice.devices]
+    session = Session(devices, runner, out_dir=choice.out_dir, participant=choice.participant)
+    end = run_in_window(session, participant_window=args.participant_window)
+    app.quit()
+    console.print(f"session ended at {end.t_end:.1f} s ({end.ended_by})")
+    console.print(f"session file: {session.path}")
+    return 0
