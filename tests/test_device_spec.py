@@ -33,3 +33,14 @@ def test_device_test_reports_rates_and_gaps():
     assert rows.loc["ecg", "measured_hz"] == pytest.approx(250.0)
     assert (rows["gaps"] == 0).all() and (rows["finite_pct"] == 100.0).all()
     assert notes == []
+
+
+def test_bluetooth_specs_make_the_adapters():
+    from biofeed.devices.ble_hr import BleHeartRate
+    from biofeed.devices.polar_pmd import PolarH10
+
+    strap = open_device("ble-hr:AA:BB:CC:DD:EE:FF")
+    assert isinstance(strap, BleHeartRate) and strap.address == "AA:BB:CC:DD:EE:FF"
+    assert isinstance(open_device("polar-h10:11:22:33:44:55:66"), PolarH10)
+    with pytest.raises(DeviceSpecError, match="give the Bluetooth address"):
+        open_device("ble-hr:")

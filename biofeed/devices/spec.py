@@ -4,6 +4,8 @@
 ``simulated`` / ``simulated:seed=3``  the built-in simulated participant (ECG, EDA, respiration)
 ``lsl:name=OpenSignals``             any Lab Streaming Layer stream (``field=value`` pairs
                                      joined by ``,``: name, type, source_id, ...)
+``ble-hr:AA:BB:CC:DD:EE:FF``         any Bluetooth LE Heart Rate strap (HR, RR, contact)
+``polar-h10:AA:BB:CC:DD:EE:FF``      Polar H10: HR, RR, ECG 130 Hz (uV), accelerometer
 =================================  ==========================================================
 """
 from __future__ import annotations
@@ -52,8 +54,28 @@ def _lsl(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -> Devi
     return LslInlet(query, scope=lsl_scope)
 
 
+def _address(spec: str, args: str) -> str:
+    if not args:
+        raise DeviceSpecError(f"device {spec!r}: give the Bluetooth address, "
+                              f"e.g. {spec.split(':')[0]}:AA:BB:CC:DD:EE:FF")
+    return args
+
+
+def _ble_hr(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -> Device:
+    from .ble_hr import BleHeartRate
+
+    return BleHeartRate(_address(spec, args))
+
+
+def _polar_h10(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -> Device:
+    from .polar_pmd import PolarH10
+
+    return PolarH10(_address(spec, args))
+
+
 #: Device kinds and their factories ``(spec, args, state_at, lsl_scope) -> Device``.
-FACTORIES: dict[str, Callable[..., Device]] = {"simulated": _simulated, "lsl": _lsl}
+FACTORIES: dict[str, Callable[..., Device]] = {"simulated": _simulated, "lsl": _lsl,
+                                               "ble-hr": _ble_hr, "polar-h10": _polar_h10}
 
 
 def open_device(spec: str, state_at: StateAt | None = None, lsl_scope: str = "machine") -> Device:
