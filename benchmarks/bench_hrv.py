@@ -2,7 +2,8 @@
 
 Data: the RR series of MIT-BIH record 100 (expert annotations, 30 min, real atrial and
 ventricular ectopic beats) repeated to 24 h (~109k beats), from ../shared/data. Both libraries
-run in this process on the same intervals. Also times the live processors' per-update cost.
+run in this process on the same intervals. Also times the live processors' per-update cost
+(NN from RR one beat a chunk; HRV and coherence from that NN stream, as in the pipeline).
 
 Run: python benchmarks/bench_hrv.py
 """
@@ -11,16 +12,16 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _data import DATA as SHARED_DATA
 
 import biofeed.physio.coherence as coh
 import biofeed.physio.hrv as bh
 import biofeed.physio.rr as brr
 from biofeed.stream import Chunk, StreamInfo
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mitdb" / "100"
+DATA = SHARED_DATA / "mitdb" / "100"
 BEAT_SYMBOLS = list("NLRBAaJSVrFejnE/fQ?")
 
 
@@ -91,20 +92,25 @@ def live(rr: np.ndarray) -> None:
     print(f"  hrv_frequency, 300 s window {per_call(lambda: bh.hrv_frequency(nn300)):8.0f} us")
     print(f"  coherence, 64 s             {per_call(lambda: coh.coherence_peak(nn64)):8.0f} us")
     info = StreamInfo("rr", "rr", "ms", 0.0)
-    for make, label in ((lambda: brr.NNProcessor("rr"), "NNProcessor"),
-                        (lambda: bh.HRVProcessor("rr"), "HRVProcessor (60 s / 300 s)"),
-                        (lambda: bh.HRVProcessor("rr", spectral_window_s=120),
-                         "HRVProcessor (60 s / 120 s)"),
-                        (lambda: coh.CoherenceProcessor("rr"), "CoherenceProcessor")):
+    # one beat a chunk, as from a chest strap
+    rr_chunks = [Chunk(info, rr[i:i + 1], times[i], times[i:i + 1]) for i in range(rr.size)]
+    cleaner = brr.NNProcessor("rr")
+    nn_chunks = [out for c in rr_chunks for out in cleaner.update(c)] + cleaner.flush()
+    nn_name = cleaner.outputs[0].name
+    for make, label, feed in (
+            (lambda: brr.NNProcessor("rr"), "NNProcessor (RR in)", rr_chunks),
+            (lambda: bh.HRVProcessor(nn_name), "HRVProcessor (60 s / 300 s, NN in)", nn_chunks),
+            (lambda: bh.HRVProcessor(nn_name, spectral_period_s=1),
+             "  same, spectrum every 1 s", nn_chunks),
+            (lambda: coh.CoherenceProcessor(nn_name), "CoherenceProcessor (NN in)", nn_chunks)):
         proc, n_out = make(), 0
         t0 = time.perf_counter()
-        for i in range(rr.size):  # one beat per update, as from a chest strap
-            chunk = Chunk(info, rr[i:i + 1], times[i], times[i:i + 1])
+        for chunk in feed:
             n_out += sum(len(c) for c in proc.update(chunk))
         n_out += sum(len(c) for c in proc.flush())
         dt = time.perf_counter() - t0
-        print(f"  {label:30s} {rr.size} beats -> {n_out} samples, {1e6 * dt / rr.size:7.0f} us per "
-              f"update, {1e6 * dt / n_out:7.0f} us per output sample")
+        print(f"  {label:36s} {len(feed)} chunks -> {n_out} samples, "
+              f"{1e6 * dt / len(feed):6.0f} us per update, {1e6 * dt / n_out:6.0f} us per output")
 
 
 def main() -> int:

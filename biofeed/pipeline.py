@@ -1,8 +1,9 @@
 """Which processors run on which streams: the signal core, declared per stream kind.
 
 ECG -> R-peaks + RR; PPG -> pulse peaks + RR; every RR stream (from a detector or straight from
-a device) -> artifact-corrected NN, windowed HRV and coherence; EDA -> SCL + SCRs; the first
-NN, HRV, SCL and SCR streams -> the arousal index.
+a device) -> artifact-corrected NN (one cleaner per RR stream), and that NN stream -> windowed
+HRV and coherence; EDA -> SCL + SCRs; the first NN, HRV, SCL and SCR streams -> the arousal
+index.
 """
 from __future__ import annotations
 
@@ -23,9 +24,14 @@ _BY_KIND = {"ecg": RPeakProcessor, "ppg": PulseProcessor, "eda": EdaProcessor}
 
 
 def rr_processors(rr: str) -> list[Processor]:
-    """NN, HRV and coherence for one RR stream (ms)."""
-    return [NNProcessor(rr), HRVProcessor(rr, name=f"{rr}.hrv"),
-            CoherenceProcessor(rr, name=f"{rr}.coherence")]
+    """NN for one RR stream (ms), then HRV and coherence of that NN stream.
+
+    The output streams are named ``{rr}.nn``, ``{rr}.hrv`` and ``{rr}.coherence``.
+    """
+    clean = NNProcessor(rr)
+    nn = clean.outputs[0].name
+    return [clean, HRVProcessor(nn, name=f"{rr}.hrv"),
+            CoherenceProcessor(nn, name=f"{rr}.coherence")]
 
 
 def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:

@@ -110,10 +110,11 @@ class ArousalProcessor(Processor):
                and self._scl_end > self._next_t and len(self._nn_t) and self._nn_t[-1] >= self._next_t):
             t = self._next_t
             rmssd = self._rmssd.pop(t)
-            recent = (self._nn_t > t - self.HR_WINDOW_S) & (self._nn_t <= t)
-            hr = 60000.0 / float(self._nn_v[recent].mean()) if recent.any() else math.nan
-            inside = (self._scl_t > t - 1.0) & (self._scl_t <= t)
-            scl = float(self._scl_v[inside].mean()) if inside.any() else math.nan
+            # beat and sample times increase: windows (t - w, t] are slices
+            a, b = np.searchsorted(self._nn_t, (t - self.HR_WINDOW_S, t), side="right")
+            hr = 60000.0 / float(self._nn_v[a:b].mean()) if b > a else math.nan
+            a, b = np.searchsorted(self._scl_t, (t - 1.0, t), side="right")
+            scl = float(self._scl_v[a:b].mean()) if b > a else math.nan
             lo, hi = t - self._delay - 60.0, t - self._delay
             scr_rate = float(sum(lo < o <= hi for o in self._scr_onsets)) if t >= 60.0 + self._delay else math.nan
             values = {"hr_bpm": hr, "scl_us": scl, "scr_per_min": scr_rate, "rmssd_ms": rmssd}
@@ -145,12 +146,12 @@ class ArousalProcessor(Processor):
         stats = self._stats or NORMS
         z = [SIGNS[k] * (values[k] - stats[k][0]) / stats[k][1] for k in NORMS]
         finite = [v for v in z if math.isfinite(v)]
-        return [float(np.mean(finite)) if finite else math.nan, *z]
+        return [sum(finite) / len(finite) if finite else math.nan, *z]
 
     def _forget(self, t: float) -> None:
-        keep = self._scl_t > t - 1.0
-        self._scl_t, self._scl_v = self._scl_t[keep], self._scl_v[keep]
-        keep = self._nn_t > t - self.HR_WINDOW_S
-        self._nn_t, self._nn_v = self._nn_t[keep], self._nn_v[keep]
+        cut = int(np.searchsorted(self._scl_t, t - 1.0, side="right"))
+        self._scl_t, self._scl_v = self._scl_t[cut:], self._scl_v[cut:]
+        cut = int(np.searchsorted(self._nn_t, t - self.HR_WINDOW_S, side="right"))
+        self._nn_t, self._nn_v = self._nn_t[cut:], self._nn_v[cut:]
         cutoff = t - self._delay - 60.0
         self._scr_onsets = [o for o in self._scr_onsets if o > cutoff]

@@ -137,22 +137,24 @@ def coherence_stream_info(name: str = "coherence") -> StreamInfo:
 class CoherenceProcessor(GridProcessor):
     """Live coherence ratio every 5 s of session time (HeartMath update rate).
 
-    Input: RR stream ``source`` (kind ``"rr"``, ms, irregular), cleaned with
-    :class:`~biofeed.physio.rr.RRCleaner`. At every ``T = 5 k`` s the processor emits
-    :func:`coherence_peak` of the NN beats with time in ``(T - 70 s, T]`` (64 s analysed, 6 s
-    to reach the beat before the window); NaN until 64 s of beats exist.
+    Input: NN stream ``source`` (kind ``"nn"``, emitted by
+    :class:`~biofeed.physio.rr.NNProcessor`; ms, irregular, timestamp = beat time, s). At every
+    ``T = 5 k`` s the processor emits :func:`coherence_peak` of the NN beats with time in
+    ``(T - 70 s, T]`` (64 s analysed, 6 s to reach the beat before the window); NaN until 64 s
+    of beats exist. Emission times and values depend only on the NN stream, not on chunking.
 
     Parameters
     ----------
     source : str
-        Name of the RR input stream.
+        Name of the NN input stream.
     squared : bool
         Square the ratio (McCraty et al. 2009).
     name : str
         Name of the output stream.
     """
 
-    def __init__(self, source: str = "rr", squared: bool = False, name: str = "coherence") -> None:
+    def __init__(self, source: str = "rr.nn", squared: bool = False,
+                 name: str = "coherence") -> None:
         super().__init__(source, period_s=5.0, history_s=WINDOW_S + 6.0)
         self.outputs = (coherence_stream_info(name),)
         self._squared = squared

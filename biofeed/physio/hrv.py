@@ -48,7 +48,7 @@ def _qualifies(span_s: float, group: str) -> bool:
 
 def _as_nn(nn_ms) -> np.ndarray:
     nn = np.asarray(nn_ms, dtype=np.float64).reshape(-1)
-    if not np.all(np.isfinite(nn) & (nn > 0)):
+    if nn.size and not (nn.min() > 0 and nn.max() < math.inf):  # NaN fails the first test
         raise ValueError("NN intervals must be finite and > 0 ms")
     return nn
 
@@ -70,15 +70,22 @@ def stress_index(nn_ms) -> float:
         SI in %/s^2 (Kubios reports its square root); NaN when all intervals are equal.
     """
     nn = _as_nn(nn_ms)
-    if nn.size == 0 or nn.max() == nn.min():
+    if nn.size == 0:
         return math.nan
-    spread = (nn.max() - nn.min()) / 1000.0
+    return _stress_index(nn, float(nn.min()), float(nn.max()))
+
+
+def _stress_index(nn: np.ndarray, lo: float, hi: float) -> float:
+    """:func:`stress_index` of validated intervals with minimum ``lo`` and maximum ``hi`` (ms)."""
+    if hi == lo:
+        return math.nan
     bins = np.floor(nn / 50.0).astype(np.int64)
-    counts = np.bincount(bins - bins.min())
-    mode = int(np.argmax(counts))
+    first = math.floor(lo / 50.0)  # == bins.min()
+    counts = np.bincount(bins - first)
+    mode = int(counts.argmax())
     amo = 100.0 * counts[mode] / nn.size
-    mo = ((mode + bins.min()) * 50.0 + 25.0) / 1000.0
-    return float(amo / (2.0 * mo * spread))
+    mo = ((mode + first) * 50.0 + 25.0) / 1000.0
+    return float(amo / (2.0 * mo * (hi - lo) / 1000.0))
 
 
 def autonomic_indices(mean_nn: float, rmssd: float, sd1: float, mean_hr: float, sd2: float,
@@ -132,20 +139,26 @@ def hrv_time(nn_ms) -> dict[str, float]:
     nn = _as_nn(nn_ms)
     out = dict.fromkeys(("mean_nn", "sdnn", "rmssd", "pnn50", "mean_hr", "sd1", "sd2",
                          "stress_index", "pns_index", "sns_index"), math.nan)
-    span = nn.sum() / 1000.0
-    if nn.size < 3 or not _qualifies(span, "time"):
+    n = nn.size
+    total = float(nn.sum())
+    if n < 3 or not _qualifies(total / 1000.0, "time"):
         return out
-    diff = np.diff(nn)
-    mean_nn = float(nn.mean())
-    sdnn = float(nn.std(ddof=1))
-    sd1 = float(diff.std(ddof=1) / math.sqrt(2.0))
-    out.update(mean_nn=mean_nn, sdnn=sdnn, rmssd=float(np.sqrt(np.mean(diff * diff))),
-               pnn50=float(100.0 * np.mean(np.abs(diff) > 50.0)), mean_hr=60000.0 / mean_nn,
-               sd1=sd1, sd2=math.sqrt(max(2.0 * sdnn * sdnn - sd1 * sd1, 0.0)))
-    if _qualifies(span, "stress"):
-        out["stress_index"] = stress_index(nn)
-    pns, sns = autonomic_indices(out["mean_nn"], out["rmssd"], out["sd1"], out["mean_hr"],
-                                 out["sd2"], out["stress_index"])
+    # scalar arithmetic on dot products: the live HRV calls this every second
+    mean_nn = total / n
+    dev = nn - mean_nn
+    sdnn = math.sqrt(float(dev @ dev) / (n - 1))
+    diff = nn[1:] - nn[:-1]
+    rmssd = math.sqrt(float(diff @ diff) / (n - 1))
+    dev = diff - float(diff.sum()) / (n - 1)
+    sd1 = math.sqrt(float(dev @ dev) / (n - 2) / 2.0)
+    out.update(mean_nn=mean_nn, sdnn=sdnn, rmssd=rmssd,
+               pnn50=100.0 * np.count_nonzero(np.abs(diff) > 50.0) / (n - 1),
+               mean_hr=60000.0 / mean_nn, sd1=sd1,
+               sd2=math.sqrt(max(2.0 * sdnn * sdnn - sd1 * sd1, 0.0)))
+    if _qualifies(total / 1000.0, "stress"):
+        out["stress_index"] = _stress_index(nn, float(nn.min()), float(nn.max()))
+    pns, sns = autonomic_indices(mean_nn, rmssd, sd1, out["mean_hr"], out["sd2"],
+                                 out["stress_index"])
     out.update(pns_index=pns, sns_index=sns)
     return out
 
@@ -363,35 +376,57 @@ def hrv_stream_info(name: str = "hrv") -> StreamInfo:
 class HRVProcessor(GridProcessor):
     """Live HRV indices, one sample per whole second of session time.
 
-    Input: RR stream ``source`` (kind ``"rr"``, ms, irregular, timestamp = beat time, s),
-    cleaned with :class:`~biofeed.physio.rr.RRCleaner`. At every whole second ``T`` the
-    processor emits :data:`HRV_KEYS` from the NN beats with time in ``(T - window, T]``:
-    :func:`hrv_time` over ``time_window_s`` (default 60 s) and :func:`hrv_frequency` over
-    ``spectral_window_s`` (default 300 s; shorter while the session is younger, indices whose
-    minimum span is not met are NaN). Emission times and values do not depend on chunking.
+    Input: NN stream ``source`` (kind ``"nn"``, emitted by
+    :class:`~biofeed.physio.rr.NNProcessor`; ms, irregular, timestamp = beat time, s). At every
+    whole second ``T`` the processor emits :data:`HRV_KEYS`:
+
+    * :func:`hrv_time` (time-domain, Poincaré, stress and autonomic indices) of the NN beats
+      with time in ``(T - time_window_s, T]``, recomputed every second;
+    * :func:`hrv_frequency` (spectral indices) of the beats in ``(T_s - spectral_window_s, T_s]``
+      where ``T_s = spectral_period_s * floor(T / spectral_period_s)`` is the latest multiple of
+      ``spectral_period_s`` (default 5 s), held in between: the spectrum of a 300 s window
+      hardly moves in a second, and recomputing it every 5 s instead of every second makes
+      the processor about 2.5 times cheaper (``benchmarks/bench_hrv.py``).
+
+    Windows are shorter while the session is younger; indices whose minimum span is not met
+    are NaN (see the module notes). Emission times and values depend only on the NN stream,
+    not on chunking (see :class:`~biofeed.physio.rr.GridProcessor`).
 
     Parameters
     ----------
     source : str
-        Name of the RR input stream.
+        Name of the NN input stream.
     time_window_s : float
         Window of the time-domain, Poincaré, stress and autonomic indices, s (30-60 usual).
     spectral_window_s : float
         Window of the spectral indices, s (120-300 usual).
+    spectral_period_s : float
+        Seconds between recomputations of the spectral indices (a multiple of 1 s).
     name : str
         Name of the output stream.
     """
 
-    def __init__(self, source: str = "rr", time_window_s: float = 60.0,
-                 spectral_window_s: float = 300.0, name: str = "hrv") -> None:
+    def __init__(self, source: str = "rr.nn", time_window_s: float = 60.0,
+                 spectral_window_s: float = 300.0, spectral_period_s: float = 5.0,
+                 name: str = "hrv") -> None:
         super().__init__(source, period_s=1.0, history_s=max(time_window_s, spectral_window_s))
+        if not (spectral_period_s >= 1.0 and float(spectral_period_s).is_integer()):
+            raise ValueError(f"spectral_period_s must be a whole number of seconds >= 1, "
+                             f"got {spectral_period_s!r}")
         self.outputs = (hrv_stream_info(name),)
         self._time_window = float(time_window_s)
         self._spectral_window = float(spectral_window_s)
+        self._spectral_period = float(spectral_period_s)
+        self._spectral_t = math.nan      # T_s of the held spectral values
+        self._spectral: dict[str, float] = {}
 
     def _compute(self, t: float, times: np.ndarray, nn: np.ndarray) -> np.ndarray:
-        out = dict.fromkeys(HRV_KEYS, math.nan)
-        if nn.size:
-            out.update(hrv_time(nn[times > t - self._time_window]))
-            out.update(hrv_frequency(nn[times > t - self._spectral_window]))
+        ts = self._spectral_period * math.floor(t / self._spectral_period)
+        if ts != self._spectral_t:
+            # ts == t on every grid point but possibly the first, which has no beats <= ts
+            self._spectral_t = ts
+            self._spectral = hrv_frequency(nn[(times > ts - self._spectral_window)
+                                              & (times <= ts)])
+        out = hrv_time(nn[times > t - self._time_window])
+        out.update(self._spectral)
         return np.array([out[key] for key in HRV_KEYS])

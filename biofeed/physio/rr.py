@@ -98,7 +98,9 @@ def _rolling_median(x: np.ndarray, before: int, after: int, first: int,
     out = np.empty(max(stop - first, 0))
     a, b = max(first, before), min(n - after, stop)  # rows a .. b - 1 have a full window
     if b > a:
-        windows = np.lib.stride_tricks.as_strided(x[a - before:], (b - a, width), x.strides * 2)
+        x = np.ascontiguousarray(x)  # windows: a strided view of its buffer (as_strided, cheaper)
+        windows = np.ndarray((b - a, width), x.dtype, x, (a - before) * x.itemsize,
+                             (x.itemsize, x.itemsize))
         out[a - first:b - first] = np.partition(windows, width // 2, axis=1)[:, width // 2]
     if first >= a and b >= stop:
         return out
@@ -390,11 +392,14 @@ class NNProcessor(Processor):
 class GridProcessor(Processor):
     """Base of live NN-window indices emitted on a fixed session-time grid.
 
-    Cleans the RR stream ``source`` with :class:`RRCleaner` and, at every grid time
-    ``T = k * period_s`` from the first NN beat on, emits one sample computed from the NN beats
-    with time ``<= T``. ``T`` is emitted as soon as an NN beat at or after ``T`` is known (or at
-    :meth:`flush`), so grid points and values do not depend on chunk boundaries. Latency is the
-    cleaner's look-ahead (5 beats).
+    Consumes the NN stream ``source`` emitted by :class:`NNProcessor` (kind ``"nn"``,
+    irregular, timestamp = beat time in s, channels ``("nn_ms", "artifact")``; only ``nn_ms``
+    is read), so one :class:`RRCleaner` per RR stream serves every index. At every grid time
+    ``T = k * period_s`` from the first NN beat on, it emits one sample computed from the NN
+    beats with time in ``(T - history_s, T]``. ``T`` is emitted as soon as an NN beat at or
+    after ``T`` is known, so grid points and values depend only on the NN stream (which does
+    not depend on chunking), and nothing is left for :meth:`flush`. Latency: the cleaner's
+    look-ahead (5 beats) plus the wait for the first beat at or after ``T``.
 
     Subclasses set :attr:`outputs` and implement :meth:`_compute`.
     """
@@ -403,7 +408,6 @@ class GridProcessor(Processor):
         self.inputs = (source,)
         self._period = float(period_s)
         self._history = float(history_s)
-        self._cleaner = RRCleaner()
         self._t = np.empty(0)
         self._nn = np.empty(0)
         self._k: int | None = None  # index of the next grid time
@@ -413,30 +417,21 @@ class GridProcessor(Processor):
         """Output row at grid time ``t`` (s) from NN beats ``nn`` (ms) at ``times`` (s) <= t."""
 
     def update(self, chunk: Chunk) -> list[Chunk]:
-        return self._grid(self._cleaner.update(chunk.values[:, 0], chunk.times))
-
-    def flush(self) -> list[Chunk]:
-        return self._grid(self._cleaner.flush())
-
-    def _grid(self, beats: NNBeats) -> list[Chunk]:
-        if beats.nn_ms.size == 0:
+        if not len(chunk):
             return []
-        self._t = np.concatenate((self._t, beats.times_s))
-        self._nn = np.concatenate((self._nn, beats.nn_ms))
+        self._t = np.concatenate((self._t, chunk.times))
+        self._nn = np.concatenate((self._nn, chunk.values[:, 0]))
         if self._k is None:
             self._k = math.ceil(self._t[0] / self._period)
         stop = math.floor(self._t[-1] / self._period)
-        grid, rows = [], []
-        for k in range(self._k, stop + 1):
-            tk = k * self._period
-            end = int(np.searchsorted(self._t, tk, side="right"))
-            start = int(np.searchsorted(self._t, tk - self._history, side="right"))
-            grid.append(tk)
-            rows.append(self._compute(tk, self._t[start:end], self._nn[start:end]))
-        self._k = max(self._k, stop + 1)
+        if stop < self._k:
+            return []
+        grid = np.arange(self._k, stop + 1) * self._period
+        ends = np.searchsorted(self._t, grid, side="right")
+        starts = np.searchsorted(self._t, grid - self._history, side="right")
+        rows = [self._compute(float(tk), self._t[a:b], self._nn[a:b])
+                for tk, a, b in zip(grid, starts.tolist(), ends.tolist())]
+        self._k = stop + 1
         cut = int(np.searchsorted(self._t, self._k * self._period - self._history, side="right"))
         self._t, self._nn = self._t[cut:], self._nn[cut:]
-        if not grid:
-            return []
-        times = np.asarray(grid)
-        return [Chunk(self.outputs[0], np.vstack(rows), float(times[0]), times)]
+        return [Chunk(self.outputs[0], np.vstack(rows), float(grid[0]), grid)]

@@ -12,7 +12,7 @@ from scipy.interpolate import CubicSpline
 
 from biofeed.physio.hrv import (HRV_KEYS, NORMS, HRVProcessor, autonomic_indices, cubic_spline,
                                 hrv, hrv_frequency, hrv_time, psd, stress_index)
-from biofeed.physio.rr import RRCleaner, clean_rr
+from biofeed.physio.rr import NNProcessor, RRCleaner, clean_rr
 from biofeed.stream import Chunk, StreamInfo
 
 BEAT_SYMBOLS = list("NLRBAaJSVrFejnE/fQ?")
@@ -181,30 +181,62 @@ def live_rr(seed: int, duration: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_hrv(proc, rr, times, cuts):
+    """RR cut at ``cuts`` -> NNProcessor -> ``proc``, as the engine chains them."""
     info = StreamInfo("rr", "rr", "ms", 0.0)
+    clean = NNProcessor("rr")
+    assert proc.inputs == (clean.outputs[0].name,)
     bounds = [0, *sorted(set(cuts)), rr.size]
-    chunks = []
+    nn_chunks = []
     for a, b in zip(bounds[:-1], bounds[1:]):
-        chunks += proc.update(Chunk(info, rr[a:b], times[a] if b > a else 0.0, times[a:b]))
-    chunks += proc.flush()
+        nn_chunks += clean.update(Chunk(info, rr[a:b], times[a] if b > a else 0.0, times[a:b]))
+    nn_chunks += clean.flush()
+    chunks = [out for c in nn_chunks for out in proc.update(c)] + proc.flush()
     return np.concatenate([c.timestamps for c in chunks]), np.vstack([c.values for c in chunks])
+
+
+SPECTRAL_KEYS = ["vlf", "lf", "hf", "lf_hf", "lfnu", "hfnu", "lf_peak", "hf_peak"]
 
 
 def test_hrv_processor_values():
     rr, times = live_rr(0, 200)
-    proc = HRVProcessor("rr", time_window_s=30, spectral_window_s=120)
+    proc = HRVProcessor("rr.nn", time_window_s=30, spectral_window_s=120)
     assert proc.outputs[0].channels == HRV_KEYS and proc.outputs[0].kind == "hrv"
     ts, v = run_hrv(proc, rr, times, [])
     assert np.array_equal(ts, np.arange(math.ceil(times[0]), math.floor(times[-1]) + 1))
     c = RRCleaner()
     a, b = c.update(rr, times), c.flush()
     bt, bn = np.concatenate((a.times_s, b.times_s)), np.concatenate((a.nn_ms, b.nn_ms))
-    for k in (10, 60, 150):
+    for k in (10, 60, 150, 151, 154, 155):
         T = ts[k]
-        win = bn[(bt <= T) & (bt > T - 30)]
-        expect = {**hrv_time(win), **hrv_frequency(bn[(bt <= T) & (bt > T - 120)])}
+        Ts = 5 * (T // 5)  # spectral indices are recomputed every 5 s and held in between
+        expect = {**hrv_time(bn[(bt <= T) & (bt > T - 30)]),
+                  **hrv_frequency(bn[(bt <= Ts) & (bt > Ts - 120)])}
         assert np.allclose(v[k], [expect[key] for key in HRV_KEYS], equal_nan=True, rtol=1e-12)
+    spectral = [HRV_KEYS.index(key) for key in SPECTRAL_KEYS]
+    rmssd = HRV_KEYS.index("rmssd")
+    late = v[ts >= 130]
+    blocks = (ts[ts >= 130] // 5).astype(int)
+    for j in np.unique(blocks)[:-1]:
+        block = late[blocks == j]
+        assert np.array_equal(block[:, spectral], np.broadcast_to(block[0, spectral], (5, 8)),
+                              equal_nan=True)
+        assert np.unique(block[:, rmssd]).size > 1  # time domain moves every second
+    lf = late[:, HRV_KEYS.index("lf")]
+    assert np.unique(lf).size == np.unique(blocks).size  # ... and the spectrum every 5 s
     assert np.isnan(v[0, HRV_KEYS.index("lf")]) and not np.isnan(v[-1, HRV_KEYS.index("lf")])
+
+
+def test_hrv_processor_spectral_every_second():
+    rr, times = live_rr(1, 100)
+    ts, v = run_hrv(HRVProcessor("rr.nn", 30, 60, spectral_period_s=1), rr, times, [])
+    c = RRCleaner()
+    a, b = c.update(rr, times), c.flush()
+    bt, bn = np.concatenate((a.times_s, b.times_s)), np.concatenate((a.nn_ms, b.nn_ms))
+    T, row = ts[-3], v[-3]
+    hf = hrv_frequency(bn[(bt <= T) & (bt > T - 60)])["hf"]
+    assert row[HRV_KEYS.index("hf")] == pytest.approx(hf, rel=1e-12)
+    with pytest.raises(ValueError):
+        HRVProcessor("rr.nn", spectral_period_s=2.5)
 
 
 @settings(max_examples=12, deadline=None)
@@ -212,7 +244,7 @@ def test_hrv_processor_values():
 def test_hrv_processor_chunk_invariance(seed, cuts):
     rr, times = live_rr(seed, 140)
     cuts = [c for c in cuts if c < rr.size]
-    ts1, v1 = run_hrv(HRVProcessor("rr", 30, 100), rr, times, [])
-    ts2, v2 = run_hrv(HRVProcessor("rr", 30, 100), rr, times, cuts)
+    ts1, v1 = run_hrv(HRVProcessor("rr.nn", 30, 100), rr, times, [])
+    ts2, v2 = run_hrv(HRVProcessor("rr.nn", 30, 100), rr, times, cuts)
     assert np.array_equal(ts1, ts2)
-    assert np.allclose(v1, v2, rtol=1e-9, atol=0, equal_nan=True)
+    assert np.array_equal(v1, v2, equal_nan=True)

@@ -1,0 +1,76 @@
+"""Shared pieces of the benchmarks: reference recordings, tiling to long records, time and memory.
+
+The reference recordings live beside the checkout in ``../shared/data`` (MIT-BIH record 100,
+NeuroKit2 examples); every loader takes ``data`` to point elsewhere. Benchmarks run as scripts
+(``python benchmarks/bench_x.py``), so they import this module as ``_data``.
+"""
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+
+#: Default folder of the reference recordings.
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+T = TypeVar("T")
+
+
+def mitdb_100(lead: int = 0, data: Path = DATA) -> tuple[np.ndarray, float]:
+    """One lead of MIT-BIH Arrhythmia record 100 (30 min; lead 0 MLII, 1 V5), mV, and its
+    sampling rate (360 Hz)."""
+    import wfdb
+
+    rec = wfdb.rdrecord(str(data / "mitdb" / "100"))
+    return rec.p_signal[:, lead], float(rec.fs)
+
+
+def neurokit_example(name: str, column: str, data: Path = DATA) -> np.ndarray:
+    """One column of a NeuroKit2 example recording, e.g. ``("ecg_1000hz.csv", "ECG")``."""
+    import pandas as pd
+
+    return pd.read_csv(data / "neurokit" / name)[column].to_numpy()
+
+
+def tile(x: np.ndarray, n: int) -> np.ndarray:
+    """``x`` repeated end to end and cut to ``n`` samples."""
+    return np.tile(x, -(-n // len(x)))[:n]
+
+
+def tile_hours(x: np.ndarray, fs: float, hours: float) -> np.ndarray:
+    """``x`` (sampled at ``fs`` Hz) repeated end to end to last ``hours`` hours."""
+    return tile(x, int(hours * 3600 * fs))
+
+
+def timed(func: Callable[[], T]) -> tuple[float, T]:
+    """Wall-clock seconds of one run of ``func`` and its result."""
+    t = time.perf_counter()
+    out = func()
+    return time.perf_counter() - t, out
+
+
+def peak_memory(func: Callable[[], object]) -> int:
+    """Peak bytes of Python/numpy allocations during one run of ``func`` (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        func()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def measure(func: Callable[[], T]) -> tuple[float, int, T]:
+    """Seconds of one plain run, peak bytes of a second run under tracemalloc, and the result.
+
+    Two runs, because tracemalloc slows allocation-heavy code several-fold.
+    """
+    elapsed, out = timed(func)
+    return elapsed, peak_memory(func), out
+
+
+def chunks(x: np.ndarray, size: int):
+    """Consecutive pieces of ``x`` of ``size`` samples (the last may be shorter)."""
+    return (x[i:i + size] for i in range(0, len(x), size))
