@@ -62,7 +62,9 @@ class SessionClock:
         return self.start_utc + timedelta(seconds=t)
 
     async def sleep_until(self, t: float) -> None:
-        """Sleep until session time ``t`` (seconds); returns at once if it has passed."""
-        delay = (t - self.now()) / self.speed
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Sleep until session time ``t`` (seconds).
+
+        Always yields to the event loop, even when ``t`` has passed: a device that runs behind
+        (a fast simulated session) must not starve the protocol runner and the other devices.
+        """
+        await asyncio.sleep(max(0.0, (t - self.now()) / self.speed))
