@@ -44,3 +44,14 @@ def test_bluetooth_specs_make_the_adapters():
     assert isinstance(open_device("polar-h10:11:22:33:44:55:66"), PolarH10)
     with pytest.raises(DeviceSpecError, match="give the Bluetooth address"):
         open_device("ble-hr:")
+
+
+def test_serial_and_bitalino_specs_make_the_adapters():
+    from biofeed.devices.bitalino import Bitalino
+    from biofeed.devices.serial_line import SerialSensor
+
+    gsr = open_device("serial:/dev/ttyUSB0:grove-gsr")
+    assert isinstance(gsr, SerialSensor) and [s.kind for s in gsr.streams] == ["eda"]
+    assert isinstance(open_device("bitalino:/dev/rfcomm0"), Bitalino)
+    with pytest.raises(DeviceSpecError, match="expected serial:PORT:PROFILE"):
+        open_device("serial:/dev/ttyUSB0")

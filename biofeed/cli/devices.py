@@ -17,6 +17,8 @@ def register(sub) -> None:
                       help="seconds to listen for Bluetooth and LSL (default 3)")
     scan.add_argument("--lsl-scope", choices=("machine", "link"), default="machine")
     scan.set_defaults(func=cmd_devices_scan)
+    profiles = devices.add_parser("profiles", help="list the built-in serial device profiles")
+    profiles.set_defaults(func=cmd_devices_profiles)
     test = devices.add_parser("test", help="stream from a device and report rate, gaps and quality")
     test.add_argument("device", metavar="SPEC")
     test.add_argument("--seconds", type=positive, default=10.0, metavar="S")
@@ -45,4 +47,20 @@ def cmd_devices_test(args: argparse.Namespace, console: Console) -> int:
                                   {"rate_hz": ".2f", "measured_hz": ".2f", "finite_pct": ".1f"}))
     for note in notes:
         console.print(note)
+    return 0
+
+
+def cmd_devices_profiles(args: argparse.Namespace, console: Console) -> int:
+    import pandas as pd
+
+    from ..console import dataframe_table
+    from ..devices.profiles import builtin_profiles, load_profile
+
+    rows = []
+    for name in builtin_profiles():
+        p = load_profile(name)
+        rows.append((name, p.description, f"{p.rate:g}", p.baud,
+                     ", ".join(f"{s.name} ({s.kind}, {s.unit})" for s in p.streams)))
+    console.print(dataframe_table(pd.DataFrame(rows, columns=["profile", "description", "rate_hz",
+                                                              "baud", "streams"]), "Device profiles"))
     return 0

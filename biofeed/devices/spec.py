@@ -6,6 +6,9 @@
                                      joined by ``,``: name, type, source_id, ...)
 ``ble-hr:AA:BB:CC:DD:EE:FF``         any Bluetooth LE Heart Rate strap (HR, RR, contact)
 ``polar-h10:AA:BB:CC:DD:EE:FF``      Polar H10: HR, RR, ECG 130 Hz (uV), accelerometer
+``serial:/dev/ttyUSB0:grove-gsr``    a serial sensor read per a device profile (built-in name
+                                     or a .toml path): grove-gsr, pulsesensor, biofeed-arduino
+``bitalino:/dev/rfcomm0``            BITalino (r)evolution: ECG (mV) on A2, EDA (uS) on A3
 =================================  ==========================================================
 """
 from __future__ import annotations
@@ -73,9 +76,28 @@ def _polar_h10(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -
     return PolarH10(_address(spec, args))
 
 
+def _serial(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -> Device:
+    from .serial_line import SerialSensor
+
+    port, sep, profile = args.rpartition(":")
+    if not sep or not port or not profile:
+        raise DeviceSpecError(f"device {spec!r}: expected serial:PORT:PROFILE, e.g. "
+                              "serial:/dev/ttyUSB0:grove-gsr (profiles: `biofeed devices profiles`)")
+    return SerialSensor(profile, port)
+
+
+def _bitalino(spec: str, args: str, state_at: StateAt | None, lsl_scope: str) -> Device:
+    from .bitalino import Bitalino
+
+    if not args:
+        raise DeviceSpecError(f"device {spec!r}: give the serial port, e.g. bitalino:/dev/rfcomm0")
+    return Bitalino(args)
+
+
 #: Device kinds and their factories ``(spec, args, state_at, lsl_scope) -> Device``.
-FACTORIES: dict[str, Callable[..., Device]] = {"simulated": _simulated, "lsl": _lsl,
-                                               "ble-hr": _ble_hr, "polar-h10": _polar_h10}
+FACTORIES: dict[str, Callable[..., Device]] = {
+    "simulated": _simulated, "lsl": _lsl, "ble-hr": _ble_hr, "polar-h10": _polar_h10,
+    "serial": _serial, "bitalino": _bitalino}
 
 
 def open_device(spec: str, state_at: StateAt | None = None, lsl_scope: str = "machine") -> Device:
