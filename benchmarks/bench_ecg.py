@@ -19,34 +19,18 @@ from __future__ import annotations
 
 import argparse
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from _data import DATA, chunks, measure, mitdb_100, neurokit_example, tile, tile_hours
 
 from biofeed.physio.ecg import RPeakDetector, RPeakProcessor
 from biofeed.stream import Chunk, StreamInfo
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def measure(func):
-    """Seconds of one plain run, tracemalloc peak bytes of a second run, and the result."""
-    t = time.perf_counter()
-    out = func()
-    elapsed = time.perf_counter() - t
-    tracemalloc.start()
-    func()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return elapsed, peak, out
-
 
 def run_biofeed(x: np.ndarray, fs: float, chunk_s: float = 10.0) -> int:
     det = RPeakDetector(fs)
-    step, beats = int(chunk_s * fs), 0
-    for i in range(0, x.size, step):
-        beats += len(det.update(x[i:i + step]))
+    beats = sum(len(det.update(c)) for c in chunks(x, int(chunk_s * fs)))
     return beats + len(det.flush())
 
 
@@ -62,10 +46,10 @@ def live_throughput(x: np.ndarray, fs: float, chunk_s: float = 0.1) -> tuple[flo
     info = StreamInfo("ecg", "ecg", "mV", fs)
     proc = RPeakProcessor(info)
     step = int(chunk_s * fs)
-    chunks = [Chunk(info, x[i:i + step], i / fs) for i in range(0, x.size, step)]
+    pieces = [Chunk(info, x[i:i + step], i / fs) for i in range(0, x.size, step)]
     wall, cpu = time.perf_counter(), time.process_time()
     beats = 0
-    for c in chunks:
+    for c in pieces:
         for out in proc.update(c):
             beats += len(out) if out.info.kind == "rpeak" else 0
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -81,14 +65,10 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     args = ap.parse_args()
 
-    import pandas as pd
-    import wfdb
-
-    rec = wfdb.rdrecord(str(args.data / "mitdb" / "100"))
-    fs = float(rec.fs)
-    n = int(args.hours * 3600 * fs)
-    x = np.tile(rec.p_signal[:, 0], -(-n // rec.sig_len))[:n]
-    print(f"MIT-BIH 100 MLII tiled to {args.hours:g} h at {fs:g} Hz ({n:,} samples), 10 s chunks")
+    x, fs = mitdb_100(lead=0, data=args.data)
+    x = tile_hours(x, fs, args.hours)
+    print(f"MIT-BIH 100 MLII tiled to {args.hours:g} h at {fs:g} Hz ({x.size:,} samples), "
+          "10 s chunks")
 
     t_bf, mem_bf, beats_bf = measure(lambda: run_biofeed(x, fs))
     print(f"  biofeed RPeakDetector : {t_bf:8.2f} s  peak {mem_bf / 2**20:7.1f} MiB  "
@@ -103,8 +83,8 @@ def main() -> None:
           f"({note}; {beats_nk} beats in {nk_hours:g} h)")
     print(f"  speed-up              : {t_nk * scale / t_bf:8.1f} x")
 
-    e = pd.read_csv(args.data / "neurokit" / "ecg_1000hz.csv")["ECG"].to_numpy()
-    live = np.tile(e, -(-int(args.live_minutes * 60 * 1000) // e.size))
+    e = neurokit_example("ecg_1000hz.csv", "ECG", data=args.data)
+    live = tile(e, int(args.live_minutes * 60 * 1000))
     wall, cpu, beats = live_throughput(live, 1000.0)
     print(f"Live: {live.size / 1000 / 60:g} min of 1000 Hz ECG in 100 ms chunks through "
           f"RPeakProcessor: {wall:,.0f} x real time by wall clock, {cpu:,.0f} x by CPU time "

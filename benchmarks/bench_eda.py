@@ -10,10 +10,9 @@ Run: ``python benchmarks/bench_eda.py [--hours-100 24] [--hours-1000 1] [--nk-mi
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
 
 import numpy as np
+from _data import chunks, measure
 from scipy.signal import oaconvolve
 
 from biofeed.physio.eda import EdaTracker
@@ -35,23 +34,9 @@ def synthetic_eda(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
     return x + 0.002 * rng.standard_normal(n)
 
 
-def measure(func):
-    """Seconds of one plain run, tracemalloc peak bytes of a second run, and the result."""
-    t = time.perf_counter()
-    out = func()
-    elapsed = time.perf_counter() - t
-    tracemalloc.start()
-    func()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return elapsed, peak, out
-
-
 def run_biofeed(x: np.ndarray, fs: float, chunk_s: float = 10.0) -> int:
     tracker = EdaTracker(fs)
-    step, n_scr = int(chunk_s * fs), 0
-    for i in range(0, x.size, step):
-        n_scr += len(tracker.update(x[i:i + step]).scr)
+    n_scr = sum(len(tracker.update(c).scr) for c in chunks(x, int(chunk_s * fs)))
     return n_scr + len(tracker.flush().scr)
 
 

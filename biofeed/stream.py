@@ -3,7 +3,8 @@
 Every sample in a session carries a time on the one session clock (seconds since the session
 started, see :mod:`biofeed.clock`). Regular streams (``rate > 0``) store the time of their
 first sample only; sample ``i`` of a chunk lies at ``t0 + i / rate``. Irregular streams
-(``rate == 0``: RR intervals, R-peaks, SCR events, markers) carry one timestamp per sample.
+(``rate == 0``: RR intervals, R-peaks, pulse peaks, SCR events, markers) carry one timestamp
+per sample.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 #: Stream kinds. Raw kinds come from devices; derived kinds come from processors.
 KINDS = frozenset({
     "ecg", "ppg", "rr", "hr", "eda", "resp", "acc", "marker",   # raw
-    "rpeak", "nn", "hrv", "coherence", "scl", "scr", "arousal",  # derived
+    "rpeak", "pulse", "nn", "hrv", "coherence", "scl", "scr", "arousal",  # derived
 })
 
 

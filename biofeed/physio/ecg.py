@@ -24,11 +24,10 @@ from collections import deque
 import numpy as np
 from scipy import signal as sps
 
-from ..processor import Processor
-from ..stream import Chunk, StreamInfo
-from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, smooth_rows
+from .beats import BeatProcessor, detect_all
+from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows
 
-__all__ = ["BeatProcessor", "RPeakDetector", "RPeakProcessor", "ecg_peaks"]
+__all__ = ["RPeakDetector", "RPeakProcessor", "ecg_peaks"]
 
 
 class RPeakDetector:
@@ -74,7 +73,7 @@ class RPeakDetector:
         self._fill = HoldLast()
         self._slope = LinearFilter(np.convolve(b, [1.0, -1.0]), a)    # band-pass, derivative
         self._integrate = MovingSum(max(1, round(integration * fs)))
-        self._taps = _hann_taps(fs, 0.020)
+        self._taps = hann_taps(fs, 0.020)
         # The integrated energy peaks after the R-peak by about half the integration window
         # plus the band-pass group delay at the QRS frequencies; search the ECG around there.
         bp_delay = float(sps.group_delay((b, a), w=[np.sqrt(band[0] * band[1])], fs=fs)[1][0])
@@ -261,13 +260,6 @@ class _Levels:
         return out
 
 
-def _hann_taps(fs: float, width: float) -> np.ndarray:
-    """Unit-gain Hann smoothing kernel about ``width`` seconds wide (odd length >= 3)."""
-    m = max(3, 2 * round(width * fs / 2) + 1)
-    taps = np.hanning(m + 2)[1:-1]
-    return taps / taps.sum()
-
-
 def ecg_peaks(ecg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
     """R-peak sample indices of a whole ECG record.
 
@@ -288,124 +280,16 @@ def ecg_peaks(ecg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
     ndarray of int
         Sample indices of the R-peaks, increasing.
     """
-    det = RPeakDetector(fs, **kwargs)
-    ecg = np.asarray(ecg, dtype=np.float64).reshape(-1)
-    # Long records go through in pieces to bound memory; the detector's output does not
-    # depend on how the signal is cut.
-    parts = [det.update(ecg[i:i + _BLOCK]) for i in range(0, len(ecg), _BLOCK)]
-    return np.concatenate(parts + [det.flush()])
-
-
-#: Samples per piece when :func:`ecg_peaks` runs through a long record.
-_BLOCK = 1 << 20
-
-
-class BeatProcessor(Processor):
-    """Processor wrapping a beat detector: stream ``X`` -> ``X.<peaks>`` and ``X.rr``.
-
-    The detector must offer ``update(x) -> indices``, ``flush() -> indices`` and
-    ``pending_from`` (the smallest sample index a beat not yet reported can have).
-
-    Parameters
-    ----------
-    info : StreamInfo
-        The input stream (regular, of kind ``kind``).
-    detector : object
-        A fresh beat detector running at ``info.rate``.
-    channel : int
-        Which channel of the input to analyse.
-    kind : str
-        Required kind of the input stream.
-    peak_kind, peak_suffix : str
-        Kind and name suffix of the beat stream.
-    """
-
-    def __init__(self, info: StreamInfo, detector, *, channel: int, kind: str,
-                 peak_kind: str, peak_suffix: str) -> None:
-        if info.kind != kind or not info.regular:
-            raise ValueError(f"stream {info.name!r}: need a regular {kind!r} stream, "
-                             f"got kind {info.kind!r} at {info.rate} Hz")
-        if not 0 <= channel < len(info.channels):
-            raise ValueError(f"stream {info.name!r} has no channel {channel}")
-        self.info = info
-        self.detector = detector
-        self.channel = channel
-        self.inputs = (info.name,)
-        device = type(self).__name__
-        self.outputs = (
-            StreamInfo(f"{info.name}.{peak_suffix}", peak_kind, info.unit, 0.0,
-                       device=device, derived=True),
-            StreamInfo(f"{info.name}.rr", "rr", "ms", 0.0, device=device, derived=True),
-        )
-        self._raw = SignalBuffer()
-        self._starts: deque[tuple[int, float]] = deque()   # (first sample index, t0) per chunk
-        self._last_time: float | None = None
-
-    def update(self, chunk: Chunk) -> list[Chunk]:
-        """Consume a chunk of the input stream; return new beat and RR chunks (maybe none)."""
-        if chunk.info.name != self.info.name:
-            raise ValueError(f"{type(self).__name__} consumes {self.info.name!r}, "
-                             f"got a chunk of {chunk.info.name!r}")
-        if not len(chunk):
-            return []
-        x = chunk.values[:, self.channel]
-        # Times count samples from the start of each contiguous segment, so they do not depend
-        # on where chunks were cut; a chunk more than half a sample off starts a new segment.
-        if self._starts:
-            start, t0 = self._starts[-1]
-            expected = t0 + (self._raw.end - start) / self.info.rate
-        if not self._starts or abs(chunk.t0 - expected) > 0.5 / self.info.rate:
-            self._starts.append((self._raw.end, chunk.t0))
-        self._raw.append(x)
-        return self._emit(self.detector.update(x))
-
-    def flush(self) -> list[Chunk]:
-        """End of data: beats still held back by the detector's look-ahead."""
-        return self._emit(self.detector.flush())
-
-    def _emit(self, idx: np.ndarray) -> list[Chunk]:
-        out: list[Chunk] = []
-        if len(idx):
-            starts = np.array([s for s, _ in self._starts])
-            t0s = np.array([t for _, t in self._starts])
-            j = np.searchsorted(starts, idx, side="right") - 1
-            times = t0s[j] + (idx - starts[j]) / self.info.rate
-            values = self._raw.data[idx - self._raw.start]
-            peaks_info, rr_info = self.outputs
-            out.append(Chunk(peaks_info, values, float(times[0]), timestamps=times))
-            # each interval ends at a beat and starts at the one before (none for the first)
-            if self._last_time is None:
-                begins, ends = times[:-1], times[1:]
-            else:
-                begins, ends = np.concatenate(([self._last_time], times[:-1])), times
-            if len(ends):
-                out.append(Chunk(rr_info, 1000.0 * (ends - begins), float(ends[0]),
-                                 timestamps=ends))
-            self._last_time = float(times[-1])
-        keep = self.detector.pending_from
-        self._raw.discard_before(keep)
-        while len(self._starts) > 1 and self._starts[1][0] <= keep:
-            self._starts.popleft()
-        return out
+    return detect_all(RPeakDetector(fs, **kwargs), ecg)
 
 
 class RPeakProcessor(BeatProcessor):
-    """Processor: ECG stream ``X`` -> R-peaks ``X.rpeaks`` and RR intervals ``X.rr``.
+    """Processor: ECG stream ``X`` (kind ``"ecg"``) -> R-peaks ``X.rpeaks`` (kind ``"rpeak"``,
+    mV) and RR intervals ``X.rr`` (ms); see :class:`~biofeed.physio.beats.BeatProcessor`.
 
-    ``X.rpeaks`` (kind ``"rpeak"``, mV): one sample per beat, value = input ECG value at the
-    R-peak, timestamp = R-peak time in session seconds. ``X.rr`` (kind ``"rr"``, ms): the
-    interval ending at each beat after the first, stamped at that beat.
-
-    Parameters
-    ----------
-    info : StreamInfo
-        The input ECG stream (kind ``"ecg"``, regular).
-    channel : int
-        Which channel of the input to analyse.
-    **kwargs
-        Passed to :class:`RPeakDetector`.
+    Takes the input stream ``info`` (regular), the ``channel`` to analyse (default 0) and
+    keyword arguments of :class:`RPeakDetector`.
     """
 
-    def __init__(self, info: StreamInfo, channel: int = 0, **kwargs) -> None:
-        super().__init__(info, RPeakDetector(info.rate, **kwargs), channel=channel, kind="ecg",
-                         peak_kind="rpeak", peak_suffix="rpeaks")
+    detector_type = RPeakDetector
+    input_kind, peak_kind, peak_suffix = "ecg", "rpeak", "rpeaks"

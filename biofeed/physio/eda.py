@@ -10,9 +10,9 @@ Method (all steps causal; the tonic estimate looks ahead by a bounded ``tonic_wi
    a three-tap causal FIR filter; the driver is in uS (the response has unit gain at 0 Hz).
    SCRs become short bursts in the driver even when they overlap in conductance
    (Benedek & Kaernbach 2010).
-3. Tonic driver: a running median of the driver over a centred ``tonic_window_s`` window,
-   after dropping values more than 3 MADs from the median (the SCR bursts), evaluated on
-   block means at about 4 Hz and interpolated linearly. Like the CDA tonic estimate
+3. Tonic driver (:mod:`biofeed.physio.tonic`): a running median of the driver over a centred
+   ``tonic_window_s`` window, after dropping values more than 3 MADs from the median (the SCR
+   bursts), evaluated on block means at about 4 Hz and interpolated linearly. Like the CDA tonic estimate
    (Benedek & Kaernbach 2010) it is the driver level between the bursts. Phasic driver =
    driver - tonic driver.
 4. Tonic conductance (SCL) = tonic driver convolved back with the Bateman response; phasic
@@ -32,17 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import bessel, group_delay, sosfilt, sosfilt_zi, tf2sos
+from scipy.signal import bessel, group_delay, sosfilt, tf2sos
 
 from ..processor import Processor
 from ..stream import Chunk, StreamInfo
-from .scr import ONSET_FRACTION, Scr, ScrDetector, bateman_coefficients
-
-#: Columns of the SCR table, in order.
-SCR_COLUMNS = ("onset_s", "peak_s", "amplitude_us", "rise_time_s", "half_recovery_s")
-#: Rate of the grid on which the tonic driver is evaluated, Hz (at least this fast).
-TONIC_GRID_HZ = 4.0
+from .filters import LinearFilter
+from .scr import ONSET_FRACTION, Scr, ScrDetector, bateman_coefficients, scr_table
+from .tonic import TonicDriver
 
 
 def _check_fs(fs: float) -> float:
@@ -68,111 +64,9 @@ def _check_eda(x, first_index: int = 0) -> np.ndarray:
     return x
 
 
-class _Sos:
-    """A stateful causal filter that starts in steady state at its first input sample."""
-
-    def __init__(self, sos: np.ndarray) -> None:
-        self.sos = sos
-        self.zi: np.ndarray | None = None
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if x.size == 0:
-            return x
-        if self.zi is None:
-            self.zi = sosfilt_zi(self.sos) * x[0]
-        y, self.zi = sosfilt(self.sos, x, zi=self.zi)
-        return y
-
-
 def _lowpass(fs: float, cutoff_hz: float) -> np.ndarray:
     """2nd-order Butterworth low-pass; the cutoff is capped at 0.35 fs."""
     return bessel(2, min(cutoff_hz, 0.35 * fs), btype="low", norm="mag", fs=fs, output="sos")
-
-
-def _clipped_median(windows: np.ndarray, k: float = 3.0) -> np.ndarray:
-    """Median of each row after dropping values more than ``k`` MADs from the row median.
-
-    One pass of sigma clipping: SCR bursts are large positive outliers of the driver, noise
-    stays, so the result is the level of the driver between bursts.
-    """
-    rows = np.sort(windows, axis=1)
-    width = rows.shape[1]
-    med = 0.5 * (rows[:, (width - 1) // 2] + rows[:, width // 2])
-    mad = np.median(np.abs(rows - med[:, None]), axis=1)
-    lo = np.sum(rows < (med - k * mad)[:, None], axis=1)
-    count = np.sum(rows <= (med + k * mad)[:, None], axis=1) - lo
-    index = np.arange(rows.shape[0])
-    return 0.5 * (rows[index, lo + (count - 1) // 2] + rows[index, lo + count // 2])
-
-
-class _TonicDriver:
-    """Running clipped median of the driver on a decimated grid, interpolated back.
-
-    Grid value ``j`` is the mean driver over samples ``j * step .. (j + 1) * step - 1``, placed
-    at their centre; the tonic driver there is the clipped median of the grid values
-    ``j - half .. j + half`` (edge values repeated at the ends of the data). Sample ``n`` is
-    final once the grid point after it is known: a look-ahead of at most
-    ``(half + 1) * step`` samples.
-    """
-
-    def __init__(self, step: int, half: int) -> None:
-        self.step, self.half = step, half
-        self._n = 0                 # driver samples received
-        self._done = 0              # driver samples released
-        self._d = np.empty(0)       # driver samples not released yet
-        self._block = np.empty(0)   # driver samples of the grid block being filled
-        self._g = np.empty(0)       # grid values still needed by some window (left-padded)
-        self._g0 = -half            # grid index of _g[0]
-        self._next = 0              # next grid index whose tonic value is due
-        self._anchor: tuple[int, float] | None = None   # last released (grid index, value)
-
-    @property
-    def lookahead(self) -> int:
-        """Samples between the newest input and the newest released sample."""
-        return (self.half + 1) * self.step
-
-    def update(self, d: np.ndarray, final: bool = False) -> tuple[int, np.ndarray, np.ndarray]:
-        """Add driver samples; return (first index, driver, tonic driver) of released samples."""
-        first = self._n
-        self._n += d.size
-        self._d = np.concatenate([self._d, d])
-        self._block = np.concatenate([self._block, d])
-        whole = self._block.size // self.step * self.step
-        grid = self._block[:whole].reshape(-1, self.step).mean(axis=1)
-        self._block = self._block[whole:]
-        if final and self._block.size:
-            grid = np.concatenate([grid, [self._block.mean()]])
-            self._block = np.empty(0)
-        if grid.size:
-            if self._g.size == 0 and self._next == 0:
-                grid = np.concatenate([np.full(self.half, grid[0]), grid])
-            self._g = np.concatenate([self._g, grid])
-        if final and self._g.size:
-            self._g = np.concatenate([self._g, np.full(self.half, self._g[-1])])
-        last = self._g0 + self._g.size - 1 - self.half        # last grid index computable now
-        if last >= self._next:
-            win = sliding_window_view(self._g[self._next - self.half - self._g0:], 2 * self.half + 1)
-            values = _clipped_median(win)
-            idx = np.arange(self._next, last + 1)
-            if self._anchor is not None:
-                idx = np.concatenate([[self._anchor[0]], idx])
-                values = np.concatenate([[self._anchor[1]], values])
-            self._anchor = (int(idx[-1]), float(values[-1]))
-            self._next = last + 1
-            keep = self._next - self.half - self._g0
-            self._g, self._g0 = self._g[keep:], self._g0 + keep
-            centre = idx * self.step + (self.step - 1) / 2
-            upto = self._n if final else min(self._n, int(np.floor(centre[-1])) + 1)
-            n = np.arange(self._done, upto)
-            tonic = np.interp(n, centre, values)
-        elif final and self._anchor is not None:
-            n = np.arange(self._done, self._n)
-            tonic = np.full(n.size, self._anchor[1])
-        else:
-            return self._done, np.empty(0), np.empty(0)
-        start, out = self._done, self._d[:n.size]
-        self._d, self._done = self._d[n.size:], self._done + n.size
-        return start, out, tonic
 
 
 @dataclass(frozen=True)
@@ -237,11 +131,10 @@ class EdaTracker:
         clean = _lowpass(fs, lowpass_hz)
         smooth = _lowpass(fs, driver_lowpass_hz)
         inverse = tf2sos(np.array([1.0, -(a1 + a2), a1 * a2]) / c, [1.0, 0.0, 0.0])
-        self._clean, self._smooth, self._inverse = _Sos(clean), _Sos(smooth), _Sos(inverse)
-        self._reconvolve = _Sos(tf2sos([c, 0.0, 0.0], [1.0, -(a1 + a2), a1 * a2]))
-        step = max(1, int(fs // TONIC_GRID_HZ))
-        half = max(1, int(round(tonic_window_s * fs / step / 2)))
-        self._tonic = _TonicDriver(step, half)
+        self._clean, self._smooth = LinearFilter(sos=clean), LinearFilter(sos=smooth)
+        self._inverse = LinearFilter(sos=inverse)
+        self._reconvolve = LinearFilter(sos=tf2sos([c, 0.0, 0.0], [1.0, -(a1 + a2), a1 * a2]))
+        self._tonic = TonicDriver(fs, tonic_window_s)
         self._xc = np.empty(0)       # cleaned samples awaiting their tonic value
         self._n = 0
         self.delay_s = self._delay(np.vstack([clean, smooth]), fs)
@@ -296,19 +189,6 @@ class EdaTracker:
         return EdaStep(start, tonic, phasic, scr)
 
 
-def scr_table(scrs: list[Scr], fs: float, t0: float = 0.0) -> pd.DataFrame:
-    """SCRs as a table in seconds (times from ``t0``), columns :data:`SCR_COLUMNS`."""
-    onset = np.array([s.onset for s in scrs], dtype=np.float64) / fs + t0
-    peak = np.array([s.peak for s in scrs], dtype=np.float64) / fs + t0
-    return pd.DataFrame({
-        "onset_s": onset,
-        "peak_s": peak,
-        "amplitude_us": np.array([s.amplitude for s in scrs], dtype=np.float64),
-        "rise_time_s": peak - onset,
-        "half_recovery_s": np.array([s.half_recovery for s in scrs], dtype=np.float64) / fs,
-    }, columns=list(SCR_COLUMNS))
-
-
 @dataclass(frozen=True)
 class EdaResult:
     """Result of :func:`eda`.
@@ -318,9 +198,10 @@ class EdaResult:
     tonic, phasic : ndarray
         Tonic (SCL) and phasic skin conductance, uS, one value per input sample.
     scr : pandas.DataFrame
-        One row per SCR: ``onset_s``, ``peak_s`` (seconds from the first sample),
-        ``amplitude_us`` (uS), ``rise_time_s`` and ``half_recovery_s`` (seconds from the peak
-        to half recovery; NaN when not reached before the next SCR or within the window).
+        One row per SCR (columns :data:`biofeed.physio.scr.SCR_COLUMNS`): ``onset_s``,
+        ``peak_s`` (seconds from the first sample), ``amplitude_us`` (uS), ``rise_time_s`` and
+        ``half_recovery_s`` (seconds from the peak to half recovery; NaN when not reached
+        before the next SCR or within the window).
     fs : float
         Sampling rate, Hz.
     """

@@ -1,51 +1,57 @@
 """Stateful, chunk-size invariant building blocks for online signal processing.
 
 Each class here carries its state from one chunk to the next so that feeding a signal in one
-piece or in many gives bit-identical output: ``scipy.signal.lfilter`` with its filter state,
+piece or in many gives bit-identical output: ``lfilter`` / ``sosfilt`` with their filter state,
 and running sums from one carried sequential cumulative sum (``np.cumsum`` adds strictly left
 to right, so the rounding does not depend on where chunks start).
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from scipy import signal as sps
 
 
 class LinearFilter:
-    """Causal linear filter ``b/a`` (``scipy.signal.lfilter``) with carried state.
+    """Causal linear filter with carried state: transfer function ``b/a`` or second-order sections.
 
-    The state is initialised to the steady state for the first input sample, so a DC offset
-    does not produce a start-up transient. ``lfilter`` is used rather than ``sosfilt`` because
-    its per-call overhead is several times smaller, which matters for 10-100 ms chunks; keep
-    IIR designs at order <= 4 so the transfer-function form stays well conditioned.
-
-    A symmetric (linear-phase) FIR of odd length ``M`` (``a = [1]``) delays every frequency by
-    exactly :attr:`delay` ``= (M - 1) / 2`` samples, so its output can be re-aligned with the
-    input by an index shift.
+    ``LinearFilter(b, a)`` runs ``scipy.signal.lfilter``; ``LinearFilter(sos=sos)`` runs
+    ``scipy.signal.sosfilt`` on a cascade of second-order sections. The state is initialised to
+    the steady state for the first input sample, so a DC offset does not produce a start-up
+    transient. ``lfilter`` has several times less per-call overhead, which matters for
+    10-100 ms chunks; keep ``b/a`` designs at order <= 4 so the transfer-function form stays
+    well conditioned, and give higher orders as sections.
 
     Parameters
     ----------
     b, a : array_like
         Numerator and denominator coefficients, e.g. from ``scipy.signal.butter``.
+    sos : array_like, shape (n_sections, 6), keyword only
+        Second-order sections instead of ``b`` and ``a``, e.g. ``butter(..., output="sos")``.
     """
 
-    def __init__(self, b: np.ndarray, a: np.ndarray = (1.0,)) -> None:
-        self.b = np.asarray(b, dtype=np.float64)
-        self.a = np.asarray(a, dtype=np.float64)
+    def __init__(self, b: np.ndarray | None = None, a: np.ndarray = (1.0,), *,
+                 sos: np.ndarray | None = None) -> None:
+        if (b is None) == (sos is None):
+            raise ValueError("give either the coefficients b (and a) or sos")
+        if sos is None:
+            b, a = np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
+            self._filter = functools.partial(sps.lfilter, b, a)
+            self._steady = sps.lfilter_zi(b, a)
+        else:
+            sos = np.asarray(sos, dtype=np.float64)
+            self._filter = functools.partial(sps.sosfilt, sos)
+            self._steady = sps.sosfilt_zi(sos)
         self._zi: np.ndarray | None = None
-
-    @property
-    def delay(self) -> int:
-        """Group delay in samples, meaningful for a symmetric FIR of odd length."""
-        return (len(self.b) - 1) // 2
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Filter the next samples; returns as many samples as given."""
         if len(x) == 0:
             return np.empty(0)
         if self._zi is None:
-            self._zi = sps.lfilter_zi(self.b, self.a) * x[0]
-        y, self._zi = sps.lfilter(self.b, self.a, x, zi=self._zi)
+            self._zi = self._steady * x[0]
+        y, self._zi = self._filter(x, zi=self._zi)
         return y
 
 
@@ -170,3 +176,14 @@ def smooth_rows(rows: np.ndarray, taps: np.ndarray) -> np.ndarray:
     m = len(taps)
     flat = sps.lfilter(taps, [1.0], rows.reshape(-1))
     return flat.reshape(k, w)[:, m - 1:]
+
+
+def hann_taps(fs: float, width: float) -> np.ndarray:
+    """Unit-gain Hann smoothing kernel about ``width`` seconds wide (odd length >= 3).
+
+    Symmetric, so filtering with it (e.g. by :func:`smooth_rows`) delays by exactly half its
+    length and does not shift peaks.
+    """
+    m = max(3, 2 * round(width * fs / 2) + 1)
+    taps = np.hanning(m + 2)[1:-1]
+    return taps / taps.sum()

@@ -19,9 +19,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
-from ..stream import StreamInfo
-from .ecg import BeatProcessor
-from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, smooth_rows
+from .beats import BeatProcessor, detect_all
+from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows
 
 __all__ = ["PulseDetector", "PulseProcessor", "ppg_peaks"]
 
@@ -70,7 +69,7 @@ class PulseDetector:
         self._beat = MovingSum(max(1, round(beat_window * fs)))
         self._mean = MovingSum(max(1, round(mean_window * fs)))
         self._offset = offset
-        self._taps = _hann_taps(fs, 0.040)
+        self._taps = hann_taps(fs, 0.040)
         self._lead = round(0.1 * fs)                    # search starts this before the block
         self._trim = round(0.05 * fs)                   # and ends this before its end
         self._max_block = int(self.MAX_LOOKAHEAD * fs) - self._lead - 1
@@ -140,13 +139,6 @@ class PulseDetector:
             self._last = peak
 
 
-def _hann_taps(fs: float, width: float) -> np.ndarray:
-    """Unit-gain Hann smoothing kernel about ``width`` seconds wide (odd length >= 3)."""
-    m = max(3, 2 * round(width * fs / 2) + 1)
-    taps = np.hanning(m + 2)[1:-1]
-    return taps / taps.sum()
-
-
 def ppg_peaks(ppg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
     """Systolic peak sample indices of a whole PPG record.
 
@@ -167,34 +159,17 @@ def ppg_peaks(ppg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
     ndarray of int
         Sample indices of the pulse peaks, increasing.
     """
-    det = PulseDetector(fs, **kwargs)
-    ppg = np.asarray(ppg, dtype=np.float64).reshape(-1)
-    parts = [det.update(ppg[i:i + _BLOCK]) for i in range(0, len(ppg), _BLOCK)]
-    return np.concatenate(parts + [det.flush()])
-
-
-#: Samples per piece when :func:`ppg_peaks` runs through a long record.
-_BLOCK = 1 << 20
+    return detect_all(PulseDetector(fs, **kwargs), ppg)
 
 
 class PulseProcessor(BeatProcessor):
-    """Processor: PPG stream ``X`` -> pulse peaks ``X.peaks`` and intervals ``X.rr``.
+    """Processor: PPG stream ``X`` (kind ``"ppg"``) -> systolic peaks ``X.peaks`` (kind
+    ``"pulse"``, in the PPG's unit) and peak-to-peak intervals ``X.rr`` (ms); see
+    :class:`~biofeed.physio.beats.BeatProcessor`.
 
-    ``X.peaks`` (kind ``"rpeak"``, the beat-event kind, in the PPG's unit): one sample per
-    pulse, value = input PPG value at the systolic peak, timestamp = peak time in session
-    seconds. ``X.rr`` (kind ``"rr"``, ms): the peak-to-peak interval ending at each pulse after
-    the first, stamped at that pulse.
-
-    Parameters
-    ----------
-    info : StreamInfo
-        The input PPG stream (kind ``"ppg"``, regular).
-    channel : int
-        Which channel of the input to analyse.
-    **kwargs
-        Passed to :class:`PulseDetector`.
+    Takes the input stream ``info`` (regular), the ``channel`` to analyse (default 0) and
+    keyword arguments of :class:`PulseDetector`.
     """
 
-    def __init__(self, info: StreamInfo, channel: int = 0, **kwargs) -> None:
-        super().__init__(info, PulseDetector(info.rate, **kwargs), channel=channel, kind="ppg",
-                         peak_kind="rpeak", peak_suffix="peaks")
+    detector_type = PulseDetector
+    input_kind, peak_kind, peak_suffix = "ppg", "pulse", "peaks"

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.signal import lfilter
 
 #: A driver burst ends at the first local minimum below this fraction of its peak; shallower
@@ -33,6 +34,8 @@ CUT_FRACTION = 0.1
 #: An SCR onset is timed where its driver burst crosses this fraction of its height, minus the
 #: time the filtered driver of an ideal response takes to get there.
 ONSET_FRACTION = 0.1
+#: Columns of :func:`scr_table`, in order.
+SCR_COLUMNS = ("onset_s", "peak_s", "amplitude_us", "rise_time_s", "half_recovery_s")
 
 
 def bateman_coefficients(fs: float, tau_rise_s: float, tau_decay_s: float) -> tuple[float, float, float]:
@@ -265,3 +268,16 @@ class ScrDetector:
             return None
         peak = max(c.first, c.y_peak - self._shift)
         return Scr(c.onset, peak, c.amplitude, half)
+
+
+def scr_table(scrs: list[Scr], fs: float, t0: float = 0.0) -> pd.DataFrame:
+    """SCRs as a table in seconds (times from ``t0``), columns :data:`SCR_COLUMNS`."""
+    onset = np.array([s.onset for s in scrs], dtype=np.float64) / fs + t0
+    peak = np.array([s.peak for s in scrs], dtype=np.float64) / fs + t0
+    return pd.DataFrame({
+        "onset_s": onset,
+        "peak_s": peak,
+        "amplitude_us": np.array([s.amplitude for s in scrs], dtype=np.float64),
+        "rise_time_s": peak - onset,
+        "half_recovery_s": np.array([s.half_recovery for s in scrs], dtype=np.float64) / fs,
+    }, columns=list(SCR_COLUMNS))

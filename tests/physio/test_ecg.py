@@ -1,56 +1,18 @@
-"""R-peak detector: accuracy on real ECG (MIT-BIH 100, NeuroKit2 examples), polarity, chunk-size
-invariance, look-ahead, robustness, and the engine processor."""
+"""R-peak detector: accuracy on real ECG (MIT-BIH 100, NeuroKit2 examples), polarity, look-ahead,
+robustness, the processor's input checks and the stateful filters (chunk-size invariance and
+the processor's streams: test_beats.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal as sps
 
+from beat_testing import match
 from biofeed.physio.ecg import RPeakDetector, RPeakProcessor, ecg_peaks
 from biofeed.stream import Chunk, StreamInfo
-
-#: Annotation symbols that count as beats (shared/data/README.md).
-BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
-
-
-def match(detected: np.ndarray, reference: np.ndarray, tol: int) -> tuple[int, int, int]:
-    """Greedy one-to-one matching within +-tol samples: (TP, FN, FP)."""
-    detected = np.sort(detected)
-    used = np.zeros(len(detected), bool)
-    tp = 0
-    for r in np.sort(reference):
-        k = np.searchsorted(detected, r - tol)
-        while k < len(detected) and detected[k] <= r + tol and used[k]:
-            k += 1
-        if k < len(detected) and detected[k] <= r + tol:
-            used[k] = True
-            tp += 1
-    return tp, len(reference) - tp, len(detected) - tp
-
-
-def run_chunked(x: np.ndarray, fs: float, sizes) -> np.ndarray:
-    """Feed ``x`` to a fresh detector in chunks of the given sizes (cycled)."""
-    det = RPeakDetector(fs)
-    out, i, k = [], 0, 0
-    while i < len(x):
-        n = sizes[k % len(sizes)]
-        out.append(det.update(x[i:i + n]))
-        i, k = i + n, k + 1
-    out.append(det.flush())
-    return np.concatenate(out)
-
-
-@pytest.fixture(scope="module")
-def mitdb(shared_data):
-    wfdb = pytest.importorskip("wfdb")
-    rec = wfdb.rdrecord(str(shared_data / "mitdb" / "100"))
-    ann = wfdb.rdann(str(shared_data / "mitdb" / "100"), "atr")
-    beats = np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym in BEAT_SYMBOLS])
-    assert rec.fs == 360 and len(beats) == 2273
-    return rec, beats
 
 
 @pytest.mark.parametrize("lead", [0, 1], ids=["MLII", "V5"])
@@ -114,27 +76,6 @@ def test_agrees_with_neurokit2(shared_data, name, column, fs):
     assert agreement >= 0.995
 
 
-@pytest.fixture(scope="module")
-def mitdb_minute(mitdb):
-    rec, _ = mitdb
-    x = rec.p_signal[:60 * 360, 1]
-    return x, ecg_peaks(x, 360)
-
-
-def test_one_chunk_equals_ten_sample_chunks(mitdb_minute):
-    x, whole = mitdb_minute
-    assert len(whole) > 60
-    np.testing.assert_array_equal(run_chunked(x, 360, [10]), whole)
-
-
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=20))
-def test_random_chunk_sizes_give_the_same_beats(mitdb_minute, sizes):
-    x, whole = mitdb_minute
-    np.testing.assert_array_equal(run_chunked(x, 360, sizes), whole)
-
-
 def test_beats_are_reported_within_the_lookahead(mitdb_minute):
     """After the 2 s learning stretch, each beat is out by ``lookahead`` (< 0.5 s) later."""
     x, whole = mitdb_minute
@@ -185,51 +126,12 @@ def test_flat_and_short_signals():
 
 # ---------------------------------------------------------------- processor
 
-ECG = StreamInfo("ecg", "ecg", "mV", 360.0)
-
-
-def run_processor(x: np.ndarray, size: int, t0: float = 12.5):
-    proc = RPeakProcessor(ECG)
-    out = []
-    for i in range(0, len(x), size):
-        out += proc.update(Chunk(ECG, x[i:i + size], t0 + i / ECG.rate))
-    out += proc.flush()
-    peaks = [c for c in out if c.info.name == "ecg.rpeaks"]
-    rr = [c for c in out if c.info.name == "ecg.rr"]
-    cat = lambda cs, a: np.concatenate([getattr(c, a).reshape(-1) for c in cs])  # noqa: E731
-    return proc, (cat(peaks, "timestamps"), cat(peaks, "values")), (cat(rr, "timestamps"),
-                                                                  cat(rr, "values"))
-
-
-def test_processor_streams(mitdb_minute):
-    x, beats = mitdb_minute
-    proc, (pt, pv), (rt, rv) = run_processor(x, 36)
-    peaks_info, rr_info = proc.outputs
-    assert proc.inputs == ("ecg",)
-    assert (peaks_info.name, peaks_info.kind, peaks_info.unit, peaks_info.rate) == (
-        "ecg.rpeaks", "rpeak", "mV", 0.0)
-    assert (rr_info.name, rr_info.kind, rr_info.unit, rr_info.rate) == ("ecg.rr", "rr", "ms", 0.0)
-    assert peaks_info.derived and rr_info.derived
-    np.testing.assert_allclose(pt, 12.5 + beats / 360, atol=1e-9)
-    np.testing.assert_array_equal(pv, x[beats])
-    np.testing.assert_allclose(rt, pt[1:], atol=1e-9)
-    np.testing.assert_allclose(rv, np.diff(beats) / 360 * 1000, atol=1e-6)
-
-
-def test_processor_is_chunk_invariant(mitdb_minute):
-    x, _ = mitdb_minute
-    _, peaks_a, rr_a = run_processor(x, len(x))
-    _, peaks_b, rr_b = run_processor(x, 7)
-    for a, b in zip(peaks_a + rr_a, peaks_b + rr_b):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
-
-
 def test_processor_rejects_wrong_streams():
     with pytest.raises(ValueError):
         RPeakProcessor(StreamInfo("eda", "eda", "uS", 4.0))
     with pytest.raises(ValueError):
         RPeakProcessor(StreamInfo("rr", "ecg", "ms", 0.0))
-    proc = RPeakProcessor(ECG)
+    proc = RPeakProcessor(StreamInfo("ecg", "ecg", "mV", 360.0))
     with pytest.raises(ValueError):
         proc.update(Chunk(StreamInfo("other", "ecg", "mV", 360.0), np.zeros(10), 0.0))
 
@@ -253,7 +155,9 @@ def test_stateful_filters_are_bit_identical_for_any_chunking(sizes):
         return np.concatenate(out)
 
     b, a = sps.butter(2, [5, 15], "bandpass", fs=360)
-    for make in (lambda: LinearFilter(b, a), lambda: MovingSum(54)):
+    sos = sps.butter(4, 1.0, fs=32, output="sos")
+    for make in (lambda: LinearFilter(b, a), lambda: LinearFilter(sos=sos),
+                 lambda: MovingSum(54)):
         assert np.array_equal(run(make, sizes), run(make, [len(x)]))
     np.testing.assert_allclose(run(lambda: MovingSum(54), [len(x)])[100:],
                                np.convolve(x, np.ones(54), "valid")[100 - 53:], rtol=1e-12)

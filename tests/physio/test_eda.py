@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from biofeed.physio.eda import (SCR_COLUMNS, EdaProcessor, EdaResult, EdaTracker, eda,
-                                event_related_scr)
+from biofeed.physio.eda import EdaProcessor, EdaResult, EdaTracker, eda, event_related_scr
+from biofeed.physio.scr import SCR_COLUMNS
 from biofeed.stream import Chunk, StreamInfo
 
 NOISE_US = 0.002      # white noise SD per sample; the NeuroKit 100 Hz recordings show ~0.0023 uS

@@ -1,0 +1,145 @@
+"""Beat detectors in general: the interface, a whole record at once, and the engine processor.
+
+A beat detector (:class:`~biofeed.physio.ecg.RPeakDetector`,
+:class:`~biofeed.physio.ppg.PulseDetector`) takes consecutive samples of one signal and returns
+the beats that became certain, as absolute sample indices, whatever the chunking.
+:func:`detect_all` runs one over a whole record; :class:`BeatProcessor` turns one into an
+engine processor emitting beat times and beat-to-beat intervals.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Protocol
+
+import numpy as np
+
+from ..processor import Processor
+from ..stream import Chunk, StreamInfo
+from .filters import SignalBuffer
+
+__all__ = ["BeatDetector", "BeatProcessor", "detect_all"]
+
+
+class BeatDetector(Protocol):
+    """What :func:`detect_all` and :class:`BeatProcessor` need of a beat detector."""
+
+    def update(self, x: np.ndarray) -> np.ndarray:
+        """Consume the next samples; return the newly certain beats (absolute sample indices)."""
+
+    def flush(self) -> np.ndarray:
+        """End of data: return the beats still held back."""
+
+    @property
+    def pending_from(self) -> int:
+        """Smallest sample index a beat not yet reported can have."""
+
+
+def detect_all(detector: BeatDetector, x: np.ndarray) -> np.ndarray:
+    """Beat sample indices of a whole record, increasing: exactly what ``detector`` (fresh)
+    reports live.
+
+    Long records go through in pieces to bound memory; the detector's output does not depend
+    on how the signal is cut.
+    """
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    parts = [detector.update(x[i:i + _BLOCK]) for i in range(0, len(x), _BLOCK)]
+    return np.concatenate(parts + [detector.flush()])
+
+
+#: Samples per piece when :func:`detect_all` runs through a long record.
+_BLOCK = 1 << 20
+
+
+class BeatProcessor(Processor):
+    """Processor wrapping a beat detector: stream ``X`` -> beats ``X.<peak_suffix>`` and
+    beat-to-beat intervals ``X.rr``.
+
+    A subclass names its detector and stream kinds in the class attributes below. The beat
+    stream (kind :attr:`peak_kind`, in the input's unit) has one sample per beat, value = input
+    value at the beat, timestamp = beat time in session seconds. ``X.rr`` (kind ``"rr"``, ms)
+    holds the interval ending at each beat after the first, stamped at that beat.
+
+    Parameters
+    ----------
+    info : StreamInfo
+        The input stream (regular, of kind :attr:`input_kind`).
+    channel : int
+        Which channel of the input to analyse.
+    **kwargs
+        Passed to the detector.
+    """
+
+    #: Beat detector class, called as ``detector_type(info.rate, **kwargs)``.
+    detector_type: Callable[..., BeatDetector]
+    #: Required kind of the input stream.
+    input_kind: str
+    #: Kind and name suffix of the beat stream.
+    peak_kind: str
+    peak_suffix: str
+
+    def __init__(self, info: StreamInfo, channel: int = 0, **kwargs) -> None:
+        if info.kind != self.input_kind or not info.regular:
+            raise ValueError(f"stream {info.name!r}: need a regular {self.input_kind!r} stream, "
+                             f"got kind {info.kind!r} at {info.rate} Hz")
+        if not 0 <= channel < len(info.channels):
+            raise ValueError(f"stream {info.name!r} has no channel {channel}")
+        self.info = info
+        self.detector = self.detector_type(info.rate, **kwargs)
+        self.channel = channel
+        self.inputs = (info.name,)
+        device = type(self).__name__
+        self.outputs = (
+            StreamInfo(f"{info.name}.{self.peak_suffix}", self.peak_kind, info.unit, 0.0,
+                       device=device, derived=True),
+            StreamInfo(f"{info.name}.rr", "rr", "ms", 0.0, device=device, derived=True),
+        )
+        self._raw = SignalBuffer()
+        self._starts: deque[tuple[int, float]] = deque()   # (first sample index, t0) per chunk
+        self._last_time: float | None = None
+
+    def update(self, chunk: Chunk) -> list[Chunk]:
+        """Consume a chunk of the input stream; return new beat and RR chunks (maybe none)."""
+        if chunk.info.name != self.info.name:
+            raise ValueError(f"{type(self).__name__} consumes {self.info.name!r}, "
+                             f"got a chunk of {chunk.info.name!r}")
+        if not len(chunk):
+            return []
+        x = chunk.values[:, self.channel]
+        # Times count samples from the start of each contiguous segment, so they do not depend
+        # on where chunks were cut; a chunk more than half a sample off starts a new segment.
+        if self._starts:
+            start, t0 = self._starts[-1]
+            expected = t0 + (self._raw.end - start) / self.info.rate
+        if not self._starts or abs(chunk.t0 - expected) > 0.5 / self.info.rate:
+            self._starts.append((self._raw.end, chunk.t0))
+        self._raw.append(x)
+        return self._emit(self.detector.update(x))
+
+    def flush(self) -> list[Chunk]:
+        """End of data: beats still held back by the detector's look-ahead."""
+        return self._emit(self.detector.flush())
+
+    def _emit(self, idx: np.ndarray) -> list[Chunk]:
+        out: list[Chunk] = []
+        if len(idx):
+            starts = np.array([s for s, _ in self._starts])
+            t0s = np.array([t for _, t in self._starts])
+            j = np.searchsorted(starts, idx, side="right") - 1
+            times = t0s[j] + (idx - starts[j]) / self.info.rate
+            values = self._raw.data[idx - self._raw.start]
+            peaks_info, rr_info = self.outputs
+            out.append(Chunk(peaks_info, values, float(times[0]), timestamps=times))
+            # each interval ends at a beat and starts at the one before (none for the first)
+            if self._last_time is None:
+                begins, ends = times[:-1], times[1:]
+            else:
+                begins, ends = np.concatenate(([self._last_time], times[:-1])), times
+            if len(ends):
+                out.append(Chunk(rr_info, 1000.0 * (ends - begins), float(ends[0]),
+                                 timestamps=ends))
+            self._last_time = float(times[-1])
+        keep = self.detector.pending_from
+        self._raw.discard_before(keep)
+        while len(self._starts) > 1 and self._starts[1][0] <= keep:
+            self._starts.popleft()
+        return out

@@ -1,0 +1,39 @@
+"""Recordings shared by the beat-detector tests: MIT-BIH record 100 and a simulated noisy PPG."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from beat_testing import simulate_ppg
+from biofeed.physio.ecg import ecg_peaks
+from biofeed.physio.ppg import ppg_peaks
+
+#: Annotation symbols that count as beats (shared/data/README.md).
+BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
+
+
+@pytest.fixture(scope="session")
+def mitdb(shared_data):
+    """MIT-BIH record 100 (wfdb record, 360 Hz) and the sample indices of its annotated beats."""
+    wfdb = pytest.importorskip("wfdb")
+    rec = wfdb.rdrecord(str(shared_data / "mitdb" / "100"))
+    ann = wfdb.rdann(str(shared_data / "mitdb" / "100"), "atr")
+    beats = np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym in BEAT_SYMBOLS])
+    assert rec.fs == 360 and len(beats) == 2273
+    return rec, beats
+
+
+@pytest.fixture(scope="session")
+def mitdb_minute(mitdb):
+    """The first minute of MIT-BIH 100 lead V5 (mV, 360 Hz) and its R-peaks from one chunk."""
+    rec, _ = mitdb
+    x = rec.p_signal[:60 * 360, 1]
+    return x, ecg_peaks(x, 360)
+
+
+@pytest.fixture(scope="session")
+def noisy_100hz():
+    """2 min of simulated PPG at 100 Hz with drift, motion and mains, and its peaks from one
+    chunk."""
+    x = simulate_ppg(100, 4, noisy=True)
+    return x, ppg_peaks(x, 100)
