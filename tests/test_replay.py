@@ -50,3 +50,25 @@ def test_arousal_rises_in_the_stressor_phase(live_recording):
     stressor = np.nanmean(a[(t >= 90) & (t < 120)])
     assert stressor > baseline + 0.5
     assert np.isfinite(a[t >= 100]).all()
+
+
+def test_batching_changes_no_output(live_recording):
+    from biofeed.physio.eda import EdaProcessor
+    from biofeed.processor import Batched
+    from biofeed.stream import Chunk
+
+    info, sig = live_recording.streams["eda"], live_recording.signals["eda"]
+
+    def run(proc, size):
+        out = []
+        for i in range(0, len(sig), size):
+            out += proc.update(Chunk(info, sig.values[i:i + size], t0=i / info.rate))
+        out += proc.flush()
+        return {name: np.concatenate([c.values for c in out if c.info.name == name])
+                for name in {c.info.name for c in out}}
+
+    whole = run(EdaProcessor(info), len(sig))
+    batched = run(Batched(EdaProcessor(info), 1.0), 7)
+    assert whole.keys() == batched.keys() == {"eda.scl", "eda.scr"}
+    for name in whole:
+        np.testing.assert_array_equal(whole[name], batched[name])
