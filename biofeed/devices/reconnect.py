@@ -57,11 +57,14 @@ class ReconnectingDevice(Device):
             stream = self.connection(clock)
             try:
                 while True:
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                    # engine's cancellation when a chunk arrives at the same moment.
                     try:
-                        chunk = await asyncio.wait_for(anext(stream), timeout=self.stale_s)
+                        async with asyncio.timeout(self.stale_s):
+                            chunk = await anext(stream)
                     except StopAsyncIteration:
                         raise ConnectionError("the device closed the connection") from None
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         raise StaleData(f"no data for {self.stale_s:g} s") from None
                     self.connected = True
                     if gap_start is not None:
