@@ -282,8 +282,9 @@ class PolarH10(BleHeartRate):
         for measurement, command in ((ECG, ECG_START), (ACC, ACC_START)):
             if measurement in features:
                 await client.write_gatt_char(PMD_CONTROL, command, response=True)
-                self._check_reply(await asyncio.wait_for(replies.get(), self.command_timeout_s),
-                                  command)
+                async with asyncio.timeout(self.command_timeout_s):   # not wait_for (3.11)
+                    reply = await replies.get()
+                self._check_reply(reply, command)
                 self._running += (measurement,)
 
     @staticmethod
