@@ -1,4 +1,5 @@
-"""Per-phase summary of a recorded session: HR, RMSSD, SCL and SCR rate in every phase."""
+"""Per-phase summary of a recorded session: cardiac, electrodermal and arousal measures in every
+phase, reactivity (phase minus baseline) and half-recovery time, from the signal core's streams."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,13 +22,33 @@ def _within(sig: Signal, start: float, end: float) -> np.ndarray:
     return (sig.times >= start) & (sig.times < end)
 
 
+#: Columns of :func:`phase_table` that hold measures (reactivity is computed for these).
+MEASURES = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf", "coherence", "scl_us", "scr_per_min",
+            "scr_amp_us", "arousal")
+#: Moving-average window of the arousal index for the half-recovery time, seconds.
+HALF_RECOVERY_SMOOTH_S = 10.0
+
+
+def _mean(sig: Signal | None, start: float, end: float, channel: int = 0) -> float:
+    if sig is None:
+        return np.nan
+    values = sig.values[_within(sig, start, end)]
+    values = values if values.ndim == 1 else values[:, channel]
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if values.size else np.nan
+
+
 def phase_table(rec: Recording) -> pd.DataFrame:
     """One row per protocol phase.
 
-    Columns: ``phase``, ``onset_s``, ``duration_s`` (seconds), ``hr_bpm`` (60000 / mean NN),
-    ``rmssd_ms`` (artifact-corrected NN, see :func:`biofeed.physio.hrv.hrv`), ``scl_us``
-    (mean skin conductance level), ``scr_per_min`` (SCR onsets in the phase per minute),
-    ``arousal`` (mean arousal index, baseline SDs; :mod:`biofeed.physio.arousal`).
+    Columns: ``phase``, ``kind`` (phase kind), ``onset_s``, ``duration_s`` (seconds),
+    ``hr_bpm`` (60000 / mean NN), ``rmssd_ms`` and ``sdnn_ms`` (artifact-corrected NN, see
+    :func:`biofeed.physio.hrv.hrv`), ``lf_hf`` (LF/HF power ratio; NaN for phases under
+    2 min, Task Force 1996), ``coherence`` (mean of the live coherence ratio; McCraty et al.
+    2009), ``scl_us`` (mean skin conductance level), ``scr_per_min`` (SCR onsets in the phase
+    per minute), ``scr_amp_us`` (mean SCR amplitude, uS; Boucsein et al. 2012), ``arousal``
+    (mean arousal index, baseline SDs; :mod:`biofeed.physio.arousal`), ``half_recovery_s``
+    (recovery phases, see :func:`half_recovery_s`).
     Derived streams come from the recording, or from a replay when none were recorded.
     """
     signals = derived_signals(rec)
@@ -35,28 +56,89 @@ def phase_table(rec: Recording) -> pd.DataFrame:
     scr = _first_of_kind(signals, "scr")
     scl = _first_of_kind(signals, "scl") or _first_of_kind(dict(rec.signals), "eda")
     arousal = _first_of_kind(signals, "arousal")
+    coherence = _first_of_kind(signals, "coherence")
+    phases = rec.events[rec.events.kind == "phase"]
     rows = []
-    for ev in rec.events[rec.events.kind == "phase"].itertuples():
+    for ev in phases.itertuples():
         start, end = ev.onset, ev.onset + ev.duration
-        row = {"phase": ev.label, "onset_s": start, "duration_s": ev.duration,
-               "hr_bpm": np.nan, "rmssd_ms": np.nan, "scl_us": np.nan, "scr_per_min": np.nan,
-               "arousal": np.nan}
+        row = {"phase": ev.label, "kind": ev.payload.get("phase_kind", ""), "onset_s": start,
+               "duration_s": ev.duration, **dict.fromkeys(MEASURES, np.nan),
+               "half_recovery_s": np.nan}
         if nn is not None:
             values = nn.values[_within(nn, start, end)]
             nn_ms = values[:, 0] if values.ndim == 2 else values
             if len(nn_ms) >= 2:
-                row["hr_bpm"] = 60000.0 / float(np.mean(nn_ms))
-                row["rmssd_ms"] = hrv(nn_ms)["rmssd"]
-        if scl is not None:
-            values = scl.values[_within(scl, start, end)]
-            if len(values):
-                row["scl_us"] = float(np.mean(values if values.ndim == 1 else values[:, 0]))
+                h = hrv(nn_ms)
+                row |= {"hr_bpm": 60000.0 / float(np.mean(nn_ms)), "rmssd_ms": h["rmssd"],
+                        "sdnn_ms": h["sdnn"], "lf_hf": h["lf_hf"]}
+        row["scl_us"] = _mean(scl, start, end)
         if scr is not None and ev.duration > 0:
             row["scr_per_min"] = int(_within(scr, start, end).sum()) / (ev.duration / 60.0)
-        if arousal is not None:
-            values = arousal.values[_within(arousal, start, end), 0]
-            if np.isfinite(values).any():
-                row["arousal"] = float(np.nanmean(values))
+            row["scr_amp_us"] = _mean(scr, start, end)
+        row["arousal"] = _mean(arousal, start, end)
+        row["coherence"] = _mean(coherence, start, end)
+        if arousal is not None and row["kind"] == "recovery":
+            row["half_recovery_s"] = half_recovery_s(arousal, phases, start, end)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["phase", "onset_s", "duration_s", "hr_bpm", "rmssd_ms",
-                                       "scl_us", "scr_per_min", "arousal"])
+    return pd.DataFrame(rows, columns=["phase", "kind", "onset_s", "duration_s", *MEASURES,
+                                       "half_recovery_s"])
+
+
+def half_recovery_s(arousal: Signal, phases: pd.DataFrame, start: float, end: float) -> float:
+    """Half-recovery time of the arousal index for a recovery phase ``[start, end)`` (s).
+
+    Seconds from the end of the last stressor phase before ``start`` until the arousal index
+    (moving average over :data:`HALF_RECOVERY_SMOOTH_S`) first falls to halfway between its peak
+    in that stressor and the baseline phase's mean; searched up to ``end``. NaN without a
+    stressor or a baseline, or when the level is not reached (Laborde et al. 2017; domain notes,
+    recovery = half-recovery time).
+    """
+    stressor = np.array([bool(p.get("stressor", False)) for p in phases.payload], dtype=bool)
+    stressors = phases[stressor & (phases.onset < start).to_numpy()]
+    baseline = phases[np.array([p.get("phase_kind") == "baseline" for p in phases.payload], dtype=bool)]
+    if stressors.empty or baseline.empty:
+        return np.nan
+    times, values = arousal.times, arousal.values[:, 0]
+    ok = np.isfinite(values)
+    times, values = times[ok], values[ok]
+    if values.size < 2:
+        return np.nan
+    k = max(1, round(HALF_RECOVERY_SMOOTH_S / max(float(np.median(np.diff(times))), 1e-9)))
+    smooth = np.convolve(values, np.ones(k) / k, mode="full")[:values.size]   # causal mean
+    smooth[:k - 1] = np.nan
+    b = baseline.iloc[0]
+    base = np.nanmean(values[(times >= b.onset) & (times < b.onset + b.duration)])
+    s = stressors.iloc[-1]
+    offset = s.onset + s.duration
+    during = smooth[(times >= s.onset) & (times < offset)]
+    if not np.isfinite(base) or not np.isfinite(during).any():
+        return np.nan
+    peak = float(np.nanmax(during))
+    if peak <= base:
+        return np.nan
+    after = (times >= offset) & (times < end) & (smooth <= base + (peak - base) / 2)
+    return float(times[after][0] - offset) if after.any() else np.nan
+
+
+def reactivity(table: pd.DataFrame, baseline: str | None = None) -> pd.DataFrame:
+    """Phase minus baseline for every measure of a :func:`phase_table` (Laborde et al. 2017).
+
+    ``baseline`` names the reference phase (the first phase of kind ``baseline`` by default).
+    Columns: ``phase``, ``kind``, ``d_<measure>`` for each of :data:`MEASURES` (same units as the
+    measure), and ``half_recovery_s``.
+    """
+    if baseline is None:
+        rows = table[table.kind == "baseline"]
+        if rows.empty:
+            raise ValueError("no baseline phase to compute reactivity against")
+        ref = rows.iloc[0]
+    else:
+        rows = table[table.phase == baseline]
+        if rows.empty:
+            raise ValueError(f"no phase {baseline!r}; phases: {table.phase.tolist()}")
+        ref = rows.iloc[0]
+    out = table[["phase", "kind"]].copy()
+    for m in MEASURES:
+        out[f"d_{m}"] = table[m] - ref[m]
+    out["half_recovery_s"] = table["half_recovery_s"]
+    return out

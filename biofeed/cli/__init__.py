@@ -5,6 +5,9 @@
 ``biofeed info``            describe a recorded session
 ``biofeed devices scan``    list Bluetooth heart-rate sensors, serial ports and LSL streams
 ``biofeed devices test``    stream from one device for a few seconds and report its quality
+``biofeed run``             run a protocol (library name or file) on any devices
+``biofeed protocols``       list, show and validate protocols
+``biofeed gui``             the start screen, then the live window
 
 Each command module has ``register(subparsers)``; add a module to :data:`COMMANDS` to add
 commands.
@@ -17,9 +20,9 @@ import sys
 from rich.console import Console
 
 from .. import __version__
-from . import devices, info, session
+from . import devices, gui, info, protocols, run, session
 
-COMMANDS = (session, info, devices)
+COMMANDS = (session, run, protocols, info, devices, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:

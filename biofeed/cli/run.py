@@ -1,0 +1,112 @@
+"""``biofeed run PROTOCOL``: run a protocol (by name or path) on any devices and record it.
+
+After the run it prints the phase table (measures per phase), reactivity (phase minus
+baseline, half-recovery time), the ratings and any stop-rule triggers, and for a resonance
+assessment the six criteria per rate and the chosen rate.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from .. import __version__
+from .common import positive
+from .session import PHASE_FORMATS, _extra_sinks, _run, _session_options
+
+
+def register(sub) -> None:
+    run = sub.add_parser("run", help="run a protocol (name or .toml path) and record the session")
+    run.add_argument("protocol", metavar="PROTOCOL", help="built-in name (biofeed protocols list) or a .toml file")
+    _session_options(run)
+    run.add_argument("--device", action="append", default=None, metavar="SPEC",
+                     help="a device: simulated, lsl:name=OpenSignals, ... (repeatable; default: the "
+                          "simulated sensor)")
+    run.add_argument("--speed", type=positive, default=1.0, metavar="X",
+                     help="run X times faster than real time (simulated devices only; default 1)")
+    run.add_argument("--seed", type=int, default=0, metavar="N",
+                     help="seed of the default simulated participant (default 0)")
+    run.add_argument("--order-seed", type=int, default=None, metavar="N",
+                     help="seed ordering randomised blocks (default: drawn at random; always recorded)")
+    run.add_argument("--auto-ratings", default=None, metavar="SPEC",
+                     help="answer every rating unattended: constant:V or V1,V2,... (last repeats)")
+    run.add_argument("--rate", type=positive, default=None, metavar="BPM",
+                     help="pacer rate of the paced-breathing phases, breaths/min (e.g. from an assessment)")
+    run.set_defaults(func=cmd_run)
+
+
+def _alert(console: Console):
+    return lambda message: console.print(f"[bold red]ALERT {message}[/bold red]")
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from ..devices.spec import open_device
+    from ..protocol.assemble import protocol_session
+    from ..protocol.library import load
+    from ..protocol.ratings import AutoRatings
+    from ..protocol.schedule import with_pacer_rate
+    from ..protocol.terminal import HELP, start_reader
+
+    protocol = load(args.protocol, seed=args.order_seed)
+    if args.rate is not None:
+        protocol = with_pacer_rate(protocol, args.rate)
+    auto = None
+    if args.auto_ratings is not None:
+        auto = AutoRatings.parse(args.auto_ratings)
+        auto.check(protocol)
+    specs = args.device or [f"simulated:seed={args.seed}"]
+    if args.speed != 1.0 and any(not s.startswith("simulated") for s in specs):
+        raise ValueError("--speed other than 1 needs simulated devices only")
+    session = protocol_session(
+        protocol, lambda runner: [open_device(s, runner.state_at, args.lsl_scope) for s in specs],
+        auto_ratings=auto, alert=_alert(console), out_dir=args.out, participant=args.participant,
+        speed=args.speed, sinks=_extra_sinks(args),
+        **({"duration": args.duration} if args.duration else {}))
+    console.print(f"biofeed {__version__}: protocol {protocol.name} {protocol.version} "
+                  f"({protocol.duration_s:g} s planned"
+                  f"{f', order seed {protocol.seed}' if protocol.seed is not None else ''}) on "
+                  f"{', '.join(specs)} at {args.speed:g}x. Ctrl-C stops.")
+    if sys.stdin is not None and sys.stdin.isatty():
+        console.print(f"controls: {HELP}")
+        start_reader(session.runner, sys.stdin, console.print)
+    _run(session, console)
+    report(session.path, console)
+    return 0
+
+
+def report(path, console: Console) -> None:
+    """Print the after-run tables of a recorded protocol session."""
+    from ..analysis.phases import phase_table, reactivity
+    from ..analysis.resonance import resonance
+    from ..console import dataframe_table
+    from ..record.reader import read
+
+    rec = read(path)
+    table = phase_table(rec)
+    formats = PHASE_FORMATS | {"sdnn_ms": ".1f", "lf_hf": ".2f", "coherence": ".2f",
+                               "scr_amp_us": ".3f", "half_recovery_s": ".0f"}
+    console.print(dataframe_table(table, "Per-phase summary", formats))
+    if (table.kind == "baseline").any():
+        react = reactivity(table)
+        console.print(dataframe_table(react, "Reactivity (phase minus baseline)",
+                                      {c: "+.2f" for c in react.columns if c.startswith("d_")}
+                                      | {"half_recovery_s": ".0f"}))
+    events = rec.events
+    for ev in events[events.kind == "rating"].itertuples():
+        value = ev.payload.get("value")
+        console.print(f"rating {ev.label} at {ev.onset:.1f} s: "
+                      f"{'missing' if value is None else format(value, 'g')} ({ev.payload.get('source', '-')})")
+    for ev in events[events.kind == "stop_rule"].itertuples():
+        console.print(f"[red]stop rule at {ev.onset:.1f} s: {ev.payload['reason']}; skipped "
+                      f"{', '.join(ev.payload['skipped']) or 'nothing'}[/red]")
+    paced = events[(events.kind == "phase")]
+    if any(p.get("phase_kind") == "assessment" and "pacer_rate_bpm" in p for p in paced.payload):
+        result = resonance(rec)
+        console.print(dataframe_table(result.table, "Resonance-frequency criteria",
+                                      {"rate_bpm": "g", "phase_deg": "+.1f", "peak_trough_bpm": ".1f",
+                                       "lf_ms2": ".0f", "lf_peak_ms2_hz": ".0f", "smoothness": ".2f",
+                                       "rank_sum": "g"}))
+        console.print(f"chosen resonance rate: {result.rate_bpm:g} breaths/min"
+                      + (f" (an end of the range: extend it {result.extend})" if result.extend else ""))
+    console.print(f"session file: {path}")
