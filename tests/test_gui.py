@@ -48,7 +48,7 @@ def test_window_shows_the_session_and_records_markers(window, qtbot):
     assert w.controls.status.text().startswith("Session ended")
     rec = bf.read(w.session.path)
     markers = rec.events[rec.events.kind == "marker"]
-    assert markers.payload.tolist() == [{"note": "participant coughed"}]
+    assert [p["note"] for p in markers.payload] == ["participant coughed"]
     assert 30.0 < markers.onset.iloc[0] < 60.0
     assert rec.complete
 
@@ -117,3 +117,42 @@ def test_start_screen_collects_the_choices(qtbot, tmp_path):
     assert choice.participant == "P017" and choice.protocol == "demo"
     assert choice.devices == ("simulated", "lsl:name=OpenSignals") and choice.out_dir == tmp_path
     assert dialog.recent.item(0).text() == "20260101T000000Z_aaaa.biofeed"
+
+
+def test_clinician_drives_the_protocol_from_the_window(qtbot, tmp_path):
+    from biofeed.protocol.schedule import Phase, Protocol, Rating
+
+    protocol = Protocol("gui-drive", (
+        Phase("baseline", "baseline", 20.0, "Rest."),
+        Phase("separation", "prompt", 20.0, "Recall a separation.", stressor=True),
+        Phase("suds", "rating", 20.0, "How distressed are you?",
+              rating=Rating("SUDS", "How distressed are you now?", 0, 10)),
+        Phase("recovery", "recovery", 20.0, "Rest again.")))
+    runner = ProtocolRunner(protocol)
+    session = Session([SimulatedSensor(SimConfig(seed=4), runner.state_at)], runner,
+                      out_dir=tmp_path, speed=10.0)
+    w = MainWindow(session)
+    qtbot.addWidget(w)
+    w.show()
+    future = w.start()
+    qtbot.waitUntil(lambda: w.view.now() > 5.0, timeout=20000)
+    qtbot.mouseClick(w.controls.pause, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.view.state() is not None and w.view.state().paused, timeout=5000)
+    w.refresh(numbers=True)
+    assert w.controls.pause.text() == "Resume"
+    qtbot.wait(500)                                          # 5 s of session time paused
+    qtbot.mouseClick(w.controls.pause, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.view.state() is not None and not w.view.state().paused, timeout=5000)
+    qtbot.mouseClick(w.controls.skip, Qt.LeftButton)          # baseline -> separation
+    qtbot.waitUntil(lambda: w.view.state().phase.label == "suds", timeout=30000)
+    w.refresh(numbers=True)
+    assert w.prompt.rating.isVisible() and len(w.prompt.rating_buttons) == 11
+    qtbot.mouseClick(w.prompt.rating_buttons[6], Qt.LeftButton)
+    qtbot.waitUntil(future.done, timeout=60000)
+    events = bf.read(session.path).events
+    kinds = events.kind.tolist()
+    assert {"pause", "resume", "skip"} <= set(kinds)
+    rating = events[events.kind == "rating"]
+    assert len(rating) == 1 and rating.payload.iloc[0]["value"] == 6
+    skipped = events[events.kind == "skip"].payload.iloc[0]["phase"]
+    assert skipped == "baseline"

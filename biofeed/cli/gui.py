@@ -23,18 +23,19 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
     from ..devices.spec import open_device
     from ..gui.start import StartDialog
     from ..gui.window import run_in_window
+    from ..protocol.library import library_names, load
     from ..protocol.runner import ProtocolRunner
     from ..protocol.schedule import DEMO
     from ..session import Session
 
     app = QApplication.instance() or QApplication([])
-    protocols = {DEMO.name: DEMO}
+    names = [DEMO.name, *library_names()]
     found = ["simulated"] + [row[1] for row in scan_lsl(1.0, "machine")]
-    dialog = StartDialog(list(protocols), found, args.out)
+    dialog = StartDialog(names, found, args.out)
     if dialog.exec() != QDialog.Accepted:
         return 0
     choice = dialog.choice()
-    runner = ProtocolRunner(protocols[choice.protocol])
+    runner = ProtocolRunner(DEMO if choice.protocol == DEMO.name else load(choice.protocol))
     devices = [open_device(spec, state_at=runner.state_at) for spec in choice.devices]
     session = Session(devices, runner, out_dir=choice.out_dir, participant=choice.participant)
     end = run_in_window(session, participant_window=args.participant_window)

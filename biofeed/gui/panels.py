@@ -74,17 +74,32 @@ class PromptPanel(QFrame):
         layout.addWidget(self.phase)
         layout.addWidget(self.text, 1)
         self.rating = QWidget()
-        row = QHBoxLayout(self.rating)
-        row.addWidget(QLabel("Distress (SUDS 0-10):"))
-        self.rating_buttons = []
-        for value in range(11):
-            button = QPushButton(str(value))
-            button.setFixedWidth(34)
-            button.clicked.connect(lambda _=False, v=value: on_rating(v) if on_rating else None)
-            row.addWidget(button)
-            self.rating_buttons.append(button)
+        rating_layout = QVBoxLayout(self.rating)
+        self.rating_question = QLabel("")
+        self.rating_question.setWordWrap(True)
+        self.rating_question.setFont(_font(FONT_LABEL_PT + 1, bold=True))
+        self.rating_row = QHBoxLayout()
+        rating_layout.addWidget(self.rating_question)
+        rating_layout.addLayout(self.rating_row)
+        self.rating_buttons: list[QPushButton] = []
+        self._scale: tuple[int, int] | None = None
+        self._on_rating = on_rating
         layout.addWidget(self.rating)
         self.rating.setVisible(False)
+
+    def _set_scale(self, low: int, high: int) -> None:
+        if self._scale == (low, high):
+            return
+        for button in self.rating_buttons:
+            button.deleteLater()
+        self.rating_buttons = []
+        for value in range(low, high + 1):
+            button = QPushButton(str(value))
+            button.setFixedWidth(34)
+            button.clicked.connect(lambda _=False, v=value: self._on_rating(v) if self._on_rating else None)
+            self.rating_row.addWidget(button)
+            self.rating_buttons.append(button)
+        self._scale = (low, high)
 
     def show_state(self, state: ProtocolState | None, remaining_s: float | None) -> None:
         if state is None:
@@ -95,17 +110,34 @@ class PromptPanel(QFrame):
         left = "" if remaining_s is None else f"  ·  {remaining_s:4.0f} s left"
         self.phase.setText(f"{state.phase.label.replace('_', ' ')} ({state.phase.kind}){left}")
         self.text.setText(state.phase.text)
-        self.rating.setVisible(state.phase.kind == "rating")
+        rating = state.phase.rating
+        self.rating.setVisible(rating is not None)
+        if rating is not None:
+            self.rating_question.setText(f"{rating.question} ({rating.scale} {rating.min}-{rating.max})")
+            self._set_scale(rating.min, rating.max)
 
 
 class ControlsPanel(QFrame):
-    """Clinician controls: marker with a note, and the stop button always in reach."""
+    """Clinician controls: pause/resume, skip, stop to recovery (with a protocol), marker with a
+    note, and the stop button always in reach."""
 
     def __init__(self, on_marker: Callable[[str], None], on_stop: Callable[[], None],
-                 parent: QWidget | None = None) -> None:
+                 runner=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.StyledPanel)
         layout = QVBoxLayout(self)
+        self.pause = QPushButton("Pause")
+        self.skip = QPushButton("Skip phase")
+        self.abort = QPushButton("Stop to recovery")
+        if runner is not None:
+            row = QHBoxLayout()
+            self.pause.clicked.connect(lambda: runner.resume() if self.pause.text() == "Resume"
+                                       else runner.pause())
+            self.skip.clicked.connect(lambda: runner.skip())
+            self.abort.clicked.connect(lambda: runner.abort("stopped to recovery by the clinician"))
+            for button in (self.pause, self.skip, self.abort):
+                row.addWidget(button)
+            layout.addLayout(row)
         marker_row = QHBoxLayout()
         self.note = QLineEdit()
         self.note.setPlaceholderText("marker note (optional)")

@@ -61,8 +61,10 @@ class MainWindow(QMainWindow):
         self.plots = SignalPlots(session.live, session.runner)
         self.indices = IndicesPanel()
         self.pacer = PacerWidget()
-        self.prompt = PromptPanel()
-        self.controls = ControlsPanel(on_marker=session.add_marker, on_stop=self.stop_session)
+        runner = session.runner
+        self.prompt = PromptPanel(on_rating=None if runner is None else runner.rate)
+        self.controls = ControlsPanel(on_marker=session.add_marker if runner is None else runner.marker,
+                                      on_stop=self.stop_session, runner=runner)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
@@ -117,8 +119,9 @@ class MainWindow(QMainWindow):
         if self.baseline is None and baseline_end is not None and self.view.now() > baseline_end:
             self.baseline = current_indices(live, before=baseline_end)
         self.indices.show_values(current_indices(live), self.baseline)
-        remaining = None if state is None else state.phase.duration_s - state.elapsed
+        remaining = None if state is None or state.paused else state.phase.duration_s - state.elapsed
         self.prompt.show_state(state, remaining)
+        self.controls.pause.setText("Resume" if state is not None and state.paused else "Pause")
         done = self.view.future is not None and self.view.future.done()
         end = live.end_s
         recent = list(live.lags_s)[-50:]
