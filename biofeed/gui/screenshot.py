@@ -2,8 +2,9 @@
 
     python -m biofeed.gui.screenshot OUTDIR
 
-Runs the demo sequence at 10x on the simulated sensor and grabs the main window during
-baseline, during the stressor prompt and during paced breathing, plus the participant window.
+Runs a short tour (baseline, an attachment stressor prompt, a SUDS rating, recovery, paced
+breathing) at 10x on the simulated sensor and grabs the main window during baseline, during
+the rating after the prompt and during paced breathing, plus the participant window.
 """
 from __future__ import annotations
 
@@ -19,13 +20,21 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ..devices.simulated import SimulatedSensor  # noqa: E402
 from ..protocol.runner import ProtocolRunner  # noqa: E402
-from ..protocol.schedule import DEMO  # noqa: E402
+from ..protocol.schedule import DEMO, Phase, Protocol, Rating  # noqa: E402
 from ..session import Session  # noqa: E402
 from ..sim.physiology import SimConfig  # noqa: E402
 from .window import MainWindow, ParticipantWindow  # noqa: E402
 
+_base, _stressor, _recovery, _paced = DEMO.phases
+#: The demo sequence with a SUDS rating after the stressor prompt.
+TOUR = Protocol("screenshot-tour", (
+    _base, _stressor,
+    Phase("suds", "rating", 20.0, "Please rate how distressed you feel right now.",
+          rating=Rating("SUDS", "How distressed do you feel right now?", 0, 10)),
+    Phase("recovery", "recovery", 40.0, _recovery.text), _paced))
 #: (file name, session second at which to grab)
-SHOTS = (("main-baseline.png", 55.0), ("main-prompt.png", 110.0), ("main-paced-breathing.png", 225.0))
+SHOTS = (("main-baseline.png", 55.0), ("main-prompt-rating.png", 130.0),
+         ("main-paced-breathing.png", 215.0))
 
 
 def _wait_until(app: QApplication, condition, timeout_s: float = 60.0) -> None:
@@ -42,7 +51,7 @@ def take(out_dir: Path, speed: float = 10.0) -> list[Path]:
     """Run a demo session and save the screenshots; returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication([])
-    runner = ProtocolRunner(DEMO)
+    runner = ProtocolRunner(TOUR)
     session = Session([SimulatedSensor(SimConfig(seed=0), runner.state_at)], runner,
                       out_dir=tempfile.mkdtemp(prefix="biofeed-shots-"), speed=speed)
     window = MainWindow(session)
