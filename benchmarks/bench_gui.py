@@ -5,7 +5,7 @@
 Runs the demo sequence in real time on the simulated sensor (ECG 1000 Hz, EDA 100 Hz,
 respiration 50 Hz, every processor) in the main window, offscreen, for SECONDS (default 20),
 and prints the frames per second the window sustained and the engine's chunk lag (session
-clock at arrival in the live buffers minus the chunk's end time) while it drew.
+clock at arrival in the live buffers minus the time of the chunk's newest sample) while it drew.
 Targets: >= 30 fps, lag < 100 ms.
 """
 from __future__ import annotations

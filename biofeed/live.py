@@ -59,7 +59,8 @@ class LiveBuffers:
         self.samples = 0                         #: samples received, all streams
         self.ended: str | None = None
         self.end_s: float | None = None          #: planned session end, seconds (None = open)
-        #: Recent chunk lags, seconds: session clock at arrival minus the chunk's end time.
+        #: Recent chunk lags, seconds: session clock at arrival minus the time of the chunk's
+        #: newest sample.
         self.lags_s: deque[float] = deque(maxlen=4096)
 
     def start(self, clock: SessionClock, streams: Sequence[StreamInfo]) -> None:
@@ -74,7 +75,7 @@ class LiveBuffers:
             self._rings[chunk.info.name].extend(chunk.times, chunk.values)
             self.samples += len(chunk)
             if not chunk.info.derived:
-                self.lags_s.append(self.clock.now() - chunk.t_end)
+                self.lags_s.append(self.clock.now() - float(chunk.times[-1]))
 
     def event(self, event: Event) -> None:
         with self._lock:
