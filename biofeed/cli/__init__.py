@@ -8,6 +8,9 @@
 ``biofeed run``             run a protocol (library name or file) on any devices
 ``biofeed protocols``       list, show and validate protocols
 ``biofeed gui``             the start screen, then the live window
+``biofeed analyze``         per-phase table and an HTML report of any recording
+``biofeed import/export``   other tools' formats in; BIDS physio, EDF+, CSV out
+``biofeed batch``           analyse many recordings (local processes or a dask scheduler)
 
 Each command module has ``register(subparsers)``; add a module to :data:`COMMANDS` to add
 commands.
@@ -20,9 +23,9 @@ import sys
 from rich.console import Console
 
 from .. import __version__
-from . import devices, gui, info, protocols, run, session
+from . import analysis, devices, gui, info, protocols, run, session
 
-COMMANDS = (session, run, protocols, info, devices, gui)
+COMMANDS = (session, run, protocols, info, devices, analysis, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,8 @@
-"""Reading session files: :func:`read` opens one as a :class:`Recording`."""
+"""Reading recordings: :func:`read` opens a session file, or imports another tool's recording,
+as a :class:`Recording`."""
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sqlite3
@@ -8,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -111,11 +113,12 @@ class _Signals(Mapping):
 
 
 class Recording:
-    """A recorded session, opened read-only.
+    """A recorded session, opened read-only, or one built in memory (:meth:`from_signals`).
 
     Attributes
     ----------
     path : Path
+        The session file, or the file the recording was imported from.
     meta : dict
         Session metadata (see :mod:`biofeed.record.schema`).
     streams : dict of str to StreamInfo
@@ -123,11 +126,13 @@ class Recording:
         Loaded on first access of each stream.
     events : pandas.DataFrame
         Columns ``onset``, ``duration`` (session seconds), ``label``, ``kind``, ``payload`` (dict),
-        sorted by onset.
+        ``id``, sorted by onset.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        self._own: dict[str, Signal] = {}
+        self._base: Recording | None = None
         con = _connect(self.path)
         try:
             self.meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
@@ -142,10 +147,37 @@ class Recording:
             raise SessionFileError(f"{self.path}: damaged session file ({exc})") from None
         finally:
             con.close()
-        self.events = pd.DataFrame(
-            [(r[1], r[2], r[3], r[4], json.loads(r[5]), r[0]) for r in ev],
-            columns=["onset", "duration", "label", "kind", "payload", "id"])
+        self.events = events_frame([(r[1], r[2], r[3], r[4], json.loads(r[5]), r[0]) for r in ev])
         self.signals: Mapping[str, Signal] = _Signals(self)
+
+    @classmethod
+    def from_signals(cls, signals: Iterable[Signal], events: pd.DataFrame | None = None,
+                     meta: dict | None = None, path: str | os.PathLike = "") -> "Recording":
+        """A recording held in memory (imported data, or analysis results).
+
+        ``signals`` are keyed by their stream name; ``events`` has the columns of
+        :attr:`events` (:func:`events_frame` builds one); ``meta`` as in a session file.
+        """
+        rec = cls.__new__(cls)
+        rec.path = Path(path)
+        rec._own = {s.info.name: s for s in signals}
+        rec._base = None
+        rec.meta = dict(meta or {})
+        rec.streams = {name: s.info for name, s in rec._own.items()}
+        rec.events = events_frame([]) if events is None else events
+        rec.signals = _Signals(rec)
+        return rec
+
+    def with_signals(self, signals: Iterable[Signal]) -> "Recording":
+        """This recording plus (or with replaced) ``signals``, e.g. streams derived by a replay.
+
+        The streams of this recording stay lazily loaded from it.
+        """
+        extra = {s.info.name: s for s in signals}
+        rec = Recording.from_signals(extra.values(), self.events, self.meta, self.path)
+        rec._base = self
+        rec.streams = {n: s for n, s in self.streams.items() if n not in extra} | rec.streams
+        return rec
 
     @property
     def complete(self) -> bool:
@@ -157,7 +189,14 @@ class Recording:
         return datetime.fromisoformat(self.meta["start_utc"])
 
     def chunk_table(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        """Start times (session s) and sample counts of a stream's chunks, in order."""
+        """Start times (session s) and sample counts of a stream's chunks, in order.
+
+        A stream held in memory counts as one chunk per stretch without gaps.
+        """
+        if name in self._own:
+            return _segments(self._own[name])
+        if self._base is not None:
+            return self._base.chunk_table(name)
         con = _connect(self.path)
         try:
             rows = con.execute("SELECT t0, n FROM chunks WHERE stream_id = ? ORDER BY seq",
@@ -173,6 +212,10 @@ class Recording:
         return find_gaps(t0, n, self.streams[name].rate)
 
     def _load(self, name: str) -> Signal:
+        if name in self._own:
+            return self._own[name]
+        if self._base is not None:
+            return self._base.signals[name]
         info = self.streams[name]
         con = _connect(self.path)
         try:
@@ -197,6 +240,40 @@ class Recording:
         return Signal(values.astype(np.float64), times.astype(np.float64), info.rate, info.unit, info)
 
 
-def read(path: str | os.PathLike) -> Recording:
-    """Open a biofeed session file (``.biofeed``) as a :class:`Recording`."""
-    return Recording(path)
+def _segments(sig: Signal) -> tuple[np.ndarray, np.ndarray]:
+    """Start times (s) and sample counts of the gap-free stretches of an in-memory signal."""
+    if len(sig) == 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    if sig.fs <= 0:
+        return sig.times[:1].copy(), np.array([len(sig)], dtype=np.int64)
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(sig.times) > 1.5 / sig.fs) + 1))
+    counts = np.diff(np.concatenate((starts, [len(sig)])))
+    return sig.times[starts], counts.astype(np.int64)
+
+
+def events_frame(rows: Iterable[tuple]) -> pd.DataFrame:
+    """The events table from ``(onset, duration, label, kind, payload, id)`` rows, sorted by onset
+    (s) then id."""
+    frame = pd.DataFrame(list(rows), columns=["onset", "duration", "label", "kind", "payload", "id"])
+    frame = frame.astype({"onset": float, "duration": float, "id": np.int64})
+    return frame.sort_values(["onset", "id"], kind="stable").reset_index(drop=True)
+
+
+def read(path: str | os.PathLike, **options) -> Recording:
+    """Open a recording as a :class:`Recording`, by its file type.
+
+    ``.biofeed`` session files open directly (and any file that is none of the types below is
+    taken as one). Other tools' recordings are imported (:mod:`biofeed.record.importers`):
+    WFDB ``.hea``, EDF/BDF(+) ``.edf``/``.bdf``, XDF ``.xdf``, BIDS ``*_physio.tsv.gz``,
+    an Empatica E4 folder or ``.zip``, OpenSignals ``.txt`` and ``.csv``/``.tsv`` tables.
+    ``options`` go to the importer, e.g. ``rate=100.0`` (Hz) for a CSV without a time column.
+    """
+    from .importers import importer_for
+
+    importer = importer_for(Path(path))
+    accepted = [] if importer is None else list(inspect.signature(importer).parameters)[1:]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"{path}: option(s) {unknown} do not apply to this type of file "
+                         f"(it takes {accepted or 'none'})")
+    return Recording(path) if importer is None else importer(Path(path), **options)

@@ -1,0 +1,134 @@
+"""The analysis report: the per-phase table as CSV and a self-contained HTML page.
+
+The HTML page embeds its figures as PNG ``data:`` URIs (RFC 2397) and its styles inline, and
+loads nothing from anywhere, so it opens offline and can be filed as one document.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from .analyze import Analysis
+from .figures import FIGURES
+
+_STYLE = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; border-bottom: 1px solid #ccc; margin-top: 1.6em; }
+table { border-collapse: collapse; font-size: 0.8em; margin: 0.5em 0; }
+.scroll { overflow-x: auto; }
+td, th { border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: right; }
+th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; display: block; margin: 0.6em 0; }
+.note { color: #666; font-size: 0.85em; }
+"""
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """The files :func:`write_report` wrote: ``table`` (per-phase CSV) and ``html``."""
+
+    table: Path
+    html: Path
+
+
+def _table(frame: pd.DataFrame, digits: int = 2) -> str:
+    if frame.empty:
+        return '<p class="note">none</p>'
+    return '<div class="scroll">' + frame.to_html(index=False, float_format=lambda x: f"{x:.{digits}f}",
+                                                  na_rep="-", border=0, escape=True) + "</div>"
+
+
+def _pairs(rows: list[tuple[str, object]]) -> str:
+    return _table(pd.DataFrame([(k, "-" if v in (None, "") else str(v)) for k, v in rows],
+                               columns=["field", "value"]))
+
+
+def _metadata(a: Analysis) -> str:
+    m = a.recording.meta
+    protocol = m.get("protocol") or {}
+    devices = ", ".join(d.get("id", "?") for d in m.get("devices", []))
+    return _pairs([("file", a.recording.path.name), ("session id", m.get("session_id")),
+                   ("participant", m.get("participant")), ("start (UTC)", m.get("start_utc")),
+                   ("duration (s)", m.get("duration_s")), ("ended by", m.get("ended_by")),
+                   ("protocol", protocol.get("name")), ("devices", devices or None),
+                   ("imported from", m.get("imported_from")),
+                   ("streams", ", ".join(f"{n} ({s.kind}, {s.rate:g} Hz)" for n, s in
+                                         a.recording.streams.items() if not s.derived))])
+
+
+def _timeline(a: Analysis) -> str:
+    ev = a.recording.events
+    shown = ev[ev.kind != "annotation"]
+    table = pd.DataFrame({"onset (s)": shown.onset, "duration (s)": shown.duration,
+                          "kind": shown.kind, "label": shown.label,
+                          "text": [p.get("text", "") if isinstance(p, dict) else "" for p in shown.payload]})
+    hidden = len(ev) - len(shown)
+    note = f'<p class="note">{hidden} annotations (beat labels, ...) not listed.</p>' if hidden else ""
+    return _table(table, 1) + note
+
+
+def _figures(a: Analysis) -> str:
+    parts = []
+    for title, draw in FIGURES:
+        png = draw(a)
+        if png is not None:
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" '
+                         f'src="data:image/png;base64,{data}">')
+    return "\n".join(parts) or '<p class="note">no figures: no heart or skin signal</p>'
+
+
+def _resonance(a: Analysis) -> str:
+    """The resonance assessment: criteria per paced rate and the chosen rate, when present."""
+    if a.resonance is None:
+        return ""
+    end = {"faster": "fastest", "slower": "slowest", None: ""}[a.resonance.extend]
+    extend = (f" It is the {end} rate tested: extend the range {a.resonance.extend} in a later "
+              "session." if end else "")
+    return ("<h2>Resonance assessment</h2>"
+            f"<p>Chosen rate: <b>{a.resonance.rate_bpm:g} breaths/min</b> (lowest sum of criterion "
+            f"ranks).{html.escape(extend)}</p>" + _table(a.resonance.table))
+
+
+def render_html(a: Analysis) -> str:
+    """The report as one self-contained HTML document."""
+    title = f"biofeed report: {a.recording.path.name}"
+    body = [f"<h1>{html.escape(title)}</h1>",
+            f'<p class="note">biofeed {__version__}: the recording was re-analysed with the same '
+            "signal processing as live.</p>",
+            "<h2>Session</h2>", _metadata(a),
+            "<h2>Protocol timeline</h2>", _timeline(a),
+            "<h2>Figures</h2>", _figures(a),
+            "<h2>Per-phase summary</h2>", _table(a.phases),
+            "<h2>Reactivity and recovery</h2>",
+            '<p class="note">Each measure in each phase minus the baseline phase; half-recovery: '
+            "seconds after the stressor until the arousal index is halfway back to baseline.</p>",
+            _table(a.reactivity),
+            "<h2>Event-related responses</h2>",
+            '<p class="note">HR: mean change 0-10 s after onset; SCR: largest skin-conductance '
+            "rise 1-5 s after onset; both from the mean of the 5 s before onset.</p>",
+            _table(a.responses),
+            "<h2>Artifacts and signal quality</h2>", _table(a.artifacts),
+            _resonance(a)]
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_report(a: Analysis, out_dir: str | os.PathLike, stem: str | None = None) -> ReportFiles:
+    """Write ``<stem>_phases.csv`` and ``<stem>_report.html`` into ``out_dir`` (created when
+    missing); ``stem`` defaults to the recording's file stem."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = stem or a.recording.path.stem or "recording"
+    table = out / f"{stem}_phases.csv"
+    a.phases.to_csv(table, index=False)
+    page = out / f"{stem}_report.html"
+    page.write_text(render_html(a), encoding="utf-8")
+    return ReportFiles(table, page)

@@ -1,0 +1,122 @@
+"""``biofeed analyze``, ``import``, ``export`` and ``batch``: offline analysis and file formats."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from .common import positive
+
+
+def _read_options(args: argparse.Namespace) -> dict:
+    """Importer options given on the command line (only those set)."""
+    options = {"rate": args.rate, "events": getattr(args, "events", None)}
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _rate_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rate", type=positive, default=None, metavar="HZ",
+                   help="sampling rate of a CSV/TSV table without a time column, Hz")
+
+
+def register(sub) -> None:
+    analyze = sub.add_parser("analyze", help="re-analyse a recording: per-phase table (CSV) and "
+                             "a self-contained HTML report")
+    analyze.add_argument("session", type=Path, help="a session file or any recording biofeed reads")
+    analyze.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
+                         help="folder for the table and the report (default: ./reports)")
+    _rate_option(analyze)
+    analyze.set_defaults(func=cmd_analyze)
+
+    imp = sub.add_parser("import", help="convert another tool's recording (WFDB, EDF/BDF, XDF, BIDS, "
+                         "Empatica E4, OpenSignals, CSV) into a session file")
+    imp.add_argument("source", type=Path, help="the recording (file, or E4 folder)")
+    imp.add_argument("--out", type=Path, default=Path("sessions"), metavar="DIR",
+                     help="folder for the session file (default: ./sessions)")
+    _rate_option(imp)
+    imp.add_argument("--events", type=Path, default=None, metavar="FILE",
+                     help="events table (onset, duration, label/trial_type, kind) for a CSV recording")
+    imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser("export", help="write a recording's raw streams and events as BIDS physio, "
+                         "EDF+ or CSV")
+    exp.add_argument("session", type=Path, help="a session file or any recording biofeed reads")
+    exp.add_argument("--format", required=True, choices=("bids", "edf", "csv"))
+    exp.add_argument("--out", type=Path, default=Path("export"), metavar="DIR",
+                     help="output folder (default: ./export)")
+    exp.add_argument("--stem", default=None, metavar="NAME",
+                     help="start of every file name (BIDS: the entities, e.g. sub-01_task-rest)")
+    _rate_option(exp)
+    exp.set_defaults(func=cmd_export)
+
+    batch = sub.add_parser("batch", help="per-phase table of many recordings in parallel")
+    batch.add_argument("paths", type=Path, nargs="+", help="recordings")
+    batch.add_argument("--out", type=Path, default=Path("batch.csv"), metavar="CSV",
+                       help="the group table, a row per recording x phase (default: batch.csv)")
+    batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="dask.distributed scheduler, e.g. tcp://127.0.0.1:8786 "
+                            "(default: local processes)")
+    batch.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: one per CPU)")
+    _rate_option(batch)
+    batch.set_defaults(func=cmd_batch)
+
+
+def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
+    from ..analysis.analyze import analyze
+    from ..analysis.report import write_report
+    from ..console import dataframe_table
+    from ..record.reader import read
+    from .session import PHASE_FORMATS
+
+    result = analyze(read(args.session, **_read_options(args)))
+    files = write_report(result, args.out)
+    console.print(dataframe_table(result.phases, "Per-phase summary", PHASE_FORMATS))
+    console.print(f"table: {files.table}\nreport: {files.html}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, console: Console) -> int:
+    from ..record.export import to_session_file
+    from ..record.reader import read
+
+    rec = read(args.source, **_read_options(args))
+    path = to_session_file(rec, args.out)
+    console.print(f"imported {len(rec.streams)} stream(s) ({', '.join(rec.streams)}) and "
+                  f"{len(rec.events)} event(s)")
+    for skipped in rec.meta.get("skipped", []):
+        console.print(f"[yellow]skipped (no known stream kind): {skipped}[/yellow]")
+    console.print(f"session file: {path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, console: Console) -> int:
+    from ..record.export import export
+    from ..record.reader import read
+
+    out = export(read(args.session, **_read_options(args)), args.out, args.format, args.stem)
+    for name, reason in out.skipped.items():
+        console.print(f"[yellow]not exported: {name}: {reason}[/yellow]")
+    for path in out.files:
+        console.print(str(path))
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import Progress
+
+    from ..analysis.batch import run_batch
+
+    with Progress(console=console, transient=False) as bar:
+        task = bar.add_task("analysing", total=len(args.paths))
+        result = run_batch(args.paths, args.scheduler, args.workers,
+                           lambda done, total, path: bar.update(task, completed=done),
+                           _read_options(args))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    result.table.to_csv(args.out, index=False)
+    for path, error in result.failures.items():
+        console.print(f"[red]failed: {path}: {error}[/red]")
+    ok = len(args.paths) - len(result.failures)
+    console.print(f"{ok} of {len(args.paths)} recording(s) analysed; table: {args.out}")
+    return 1 if result.failures else 0

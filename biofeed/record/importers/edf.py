@@ -1,0 +1,59 @@
+"""EDF, EDF+ and BDF(+) files (European Data Format; specs.md section 6), read with pyedflib.
+
+Every ordinary signal becomes a single-channel stream named by its label, sampled at its own
+rate, in physical units (ECG converted to mV). Its kind is the one biofeed wrote into the
+transducer field (``biofeed:<kind>``), else guessed from the label; signals of no known kind
+are left out and listed in ``meta["skipped"]``. Annotations (TALs) become events; a text
+``"<kind>:<label>"`` (as biofeed writes them) gives the event's kind, any other text is an
+event of kind ``"annotation"``. Interrupted recordings (EDF+D) are read as contiguous.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..reader import Recording, events_frame
+from .common import FormatError, guess_kind, import_meta, regular_signal, require, unique_name
+
+#: Transducer field written by :mod:`biofeed.record.export` to carry the stream kind.
+TRANSDUCER_PREFIX = "biofeed:"
+_KIND_TEXT = re.compile(r"^([a-z_]+):(.*)$", re.S)
+
+
+def read_edf(path: Path) -> Recording:
+    """Import an EDF/EDF+/BDF file; sample times in s from the file start."""
+    import pyedflib
+
+    require(path.is_file(), path, "no such EDF/BDF file")
+    try:
+        edf = pyedflib.EdfReader(str(path))
+    except OSError as exc:
+        raise FormatError(f"{path}: not a readable EDF/BDF file (pyedflib: {exc})") from None
+    try:
+        signals, skipped = [], []
+        for i, label in enumerate(edf.getSignalLabels()):
+            transducer = edf.getTransducer(i).strip()
+            kind = (transducer[len(TRANSDUCER_PREFIX):] if transducer.startswith(TRANSDUCER_PREFIX)
+                    else guess_kind(label))
+            if kind is None:
+                skipped.append(label)
+                continue
+            rate = edf.getSampleFrequency(i)
+            require(rate > 0, path, f"signal {label!r} has sample frequency {rate}, expected > 0 Hz")
+            signals.append(regular_signal(unique_name(label, signals), kind,
+                                          edf.getPhysicalDimension(i), rate,
+                                          edf.readSignal(i), channels=(label,), device="edf"))
+        onsets, durations, texts = edf.readAnnotations()
+        start = edf.getStartdatetime().isoformat()
+    finally:
+        edf.close()
+    require(bool(signals), path, f"no signal of a known kind (labels {skipped}; expected ECG, "
+                                 "EDA, PPG, respiration, ...)")
+    rows = []
+    for i, (onset, duration, text) in enumerate(zip(onsets, durations, texts)):
+        match = _KIND_TEXT.match(text)
+        kind, label = (match.group(1), match.group(2)) if match else ("annotation", text)
+        # TAL onsets have 100 us resolution; pyedflib returns them with float noise below that.
+        rows.append((round(float(onset), 4) + 0.0, max(float(duration), 0.0), label, kind, {}, i))
+    return Recording.from_signals(signals, events_frame(rows),
+                                  import_meta(path, "edf", start, skipped=skipped), path)

@@ -1,0 +1,72 @@
+"""XDF files (Lab Streaming Layer recordings; specs.md section 7), read with pyxdf.
+
+Numeric streams become streams (regular at their nominal rate, irregular when it is 0) whose
+kind is the LSL stream ``type`` or, failing that, guessed from the name; string streams
+(markers) become events of kind ``"marker"``. Times are seconds from the earliest sample of
+any stream (LSL clock, clock offsets applied by pyxdf).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..reader import Recording, events_frame
+from .common import FormatError, guess_kind, import_meta, irregular_signal, regular_signal, \
+    require, unique_name
+
+
+def _field(info: dict, key: str, default: str = "") -> str:
+    value = info.get(key, [default])
+    return value[0] if isinstance(value, list) and value and isinstance(value[0], str) else default
+
+
+def _channels(info: dict, n: int) -> tuple[tuple[str, ...], str]:
+    """Channel labels and the unit of the first channel from the XDF ``desc`` block."""
+    try:
+        chans = info["desc"][0]["channels"][0]["channel"]
+        labels = tuple(c["label"][0] for c in chans)
+        unit = chans[0].get("unit", [""])[0]
+        if len(labels) == n:
+            return labels, unit
+    except (KeyError, IndexError, TypeError):
+        pass
+    return tuple(f"ch{i + 1}" for i in range(n)), ""
+
+
+def read_xdf(path: Path) -> Recording:
+    """Import an XDF file; times in s from the earliest sample."""
+    import pyxdf
+
+    require(path.is_file(), path, "no such XDF file")
+    try:
+        streams, _header = pyxdf.load_xdf(str(path), dejitter_timestamps=False)
+    except Exception as exc:  # pyxdf raises bare Exception/struct/XML errors on bad files
+        raise FormatError(f"{path}: not a readable XDF file ({type(exc).__name__}: {exc})") from None
+    stamped = [s for s in streams if len(s["time_stamps"])]
+    require(bool(stamped), path, "no stream holds any sample")
+    origin = min(float(s["time_stamps"][0]) for s in stamped)
+    signals, rows, skipped = [], [], []
+    for s in stamped:
+        info, times = s["info"], np.asarray(s["time_stamps"], dtype=float) - origin
+        name = _field(info, "name", "stream")
+        if _field(info, "channel_format") == "string":
+            rows += [(float(t), 0.0, str(v[0]), "marker", {"stream": name}, len(rows) + i)
+                     for i, (t, v) in enumerate(zip(times, s["time_series"]))]
+            continue
+        kind = guess_kind(_field(info, "type")) or guess_kind(name)
+        if kind is None:
+            skipped.append(name)
+            continue
+        values = np.asarray(s["time_series"], dtype=float)
+        channels, unit = _channels(info, values.shape[1])
+        values = values[:, 0] if values.shape[1] == 1 else values
+        rate = float(_field(info, "nominal_srate", "0"))
+        stream = unique_name(name, signals)
+        signals.append(regular_signal(stream, kind, unit, rate, values, float(times[0]), channels, "xdf")
+                       if rate > 0 else
+                       irregular_signal(stream, kind, unit, times, values, channels, "xdf"))
+    require(bool(signals), path, f"no numeric stream of a known type (skipped {skipped}; expected "
+                                 "type ECG, EDA, PPG, ...)")
+    return Recording.from_signals(signals, events_frame(rows),
+                                  import_meta(path, "xdf", skipped=skipped), path)

@@ -1,0 +1,280 @@
+"""Importing other tools' recordings: real files (../shared/data) and files written per each
+format's specification from real signals; malformed files give errors naming file and field."""
+from __future__ import annotations
+
+import gzip
+import shutil
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import biofeed as bf
+from biofeed.devices.bitalino import ecg_mv, eda_us
+from biofeed.record.importers.common import FormatError
+from format_writers import write_bids_physio, write_e4, write_opensignals, write_xdf
+
+FS = 100.0
+
+
+@pytest.fixture(scope="module")
+def real(neurokit_event):
+    """60 s of real ECG (mV) and EDA (uS) at 100 Hz from the NeuroKit2 example."""
+    part = neurokit_event.iloc[:6000]
+    return part.ECG.to_numpy(), part.EDA.to_numpy()
+
+
+def test_wfdb_mitdb_100(shared_data):
+    import wfdb
+
+    rec = bf.read(shared_data / "mitdb" / "100.hea")
+    ref = wfdb.rdrecord(str(shared_data / "mitdb" / "100"))
+    assert list(rec.streams) == ["MLII", "V5"]
+    mlii = rec.signals["MLII"]
+    assert mlii.info.kind == "ecg" and mlii.fs == 360.0 and mlii.unit == "mV"
+    np.testing.assert_array_equal(mlii.values, ref.p_signal[:, 0])
+    assert mlii.times[-1] == pytest.approx((650000 - 1) / 360.0)
+    beats = rec.events[rec.events.kind == "annotation"]
+    assert len(beats) == 2274 and (beats.label == "N").sum() == 2239
+    assert rec.gaps("MLII") == []
+
+
+def test_csv_with_a_stated_rate(shared_data):
+    path = shared_data / "neurokit" / "bio_resting_8min_100hz.csv"
+    rec = bf.read(path, rate=100.0)
+    assert {n: s.kind for n, s in rec.streams.items()} == {"ECG": "ecg", "RSP": "resp", "EDA": "eda"}
+    assert rec.meta["skipped"] == ["PhotoSensor"]
+    eda = rec.signals["EDA"]
+    np.testing.assert_array_equal(eda.values, pd.read_csv(path).EDA.to_numpy())
+    assert eda.times[1] == pytest.approx(0.01) and eda.unit == "uS"
+    with pytest.raises(FormatError, match=r"bio_resting_8min_100hz.csv: no time column .* state the sampling rate"):
+        bf.read(path)
+    with pytest.raises(ValueError, match=r"100.hea: option\(s\) \['rate'\] do not apply .* takes \['annotator'\]"):
+        bf.read(shared_data / "mitdb" / "100.hea", rate=100.0)
+
+
+def test_csv_events_table_and_bad_columns(tmp_path, real):
+    ecg, _ = real
+    table = tmp_path / "ecg.csv"
+    pd.DataFrame({"time_s": np.arange(len(ecg)) / FS, "ECG": ecg}).to_csv(table, index=False)
+    events = tmp_path / "events.csv"
+    events.write_text("onset,duration,label,kind\n10.5,3,negative,prompt\n30,0,neutral,prompt\n")
+    rec = bf.read(table, events=events)
+    assert rec.streams["ECG"].rate == pytest.approx(FS)
+    in_uv = bf.read(table, unit={"ECG": "uV"}).signals["ECG"]
+    assert in_uv.unit == "mV" and np.allclose(in_uv.values, ecg / 1000)
+    assert rec.events[["onset", "label", "kind"]].values.tolist() == [[10.5, "negative", "prompt"],
+                                                                      [30.0, "neutral", "prompt"]]
+    bad_events = tmp_path / "bad_events.csv"
+    bad_events.write_text("start,label\n1,x\n")
+    with pytest.raises(FormatError, match=r"bad_events.csv: events table lacks column\(s\) \['onset', 'duration'\]"):
+        bf.read(table, events=bad_events)
+    text = tmp_path / "text.csv"
+    text.write_text("ECG,EDA\n0.1,oops\n0.2,1.0\n")
+    with pytest.raises(FormatError, match=r"text.csv: column\(s\) \['EDA'\] hold non-numeric values"):
+        bf.read(text, rate=100.0)
+
+
+def test_edf_written_by_pyedflib(tmp_path, real):
+    import pyedflib
+
+    ecg, eda = real
+    path = tmp_path / "clinic.edf"
+    headers = [{"label": "ECG I", "dimension": "uV", "sample_frequency": FS, "physical_min": -3000.0,
+                "physical_max": 3000.0, "digital_min": -32768, "digital_max": 32767,
+                "transducer": "Ag/AgCl electrode", "prefilter": "HP:0.05Hz"},
+               {"label": "GSR", "dimension": "uS", "sample_frequency": FS / 4, "physical_min": 0.0,
+                "physical_max": 40.0, "digital_min": -32768, "digital_max": 32767,
+                "transducer": "", "prefilter": ""},
+               {"label": "Photo", "dimension": "", "sample_frequency": FS, "physical_min": 0.0,
+                "physical_max": 1.0, "digital_min": -32768, "digital_max": 32767,
+                "transducer": "", "prefilter": ""}]
+    with pyedflib.EdfWriter(str(path), 3, file_type=pyedflib.FILETYPE_EDFPLUS) as w:
+        w.setSignalHeaders(headers)
+        w.writeSamples([ecg * 1000.0, np.ascontiguousarray(eda[::4]), np.zeros(len(ecg))])
+        w.writeAnnotation(10.24, 3.0, "negative image")
+    rec = bf.read(path)
+    assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
+        "ECG I": ("ecg", "mV", FS), "GSR": ("eda", "uS", FS / 4)}
+    assert rec.meta["skipped"] == ["Photo"]
+    np.testing.assert_allclose(rec.signals["ECG I"].values, ecg, atol=6000 / 65535 / 1000 * 1.01)
+    np.testing.assert_allclose(rec.signals["GSR"].values, eda[::4], atol=40 / 65535 * 1.01)
+    ev = rec.events.iloc[0]
+    assert (ev.onset, ev.duration, ev.label, ev.kind) == (10.24, 3.0, "negative image", "annotation")
+
+
+def test_edf_malformed(tmp_path, real):
+    garbage = tmp_path / "garbage.edf"
+    garbage.write_bytes(b"0       not an EDF header" * 20)
+    with pytest.raises(FormatError, match="garbage.edf: not a readable EDF/BDF file"):
+        bf.read(garbage)
+    from biofeed.record.export import export
+    from biofeed.record.reader import Recording, Signal
+    from biofeed.stream import StreamInfo
+
+    ecg, _ = real
+    info = StreamInfo("ecg", "ecg", "mV", FS, ("ECG",))
+    rec = Recording.from_signals([Signal(ecg, np.arange(len(ecg)) / FS, FS, "mV", info)])
+    full = export(rec, tmp_path, "edf", "whole").files[0]
+    truncated = tmp_path / "truncated.edf"
+    truncated.write_bytes(full.read_bytes()[:len(full.read_bytes()) // 2])
+    with pytest.raises(FormatError, match="truncated.edf: not a readable EDF/BDF file"):
+        bf.read(truncated)
+
+
+def test_xdf_streams_and_markers(tmp_path, real):
+    ecg, eda = real
+    path = tmp_path / "lab.xdf"
+    write_xdf(path, ecg, eda, FS, [(10.24, "negative"), (49.58, "neutral")])
+    rec = bf.read(path)
+    assert {n: (s.kind, s.unit, s.rate, s.channels) for n, s in rec.streams.items()} == {
+        "BioAmp": ("ecg", "mV", FS, ("ECG",)), "GSR": ("eda", "uS", FS, ("EDA",))}
+    np.testing.assert_array_equal(rec.signals["BioAmp"].values, ecg)
+    np.testing.assert_array_equal(rec.signals["GSR"].values, eda)
+    assert rec.signals["GSR"].times[0] == pytest.approx(0.0)
+    markers = rec.events[["onset", "label", "kind"]].values.tolist()
+    assert [m[1:] for m in markers] == [["negative", "marker"], ["neutral", "marker"]]
+    np.testing.assert_allclose([m[0] for m in markers], [10.24, 49.58], atol=1e-9)
+
+
+def test_xdf_malformed(tmp_path):
+    wrong = tmp_path / "wrong.xdf"
+    wrong.write_bytes(b"NOPE" + b"\x00" * 64)
+    with pytest.raises(FormatError, match="wrong.xdf: not a readable XDF file"):
+        bf.read(wrong)
+
+
+def test_bids_physio_per_specification(tmp_path, real):
+    ecg, eda = real
+    folder = tmp_path / "sub-01" / "func"
+    physio = write_bids_physio(folder, "sub-01_task-images_recording-cardiac", FS, -2.0,
+                               {"cardiac": ecg, "trigger": np.zeros(len(ecg))}, {"cardiac": "mV"})
+    write_bids_physio(folder, "sub-01_task-images_recording-eda", FS / 4, 0.0, {"eda": eda[::4]},
+                      {"eda": "uS"})
+    (folder / "sub-01_task-images_events.tsv").write_text(
+        "onset\tduration\ttrial_type\n10.24\t3.0\tnegative\n49.58\t3.0\tneutral\n92.0\tn/a\tn/a\n")
+    rec = bf.read(physio)
+    assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
+        "cardiac": ("ecg", "mV", FS), "eda": ("eda", "uS", FS / 4)}
+    assert rec.meta["skipped"] == ["sub-01_task-images_recording-cardiac_physio.tsv.gz:trigger"]
+    np.testing.assert_array_equal(rec.signals["cardiac"].values, ecg)
+    # StartTime -2 s: session time 0 is the cardiac file's first sample, so eda starts at 2 s
+    assert rec.signals["cardiac"].times[0] == 0.0 and rec.signals["eda"].times[0] == pytest.approx(2.0)
+    assert rec.events.onset.tolist() == pytest.approx([12.24, 51.58, 94.0])
+    assert rec.events.label.tolist() == ["negative", "neutral", ""]
+    assert rec.events.duration.tolist() == [3.0, 3.0, 0.0]
+
+
+def test_bids_malformed(tmp_path, real):
+    ecg, _ = real
+    physio = write_bids_physio(tmp_path, "sub-01_task-x", FS, 0.0, {"cardiac": ecg}, {})
+    side = tmp_path / "sub-01_task-x_physio.json"
+    side.write_text('{"StartTime": 0, "Columns": ["cardiac"]}')
+    with pytest.raises(FormatError, match=r"sub-01_task-x_physio.json: field 'SamplingFrequency' is None, "
+                                          "expected a number"):
+        bf.read(physio)
+    side.write_text('{"SamplingFrequency": 100, "StartTime": 0, "Columns": ["cardiac", "eda"]}')
+    with pytest.raises(FormatError, match=r"1 columns, but the sidecar's Columns lists 2"):
+        bf.read(physio)
+    side.unlink()
+    with pytest.raises(FormatError, match="sidecar sub-01_task-x_physio.json is missing"):
+        bf.read(physio)
+    side.write_text('{"SamplingFrequency": 100, "StartTime": 0, "Columns": ["cardiac"]}')
+    physio.write_bytes(gzip.compress(b"0.1\t0.2\n")[:12])
+    with pytest.raises(FormatError, match="not a readable gzip TSV"):
+        bf.read(physio)
+
+
+@pytest.fixture()
+def e4_folder(tmp_path, real):
+    _, eda = real
+    start = 1_600_000_000.0
+    rng = np.random.default_rng(0)
+    write_e4(tmp_path / "e4", start, eda[::25], np.sin(np.arange(60 * 64) / 10.0),
+             rng.integers(-64, 64, size=(60 * 32, 3)), [(1.5, 0.81), (2.31, 0.80)],
+             [start + 10.24, start + 49.58])
+    return tmp_path / "e4"
+
+
+def test_empatica_folder_and_zip(tmp_path, e4_folder, real):
+    _, eda = real
+    for source in (e4_folder, shutil.make_archive(str(tmp_path / "e4"), "zip", e4_folder)):
+        rec = bf.read(source)
+        assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
+            "eda": ("eda", "uS", 4.0), "bvp": ("ppg", "a.u.", 64.0), "hr": ("hr", "bpm", 1.0),
+            "acc": ("acc", "g", 32.0), "ibi": ("rr", "ms", 0.0)}
+        np.testing.assert_allclose(rec.signals["eda"].values, eda[::25], atol=1e-6)
+        acc = rec.signals["acc"].values
+        assert acc.shape == (60 * 32, 3) and np.abs(acc).max() <= 1.0
+        np.testing.assert_allclose(rec.signals["ibi"].values, [810.0, 800.0])
+        np.testing.assert_allclose(rec.signals["ibi"].times, [1.5, 2.31])
+        np.testing.assert_allclose(rec.events.onset, [10.24, 49.58], atol=0.01)
+        assert rec.meta["skipped"] == ["TEMP.csv"] and rec.meta["start_utc"].startswith("2020-09-13")
+
+
+def test_empatica_malformed(tmp_path, e4_folder):
+    (e4_folder / "EDA.csv").write_text("1600000000.0\n")
+    with pytest.raises(FormatError, match="EDA.csv has 1 line"):
+        bf.read(e4_folder)
+    (e4_folder / "EDA.csv").write_text("1600000000.0\nfour\n0.1\n")
+    with pytest.raises(FormatError, match=r"EDA.csv: the sample rate \(line 2\) is 'four', expected a number"):
+        bf.read(e4_folder)
+    bad_zip = tmp_path / "broken.zip"
+    bad_zip.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(FormatError, match="broken.zip: not a readable zip file"):
+        bf.read(bad_zip)
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("notes.txt", "nothing")
+    with pytest.raises(FormatError, match="empty.zip: no E4 signal file"):
+        bf.read(empty)
+
+
+def test_opensignals_bitalino(tmp_path, real):
+    ecg, eda = real
+    # Invert the BITalino transfer functions (10-bit ADC) to get what the device would send.
+    ecg_adc = np.clip(np.round((ecg / 1000 * 1100 / 3.3 + 0.5) * 1024), 0, 1023)
+    eda_adc = np.clip(np.round(eda * 0.132 / 3.3 * 1024), 0, 1023)
+    path = tmp_path / "opensignals_98D371FD61F0_2019-01-22_10-41-14.txt"
+    write_opensignals(path, ecg_adc, eda_adc, int(FS))
+    rec = bf.read(path)
+    assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
+        "ecg": ("ecg", "mV", FS), "eda": ("eda", "uS", FS)}
+    np.testing.assert_allclose(rec.signals["ecg"].values, ecg_mv(ecg_adc))
+    np.testing.assert_allclose(rec.signals["eda"].values, eda, atol=eda_us(np.array([1.0]))[0])
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("# Some Other Format\n# {}\n# EndOfHeader\n1\t2\n")
+    with pytest.raises(FormatError, match="wrong.txt: first line is '# Some Other Format', expected"):
+        bf.read(wrong)
+    lines = path.read_text().splitlines()
+    cut = tmp_path / "cut.txt"
+    cut.write_text("\n".join(lines[:3] + ["1\t0\t0"]) + "\n")
+    with pytest.raises(FormatError, match="cut.txt: sample lines have 3 values, the header's column lists 7"):
+        bf.read(cut)
+
+
+def test_analyze_accepts_every_imported_format(tmp_path, real):
+    """Each importer gives a Recording that analyze runs the signal core on."""
+    from biofeed.analysis.analyze import analyze
+    from biofeed.record.export import export
+    from biofeed.record.reader import Recording, Signal
+    from biofeed.stream import StreamInfo
+
+    ecg, eda = real
+    rng = np.random.default_rng(3)
+    beats = np.cumsum(rng.normal(0.8, 0.05, 70))
+    write_e4(tmp_path / "e4", 1.6e9, eda[::25], np.sin(np.arange(60 * 64) / 10.0), np.zeros((60 * 32, 3)),
+             [(t, ibi) for t, ibi in zip(beats[1:], np.diff(beats))], [1.6e9 + 10.24])
+    write_xdf(tmp_path / "lab.xdf", ecg, eda, FS, [(10.24, "negative"), (49.58, "neutral")])
+    write_opensignals(tmp_path / "os.txt", np.clip(np.round((ecg / 1000 * 1100 / 3.3 + 0.5) * 1024), 0, 1023),
+                      np.clip(np.round(eda * 0.132 / 3.3 * 1024), 0, 1023), int(FS))
+    info = StreamInfo("ecg", "ecg", "mV", FS, ("ECG",))
+    plain = Recording.from_signals([Signal(ecg, np.arange(len(ecg)) / FS, FS, "mV", info)])
+    bids = export(plain, tmp_path / "bids", "bids", "sub-01_task-x").files[0]
+    edf = export(plain, tmp_path / "edf", "edf", "x").files[0]
+    for source in (tmp_path / "e4", tmp_path / "lab.xdf", tmp_path / "os.txt", bids, edf):
+        result = analyze(bf.read(source))
+        assert result.phases.phase.tolist() == ["recording"], source
+        assert 40 < result.phases.hr_bpm[0] < 100, source
+    assert len(analyze(bf.read(tmp_path / "lab.xdf")).responses) == 2       # one a marker
