@@ -331,7 +331,11 @@ def hrv_frequency(nn_ms, *, fs: float = 4.0, segment_s: float = 256.0) -> dict[s
     if _qualifies(span, "lf"):
         lf, out["lf_peak"] = band("lf")
         hf = out["hf"]
-        out.update(lf=lf, lf_hf=lf / hf, lfnu=100.0 * lf / (lf + hf), hfnu=100.0 * hf / (lf + hf))
+        out["lf"] = lf
+        if hf > 0:                                    # ratios are undefined without HF power
+            out["lf_hf"] = lf / hf
+        if lf + hf > 0:
+            out.update(lfnu=100.0 * lf / (lf + hf), hfnu=100.0 * hf / (lf + hf))
     if _qualifies(span, "vlf"):
         out["vlf"] = band("vlf")[0]
     return out

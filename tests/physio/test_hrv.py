@@ -248,3 +248,9 @@ def test_hrv_processor_chunk_invariance(seed, cuts):
     ts2, v2 = run_hrv(HRVProcessor("rr.nn", 30, 100), rr, times, cuts)
     assert np.array_equal(ts1, ts2)
     assert np.array_equal(v1, v2, equal_nan=True)
+
+
+def test_constant_nn_has_no_spectral_ratios():
+    out = hrv(np.full(400, 800.0))
+    assert out["rmssd"] == 0.0 and out["lf"] == 0.0 and out["hf"] == 0.0
+    assert np.isnan(out["lf_hf"]) and np.isnan(out["lfnu"]) and np.isnan(out["hfnu"])
