@@ -84,9 +84,7 @@ def report(path, console: Console) -> None:
 
     rec = read(path)
     table = phase_table(rec)
-    formats = PHASE_FORMATS | {"sdnn_ms": ".1f", "lf_hf": ".2f", "coherence": ".2f",
-                               "scr_amp_us": ".3f", "half_recovery_s": ".0f"}
-    console.print(dataframe_table(table, "Per-phase summary", formats))
+    console.print(dataframe_table(table, "Per-phase summary", PHASE_FORMATS))
     if (table.kind == "baseline").any():
         react = reactivity(table)
         console.print(dataframe_table(react, "Reactivity (phase minus baseline)",
