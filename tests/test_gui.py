@@ -156,3 +156,26 @@ def test_clinician_drives_the_protocol_from_the_window(qtbot, tmp_path):
     assert len(rating) == 1 and rating.payload.iloc[0]["value"] == 6
     skipped = events[events.kind == "skip"].payload.iloc[0]["phase"]
     assert skipped == "baseline"
+
+
+def test_status_line_reports_corrected_beats_and_lost_samples(tmp_path):
+    from types import SimpleNamespace
+
+    from biofeed.gui.window import beat_quality, device_status
+    from biofeed.live import LiveBuffers
+    from biofeed.clock import SessionClock
+    from biofeed.stream import Chunk, StreamInfo
+
+    nn = StreamInfo("ecg.rr.nn", "nn", "ms", 0.0, ("nn_ms", "artifact"), "x", True)
+    live = LiveBuffers()
+    clock = SessionClock()
+    clock.start()
+    live.start(clock, [nn])
+    codes = np.zeros(50)
+    codes[:10] = 1                                           # 10 of 50 beats corrected
+    live.write(Chunk(nn, np.column_stack([np.full(50, 800.0), codes]), 0.8,
+                     timestamps=0.8 * np.arange(1, 51)))
+    assert beat_quality(live) == "beats corrected 20 % (60 s) - CHECK SIGNAL"
+    device = SimpleNamespace(id="gsr", connected=False, reconnects=2, battery_percent=None,
+                             stats=SimpleNamespace(lost=7))
+    assert device_status(device) == "gsr RECONNECTING 2 drop-outs 7 samples lost"

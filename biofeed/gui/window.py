@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import concurrent.futures
 
+import numpy as np
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
                                QVBoxLayout, QWidget)
@@ -47,7 +49,23 @@ def device_status(device) -> str:
         parts.append(f"{device.reconnects} drop-outs")
     if getattr(device, "battery_percent", None) is not None:
         parts.append(f"battery {device.battery_percent:.0f} %")
+    lost = getattr(getattr(device, "stats", None), "lost", 0)
+    if lost:
+        parts.append(f"{lost} samples lost")
     return " ".join(parts)
+
+
+def beat_quality(live) -> str:
+    """Share of corrected beats over the last 60 s (artifact correction, Lipponen &
+    Tarvainen 2019): a high share means a poor ECG/PPG signal or many ectopic beats."""
+    names = live.of_kind("nn")
+    if not names:
+        return ""
+    _, v = live.window(names[0], seconds=60.0)
+    if not len(v):
+        return ""
+    share = 100.0 * float(np.mean(v[:, 1] > 0))
+    return f"beats corrected {share:.0f} % (60 s){' - CHECK SIGNAL' if share > 10 else ''}"
 
 
 class MainWindow(QMainWindow):
@@ -129,7 +147,7 @@ class MainWindow(QMainWindow):
         self.controls.status.setText(
             ("Session ended: " + (live.ended or "")) if done else
             " · ".join(device_status(d) for d in self.session.engine.devices)
-            + f"\n{live.samples:,} samples · lag {lag:.0f} ms · "
+            + f"\n{beat_quality(live)} · {live.samples:,} samples · lag {lag:.0f} ms · "
             f"{self.view.now():.0f}{f' / {end:.0f}' if end else ''} s")
         if end:
             self.progress.setValue(int(1000 * min(1.0, self.view.now() / end)))
