@@ -57,3 +57,20 @@ def run_processor(proc: Processor, info: StreamInfo, x: np.ndarray, size: int,
     return {o.name: (np.concatenate([c.timestamps for c in out if c.info.name == o.name]),
                      np.concatenate([c.values[:, 0] for c in out if c.info.name == o.name]))
             for o in proc.outputs}
+
+
+def run_after_nn(proc: Processor, rr: np.ndarray, times: np.ndarray, cuts) -> tuple[np.ndarray, np.ndarray]:
+    """RR (ms) cut at ``cuts`` -> NNProcessor -> ``proc``, as the engine chains them; returns the
+    output timestamps (s) and values."""
+    from biofeed.physio.rr import NNProcessor
+
+    info = StreamInfo("rr", "rr", "ms", 0.0)
+    clean = NNProcessor("rr")
+    assert proc.inputs == (clean.outputs[0].name,)
+    bounds = [0, *sorted(set(cuts)), rr.size]
+    nn_chunks = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        nn_chunks += clean.update(Chunk(info, rr[a:b], times[a] if b > a else 0.0, times[a:b]))
+    nn_chunks += clean.flush()
+    chunks = [out for c in nn_chunks for out in proc.update(c)] + proc.flush()
+    return np.concatenate([c.timestamps for c in chunks]), np.vstack([c.values for c in chunks])

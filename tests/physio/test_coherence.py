@@ -9,8 +9,9 @@ from hypothesis import given, settings, strategies as st
 from scipy.interpolate import CubicSpline
 
 from biofeed.physio.coherence import CoherenceProcessor, coherence, coherence_peak, rsa_amplitude
-from biofeed.physio.rr import NNProcessor, RRCleaner
-from biofeed.stream import Chunk, StreamInfo
+from biofeed.physio.rr import RRCleaner
+
+from beat_testing import run_after_nn
 
 
 def rr_from(fun, duration_s: float) -> np.ndarray:
@@ -79,18 +80,6 @@ def test_rsa_amplitude():
         rsa_amplitude(nn, bt[:-1], [0.0, 10.0])
 
 
-def run(proc, rr, times, cuts):
-    """RR cut at ``cuts`` -> NNProcessor -> ``proc``, as the engine chains them."""
-    info = StreamInfo("rr", "rr", "ms", 0.0)
-    clean = NNProcessor("rr")
-    assert proc.inputs == (clean.outputs[0].name,)
-    bounds = [0, *sorted(set(cuts)), rr.size]
-    nn_chunks = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        nn_chunks += clean.update(Chunk(info, rr[a:b], times[a], times[a:b]))
-    nn_chunks += clean.flush()
-    chunks = [out for c in nn_chunks for out in proc.update(c)] + proc.flush()
-    return np.concatenate([c.timestamps for c in chunks]), np.vstack([c.values for c in chunks])
 
 
 def test_processor_values():
@@ -99,7 +88,7 @@ def test_processor_values():
     proc = CoherenceProcessor("rr.nn")
     info = proc.outputs[0]
     assert info.kind == "coherence" and info.channels == ("coherence", "peak_hz")
-    ts, v = run(proc, rr, times, [])
+    ts, v = run_after_nn(proc, rr, times, [])
     assert np.array_equal(ts, 5.0 * np.arange(1, times[-1] // 5 + 1))
     assert np.all(np.isnan(v[ts < 64, 0]))
     c = RRCleaner()
@@ -118,7 +107,7 @@ def test_processor_chunk_invariance(seed, cuts):
     rr[rng.choice(rr.size, 4, replace=False)] *= 1.8  # missed beats
     times = 0.7 + np.cumsum(rr) / 1000
     cuts = [c for c in cuts if c < rr.size]
-    ts1, v1 = run(CoherenceProcessor("rr.nn"), rr, times, [])
-    ts2, v2 = run(CoherenceProcessor("rr.nn"), rr, times, cuts)
+    ts1, v1 = run_after_nn(CoherenceProcessor("rr.nn"), rr, times, [])
+    ts2, v2 = run_after_nn(CoherenceProcessor("rr.nn"), rr, times, cuts)
     assert np.array_equal(ts1, ts2)
     assert np.array_equal(v1, v2, equal_nan=True)

@@ -12,8 +12,9 @@ from scipy.interpolate import CubicSpline
 
 from biofeed.physio.hrv import (HRV_KEYS, NORMS, HRVProcessor, autonomic_indices, cubic_spline,
                                 hrv, hrv_frequency, hrv_time, psd, stress_index)
-from biofeed.physio.rr import NNProcessor, RRCleaner, clean_rr
-from biofeed.stream import Chunk, StreamInfo
+from biofeed.physio.rr import RRCleaner, clean_rr
+
+from beat_testing import run_after_nn
 
 BEAT_SYMBOLS = list("NLRBAaJSVrFejnE/fQ?")
 
@@ -180,18 +181,6 @@ def live_rr(seed: int, duration: float) -> tuple[np.ndarray, np.ndarray]:
     return rr, 3.3 + np.cumsum(rr) / 1000
 
 
-def run_hrv(proc, rr, times, cuts):
-    """RR cut at ``cuts`` -> NNProcessor -> ``proc``, as the engine chains them."""
-    info = StreamInfo("rr", "rr", "ms", 0.0)
-    clean = NNProcessor("rr")
-    assert proc.inputs == (clean.outputs[0].name,)
-    bounds = [0, *sorted(set(cuts)), rr.size]
-    nn_chunks = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        nn_chunks += clean.update(Chunk(info, rr[a:b], times[a] if b > a else 0.0, times[a:b]))
-    nn_chunks += clean.flush()
-    chunks = [out for c in nn_chunks for out in proc.update(c)] + proc.flush()
-    return np.concatenate([c.timestamps for c in chunks]), np.vstack([c.values for c in chunks])
 
 
 SPECTRAL_KEYS = ["vlf", "lf", "hf", "lf_hf", "lfnu", "hfnu", "lf_peak", "hf_peak"]
@@ -201,7 +190,7 @@ def test_hrv_processor_values():
     rr, times = live_rr(0, 200)
     proc = HRVProcessor("rr.nn", time_window_s=30, spectral_window_s=120)
     assert proc.outputs[0].channels == HRV_KEYS and proc.outputs[0].kind == "hrv"
-    ts, v = run_hrv(proc, rr, times, [])
+    ts, v = run_after_nn(proc, rr, times, [])
     assert np.array_equal(ts, np.arange(math.ceil(times[0]), math.floor(times[-1]) + 1))
     c = RRCleaner()
     a, b = c.update(rr, times), c.flush()
@@ -228,7 +217,7 @@ def test_hrv_processor_values():
 
 def test_hrv_processor_spectral_every_second():
     rr, times = live_rr(1, 100)
-    ts, v = run_hrv(HRVProcessor("rr.nn", 30, 60, spectral_period_s=1), rr, times, [])
+    ts, v = run_after_nn(HRVProcessor("rr.nn", 30, 60, spectral_period_s=1), rr, times, [])
     c = RRCleaner()
     a, b = c.update(rr, times), c.flush()
     bt, bn = np.concatenate((a.times_s, b.times_s)), np.concatenate((a.nn_ms, b.nn_ms))
@@ -244,8 +233,8 @@ def test_hrv_processor_spectral_every_second():
 def test_hrv_processor_chunk_invariance(seed, cuts):
     rr, times = live_rr(seed, 140)
     cuts = [c for c in cuts if c < rr.size]
-    ts1, v1 = run_hrv(HRVProcessor("rr.nn", 30, 100), rr, times, [])
-    ts2, v2 = run_hrv(HRVProcessor("rr.nn", 30, 100), rr, times, cuts)
+    ts1, v1 = run_after_nn(HRVProcessor("rr.nn", 30, 100), rr, times, [])
+    ts2, v2 = run_after_nn(HRVProcessor("rr.nn", 30, 100), rr, times, cuts)
     assert np.array_equal(ts1, ts2)
     assert np.array_equal(v1, v2, equal_nan=True)
 
