@@ -15,7 +15,7 @@ import numpy as np
 #: Stream kinds. Raw kinds come from devices; derived kinds come from processors.
 KINDS = frozenset({
     "ecg", "ppg", "rr", "hr", "eda", "resp", "acc", "marker",   # raw
-    "rpeak", "pulse", "nn", "hrv", "coherence", "scl", "scr", "arousal",  # derived
+    "rpeak", "pulse", "breath", "nn", "hrv", "coherence", "rsa", "scl", "scr", "arousal",  # derived
 })
 
 

@@ -37,12 +37,15 @@ class LinearFilter:
                  sos: np.ndarray | None = None) -> None:
         if (b is None) == (sos is None):
             raise ValueError("give either the coefficients b (and a) or sos")
+        if sos is not None:
+            sos = np.asarray(sos, dtype=np.float64)
+            if len(sos) == 1:       # one section is its own transfer function
+                b, a, sos = sos[0, :3], sos[0, 3:], None
         if sos is None:
             b, a = np.asarray(b, dtype=np.float64), np.asarray(a, dtype=np.float64)
             self._filter = functools.partial(sps.lfilter, b, a)
             self._steady = sps.lfilter_zi(b, a)
         else:
-            sos = np.asarray(sos, dtype=np.float64)
             self._filter = functools.partial(_cascade, sos)
             self._steady = sps.sosfilt_zi(sos)
         self._zi: np.ndarray | None = None
@@ -88,10 +91,12 @@ class MovingSum:
         """Moving sums ending at each of the next samples."""
         if len(x) == 0:
             return np.empty(0)
-        c = np.cumsum(np.concatenate((self._tail[-1:], x)))[1:]
-        full = np.concatenate((self._tail, c))
-        self._tail = full[-self.n:]
-        return full[self.n:] - full[:-self.n]
+        n = self.n
+        full = np.concatenate((self._tail, x))   # the last n cumulative sums, then the samples
+        new = full[n - 1:]
+        np.add.accumulate(new, out=new)           # in place: the new cumulative sums
+        self._tail = full[-n:]
+        return full[n:] - full[:-n]
 
 
 class HoldLast:
@@ -103,8 +108,8 @@ class HoldLast:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """The next samples with gaps filled (the input itself when it has none)."""
-        finite = np.isfinite(x)
-        if not finite.all():
+        if not np.isfinite(np.add.reduce(x)):      # a NaN/inf sample (or an overflowing sum)
+            finite = np.isfinite(x)
             pos = np.maximum.accumulate(np.where(finite, np.arange(len(x)), -1))
             x = np.where(pos >= 0, x[np.maximum(pos, 0)], self._last)
         if len(x):
@@ -174,18 +179,31 @@ class SignalBuffer:
         return out
 
 
+def windows(x: np.ndarray, width: int) -> np.ndarray:
+    """Read-only view of every run of ``width`` consecutive samples along the last axis of ``x``.
+
+    Shape ``x.shape[:-1] + (x.shape[-1] - width + 1, width)``; window ``j`` starts at sample
+    ``j``. The same view as ``numpy.lib.stride_tricks.sliding_window_view(x, width, axis=-1)``,
+    built directly (that function's checks cost more than the work on live-sized inputs).
+    """
+    x = np.ascontiguousarray(x)
+    count = x.shape[-1] - width + 1
+    if width < 1 or count < 0:
+        raise ValueError(f"window of {width} samples does not fit {x.shape[-1]} samples")
+    step = x.strides[-1]
+    view = np.ndarray(x.shape[:-1] + (count, width), x.dtype, x, 0, x.strides + (step,))
+    view.flags.writeable = False
+    return view
+
+
 def smooth_rows(rows: np.ndarray, taps: np.ndarray) -> np.ndarray:
     """Filter each row of ``rows`` (shape (k, w)) with the FIR ``taps`` (odd length m).
 
     Returns the ``w - m + 1`` outputs per row that see only that row's samples; for a
-    symmetric kernel, output ``j`` is centred on input ``j + (m - 1) // 2``. All rows go
-    through one 1-D ``lfilter`` call: an FIR output depends on its last m inputs only, in a fixed
-    order, so each row's result is exactly what filtering it alone would give.
+    symmetric kernel, output ``j`` is centred on input ``j + (m - 1) // 2``. One matrix-vector
+    product over the windows of every row.
     """
-    k, w = rows.shape
-    m = len(taps)
-    flat = sps.lfilter(taps, [1.0], rows.reshape(-1))
-    return flat.reshape(k, w)[:, m - 1:]
+    return windows(rows, len(taps)) @ taps[::-1]
 
 
 def hann_taps(fs: float, width: float) -> np.ndarray:

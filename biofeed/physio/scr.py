@@ -270,14 +270,19 @@ class ScrDetector:
         return Scr(c.onset, peak, c.amplitude, half)
 
 
-def scr_table(scrs: list[Scr], fs: float, t0: float = 0.0) -> pd.DataFrame:
-    """SCRs as a table in seconds (times from ``t0``), columns :data:`SCR_COLUMNS`."""
+def scr_columns(scrs: list[Scr], fs: float, t0: float = 0.0) -> dict[str, np.ndarray]:
+    """SCRs in seconds (times from ``t0``): one array per column of :data:`SCR_COLUMNS`."""
     onset = np.array([s.onset for s in scrs], dtype=np.float64) / fs + t0
     peak = np.array([s.peak for s in scrs], dtype=np.float64) / fs + t0
-    return pd.DataFrame({
+    return {
         "onset_s": onset,
         "peak_s": peak,
         "amplitude_us": np.array([s.amplitude for s in scrs], dtype=np.float64),
         "rise_time_s": peak - onset,
         "half_recovery_s": np.array([s.half_recovery for s in scrs], dtype=np.float64) / fs,
-    }, columns=list(SCR_COLUMNS))
+    }
+
+
+def scr_table(scrs: list[Scr], fs: float, t0: float = 0.0) -> pd.DataFrame:
+    """SCRs as a table in seconds (times from ``t0``), columns :data:`SCR_COLUMNS`."""
+    return pd.DataFrame(scr_columns(scrs, fs, t0), columns=list(SCR_COLUMNS))

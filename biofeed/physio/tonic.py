@@ -14,7 +14,8 @@ J Neurosci Methods 190(1), 80-91.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+
+from .filters import windows
 
 __all__ = ["TONIC_GRID_HZ", "TonicDriver", "clipped_median"]
 
@@ -22,16 +23,18 @@ __all__ = ["TONIC_GRID_HZ", "TonicDriver", "clipped_median"]
 TONIC_GRID_HZ = 4.0
 
 
-def clipped_median(windows: np.ndarray, k: float = 3.0) -> np.ndarray:
-    """Median of each row after dropping values more than ``k`` MADs from the row median.
+def clipped_median(values: np.ndarray, k: float = 3.0) -> np.ndarray:
+    """Median of each row of ``values`` after dropping values more than ``k`` MADs from the
+    row median.
 
     One pass of sigma clipping: SCR bursts are large positive outliers of the driver, noise
     stays, so the result is the level of the driver between bursts.
     """
-    rows = np.sort(windows, axis=1)
+    rows = np.sort(values, axis=1)
     width = rows.shape[1]
     med = 0.5 * (rows[:, (width - 1) // 2] + rows[:, width // 2])
-    mad = np.median(np.abs(rows - med[:, None]), axis=1)
+    dev = np.partition(np.abs(rows - med[:, None]), ((width - 1) // 2, width // 2), axis=1)
+    mad = 0.5 * (dev[:, (width - 1) // 2] + dev[:, width // 2])
     lo = np.sum(rows < (med - k * mad)[:, None], axis=1)
     count = np.sum(rows <= (med + k * mad)[:, None], axis=1) - lo
     index = np.arange(rows.shape[0])
@@ -92,7 +95,7 @@ class TonicDriver:
             self._g = np.concatenate([self._g, np.full(self.half, self._g[-1])])
         last = self._g0 + self._g.size - 1 - self.half        # last grid index computable now
         if last >= self._next:
-            win = sliding_window_view(self._g[self._next - self.half - self._g0:], 2 * self.half + 1)
+            win = windows(self._g[self._next - self.half - self._g0:], 2 * self.half + 1)
             values = clipped_median(win)
             idx = np.arange(self._next, last + 1)
             if self._anchor is not None:
