@@ -2,39 +2,48 @@
 
 ECG -> R-peaks + RR; PPG -> pulse peaks + RR; every RR stream (from a detector or straight from
 a device) -> artifact-corrected NN (one cleaner per RR stream), and that NN stream -> windowed
-HRV and coherence; EDA -> SCL + SCRs; the first NN, HRV, SCL and SCR streams -> the arousal
-index.
+HRV, coherence and RSA amplitude per breath (breaths from the first respiration stream, or from
+the pacer when there is none); EDA -> SCL + SCRs; respiration -> breath onsets; the first NN,
+HRV, SCL and SCR streams -> the arousal index.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
 from .physio.arousal import ArousalProcessor
+from .physio.breath import BreathProcessor
 from .physio.coherence import CoherenceProcessor
 from .physio.ecg import RPeakProcessor
 from .physio.eda import EdaProcessor
 from .physio.hrv import HRVProcessor
 from .physio.ppg import PulseProcessor
 from .physio.rr import NNProcessor
+from .physio.rsa import RsaProcessor
 from .processor import Batched, Processor
 from .stream import StreamInfo
 
 #: Processors that turn a raw stream of a kind into derived streams (one instance a stream).
-_BY_KIND = {"ecg": RPeakProcessor, "ppg": PulseProcessor, "eda": EdaProcessor}
+_BY_KIND = {"ecg": RPeakProcessor, "ppg": PulseProcessor, "eda": EdaProcessor,
+            "resp": BreathProcessor}
 #: Input collected per call of those processors, seconds (fewer, larger calls; same output).
-#: Beats come at most 0.25 s later; SCL and SCRs, which move over seconds, 1 s later.
-_BATCH_S = {"ecg": 0.25, "ppg": 0.25, "eda": 1.0}
+#: Beats come at most 0.25 s later; SCL and SCRs, which move over seconds, 1 s later; breath
+#: onsets 4 s later, which leaves RSA as late as before: its cycles wait for the NN stream's
+#: 5-beat look-ahead anyway (about 5 s after the cycle end).
+_BATCH_S = {"ecg": 0.25, "ppg": 0.25, "eda": 1.0, "resp": 4.0}
 
 
-def rr_processors(rr: str) -> list[Processor]:
-    """NN for one RR stream (ms), then HRV and coherence of that NN stream.
+def rr_processors(rr: str, breaths: str | None = None) -> list[Processor]:
+    """NN for one RR stream (ms), then HRV, coherence and RSA amplitude of that NN stream.
 
-    The output streams are named ``{rr}.nn``, ``{rr}.hrv`` and ``{rr}.coherence``.
+    The output streams are named ``{rr}.nn``, ``{rr}.hrv``, ``{rr}.coherence`` and
+    ``{rr}.rsa``; RSA breath cycles come from the breath stream ``breaths``, or from the
+    pacer when it is None.
     """
     clean = NNProcessor(rr)
     nn = clean.outputs[0].name
     return [clean, HRVProcessor(nn, name=f"{rr}.hrv"),
-            CoherenceProcessor(nn, name=f"{rr}.coherence")]
+            CoherenceProcessor(nn, name=f"{rr}.coherence"),
+            RsaProcessor(nn, breaths, name=f"{rr}.rsa")]
 
 
 def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
@@ -43,8 +52,9 @@ def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
                               for s in streams if s.kind in _BY_KIND]
     rr_streams = [s.name for s in streams if s.kind == "rr"]
     rr_streams += [o.name for p in procs for o in p.outputs if o.kind == "rr"]
+    breaths = next((o.name for p in procs for o in p.outputs if o.kind == "breath"), None)
     for rr in rr_streams:
-        procs += rr_processors(rr)
+        procs += rr_processors(rr, breaths)
     first = {}
     for out in (o for p in procs for o in p.outputs):
         first.setdefault(out.kind, out.name)

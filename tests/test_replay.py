@@ -28,7 +28,8 @@ def live_recording(tmp_path_factory):
 
 def test_every_derived_stream_is_recorded(live_recording):
     kinds = {s.kind for s in live_recording.streams.values() if s.derived}
-    assert kinds == {"rpeak", "rr", "nn", "hrv", "coherence", "scl", "scr", "arousal"}
+    assert kinds == {"rpeak", "rr", "nn", "hrv", "coherence", "rsa", "breath", "scl", "scr",
+                     "arousal"}
 
 
 def test_replay_reproduces_the_live_derived_streams(live_recording):

@@ -10,7 +10,8 @@ from ..physio.hrv import HRV_KEYS
 
 #: (key, label, unit, format) of each index shown, in order.
 INDICES = (("hr_bpm", "Heart rate", "bpm", "{:.0f}"), ("rmssd_ms", "RMSSD", "ms", "{:.0f}"),
-           ("coherence", "Coherence", "ratio", "{:.2f}"), ("scl_us", "SCL", "µS", "{:.2f}"),
+           ("coherence", "Coherence", "ratio", "{:.2f}"), ("rsa_bpm", "RSA", "bpm", "{:.1f}"),
+           ("scl_us", "SCL", "µS", "{:.2f}"),
            ("scr_per_min", "SCRs", "/min", "{:.0f}"), ("arousal", "Arousal", "SD", "{:+.1f}"))
 
 
@@ -35,7 +36,8 @@ def current_indices(live: LiveBuffers, before: float | None = None) -> dict[str,
     """Latest value of each index in :data:`INDICES` (NaN while unknown).
 
     HR is 60000 / mean NN over the last 10 s; RMSSD from the HRV stream (60 s window);
-    coherence from the coherence stream (64 s); SCL from the SCL stream; SCRs per minute over
+    coherence from the coherence stream (64 s); RSA (peak-to-trough HR) of the last breath
+    cycle from the RSA stream; SCL from the SCL stream; SCRs per minute over
     the last 60 s of SCR onsets; arousal from the arousal stream. With ``before`` (session s),
     the values as they were just before that time.
     """
@@ -50,6 +52,7 @@ def current_indices(live: LiveBuffers, before: float | None = None) -> dict[str,
             out["hr_bpm"] = 60000.0 / float(np.mean(v[recent, 0]))
     out["rmssd_ms"] = _last(live, "hrv", HRV_KEYS.index("rmssd"), before)
     out["coherence"] = _last(live, "coherence", 0, before)
+    out["rsa_bpm"] = _last(live, "rsa", 0, before)
     out["scl_us"] = _last(live, "scl", 0, before)
     out["arousal"] = _last(live, "arousal", 0, before)
     scr, scl = _first(live, "scr"), _first(live, "scl")

@@ -114,18 +114,13 @@ def rsa_amplitude(nn_ms, beat_times_s, breath_times_s) -> np.ndarray:
     br = np.asarray(breath_times_s, dtype=np.float64).reshape(-1)
     if hr.shape != bt.shape:
         raise ValueError(f"{hr.size} NN intervals but {bt.size} beat times")
-    out = np.full(max(br.size - 1, 0), math.nan)
-    if out.size == 0:
-        return out
+    if br.size < 2:
+        return np.empty(0)
     edges = np.searchsorted(bt, br, side="left")
-    lo, hi = edges[:-1], edges[1:]
-    full = hi - lo >= 2
-    if full.any():
-        bounds = np.column_stack((lo[full], hi[full])).ravel()
-        padded = np.append(hr, math.nan)  # hi may equal len(hr)
-        out[full] = (np.maximum.reduceat(padded, bounds)[::2]
-                     - np.minimum.reduceat(padded, bounds)[::2])
-    return out
+    padded = np.append(hr, math.nan)  # an edge may equal len(hr)
+    # reduceat over consecutive edges: [edges[i], edges[i + 1]) where it holds 2 beats or more
+    swing = np.maximum.reduceat(padded, edges)[:-1] - np.minimum.reduceat(padded, edges)[:-1]
+    return np.where(np.diff(edges) >= 2, swing, math.nan)
 
 
 def coherence_stream_info(name: str = "coherence") -> StreamInfo:
