@@ -13,6 +13,9 @@ from ..protocol.runner import ProtocolState
 from .indices import INDICES, format_index
 from .style import FONT_LABEL_PT, FONT_PROMPT_PT, FONT_VALUE_PT
 
+#: Index tiles per row: the cardiac indices (HR, RMSSD, coherence, RSA) on the first row.
+TILES_PER_ROW = 4
+
 
 def _font(points: int, bold: bool = False) -> QFont:
     font = QFont()
@@ -42,7 +45,7 @@ class IndicesPanel(QFrame):
             for w in (name, value, baseline):
                 w.setAlignment(Qt.AlignCenter)
                 tile.addWidget(w)
-            grid.addLayout(tile, i // 3, i % 3)
+            grid.addLayout(tile, i // TILES_PER_ROW, i % TILES_PER_ROW)
             self.values[key], self.baselines[key] = value, baseline
 
     def show_values(self, current: dict[str, float], baseline: dict[str, float] | None) -> None:
