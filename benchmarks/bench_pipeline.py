@@ -1,11 +1,11 @@
 """Speed and latency of the whole live pipeline (every default processor) on one core.
 
 Data: the simulated sensor (``biofeed.sim``, seed 3, the built-in ``DEMO`` protocol repeated)
-at ECG 1000 Hz and EDA 100 Hz (respiration 32 Hz rides along, recorded but not processed),
-pre-generated into arrays so the feed costs nothing. The chunks are handed to
-:meth:`biofeed.engine.Engine.publish` in 100 ms pieces, exactly what a live device's pump does,
-with the processors of :func:`biofeed.pipeline.default_processors` (R-peaks, RR, NN, HRV,
-coherence, EDA/SCL/SCR, arousal) and no sinks; the protocol's phase events go through
+at ECG 1000 Hz, EDA 100 Hz and respiration 32 Hz, pre-generated into arrays so the feed costs
+nothing. The chunks are handed to :meth:`biofeed.engine.Engine.publish` in 100 ms pieces,
+exactly what a live device's pump does, with the processors of
+:func:`biofeed.pipeline.default_processors` (R-peaks, RR, NN, HRV, coherence, breath onsets,
+RSA, EDA/SCL/SCR, arousal) and no sinks; the protocol's phase events go through
 :meth:`~biofeed.engine.Engine.emit_event` at their onsets.
 
 Printed:
