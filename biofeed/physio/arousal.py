@@ -112,9 +112,9 @@ class ArousalProcessor(Processor):
             rmssd = self._rmssd.pop(t)
             # beat and sample times increase: windows (t - w, t] are slices
             a, b = np.searchsorted(self._nn_t, (t - self.HR_WINDOW_S, t), side="right")
-            hr = 60000.0 / float(self._nn_v[a:b].mean()) if b > a else math.nan
+            hr = 60000.0 / (float(np.add.reduce(self._nn_v[a:b])) / (b - a)) if b > a else math.nan
             a, b = np.searchsorted(self._scl_t, (t - 1.0, t), side="right")
-            scl = float(self._scl_v[a:b].mean()) if b > a else math.nan
+            scl = float(np.add.reduce(self._scl_v[a:b])) / (b - a) if b > a else math.nan
             lo, hi = t - self._delay - 60.0, t - self._delay
             scr_rate = float(sum(lo < o <= hi for o in self._scr_onsets)) if t >= 60.0 + self._delay else math.nan
             values = {"hr_bpm": hr, "scl_us": scl, "scr_per_min": scr_rate, "rmssd_ms": rmssd}
