@@ -14,8 +14,13 @@ Data: MIT-BIH record 100, lead MLII (360 Hz, 30 min), repeated end to end to ``-
 Both run in this process, pinned to one core; times are medians of ``--repeat`` runs (wall
 clock and CPU time). Peak memory is the peak resident set size (``VmHWM``; ``ru_maxrss``
 would carry over this process's peak through ``exec``) of a fresh subprocess per run, which
-includes the imported libraries (about 100 MB); biofeed's is printed for 6 h and 24 h to show
-that it does not grow with the length of the recording.
+includes the imported libraries and the 30 min record (about 155 MB); biofeed's is printed for
+6 h, ``--hours`` and twice that to show that it does not grow with the length of the
+recording. The only thing that grows is the NN series itself, 8 bytes a beat (~1 MB a day;
+twice that for a moment when its parts are joined): the R-peak detector and the artifact
+correction keep bounded state and are fed bounded chunks and blocks of beats, and
+:func:`~biofeed.hrv` works in bounded blocks (the time-domain sums, the spline resampling,
+the Welch segments).
 
 Run: ``python benchmarks/bench_recording.py [--hours 24] [--nk-hours 24] [--repeat 3]``
 """
@@ -35,7 +40,7 @@ from _data import mitdb_100, tile_hours
 
 from biofeed.physio.ecg import RPeakProcessor
 from biofeed.physio.hrv import hrv
-from biofeed.physio.rr import RRCleaner
+from biofeed.physio.rr import BLOCK_BEATS, RRCleaner
 from biofeed.stream import Chunk, StreamInfo
 
 
@@ -49,33 +54,44 @@ def ecg_chunks(record: np.ndarray, fs: float, hours: float, chunk_s: float):
 
 
 def run_biofeed(record: np.ndarray, fs: float, hours: float, chunk_s: float) -> dict:
-    """R-peaks online per chunk, then artifact correction and HRV of the whole recording.
+    """R-peaks online per chunk, artifact correction as the RR come, HRV of the whole recording.
 
-    The RR intervals the detector emits are kept (8 bytes a beat) and cleaned by one
-    :class:`~biofeed.physio.rr.RRCleaner` pass at the end: the cleaner's output does not depend
-    on how its input is chunked (tested), so this equals the live path (an
-    :class:`~biofeed.physio.rr.NNProcessor` fed every chunk) at a fraction of the per-call cost.
+    The RR intervals the detector emits are handed to one
+    :class:`~biofeed.physio.rr.RRCleaner` whenever :data:`~biofeed.physio.rr.BLOCK_BEATS`
+    have accumulated: the cleaner's output does not depend on how its input is chunked
+    (tested), so this equals the live path (an :class:`~biofeed.physio.rr.NNProcessor` fed
+    every chunk) at a fraction of the per-call cost. Only the NN intervals are kept (8 bytes a
+    beat); the pending RR, the cleaner's history and :func:`~biofeed.hrv`'s work are bounded.
     Returns the HRV indices and the number of NN intervals.
     """
     info = StreamInfo("ecg", "ecg", "mV", fs)
     peaks = RPeakProcessor(info)
     rr_name = next(o.name for o in peaks.outputs if o.kind == "rr")
-    rr, times = [], []
+    cleaner = RRCleaner()
+    rr, times, nn = [], [], []  # pending RR (ms) and beat times (s); NN parts (ms)
+    pending = 0                 # beats in rr
 
-    def collect(outs):
+    def collect(outs, final=False):
+        nonlocal pending
         for out in outs:
             if out.info.name == rr_name:
                 rr.append(out.values[:, 0])
                 times.append(out.times)
+                pending += len(out)
+        if pending >= BLOCK_BEATS or (final and pending):
+            nn.append(cleaner.update(np.concatenate(rr), np.concatenate(times)).nn_ms)
+            rr.clear()
+            times.clear()
+            pending = 0
 
     t0 = 0.0
     for x in ecg_chunks(record, fs, hours, chunk_s):
         collect(peaks.update(Chunk(info, x, t0)))
         t0 += x.size / fs
-    collect(peaks.flush())
-    cleaner = RRCleaner()
-    first = cleaner.update(np.concatenate(rr), np.concatenate(times)).nn_ms
-    nn_ms = np.concatenate((first, cleaner.flush().nn_ms))
+    collect(peaks.flush(), final=True)
+    nn.append(cleaner.flush().nn_ms)
+    nn_ms = np.concatenate(nn)
+    nn.clear()
     return {"beats": int(nn_ms.size), **hrv(nn_ms)}
 
 
@@ -167,11 +183,11 @@ def main() -> None:
           f"({wall_nk * scale / wall_bf:.1f}x faster), {cpu_bf / (cpu_nk * scale):.3f} by CPU")
 
     print("  peak memory (peak RSS of a fresh process per run, imports included):")
-    for hours in sorted({min(6.0, args.hours), args.hours}):
+    for hours in sorted({min(6.0, args.hours), args.hours, 2 * args.hours}):
         m = in_subprocess("biofeed", hours, args.chunk_s)
-        print(f"    biofeed   {hours:4g} h: {m['rss_mb']:7.0f} MB  ({m['wall']:.2f} s)")
+        print(f"    biofeed   {hours:4g} h: {m['rss_mb']:7.1f} MB  ({m['wall']:.2f} s)")
     m = in_subprocess("neurokit", nk_hours, args.chunk_s)
-    print(f"    neurokit2 {nk_hours:4g} h: {m['rss_mb']:7.0f} MB  ({m['wall']:.2f} s)")
+    print(f"    neurokit2 {nk_hours:4g} h: {m['rss_mb']:7.1f} MB  ({m['wall']:.2f} s)")
 
 
 if __name__ == "__main__":

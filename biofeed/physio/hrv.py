@@ -42,15 +42,42 @@ NORMS = {"mean_nn": (926.0, 90.0), "rmssd": (42.0, 15.0), "sd1": (29.7, 10.6),
          "mean_hr": (64.8, 6.3), "sd2": (64.2, 20.5), "sqrt_si": (9.5, 2.5)}
 
 
+#: :data:`HRV_KEYS` of :func:`hrv_time` and of :func:`hrv_frequency`, in their dicts' order.
+_TIME_KEYS = HRV_KEYS[:5] + HRV_KEYS[13:]
+_FREQ_KEYS = HRV_KEYS[5:13]
+
+#: Intervals per block of the time-domain sums and the stress-index histogram (bounds their
+#: temporaries; a live window is one block).
+_TIME_BLOCK = 16384
+#: Knots per piece of the spline resampling of long series (:func:`_resampled`); every piece is
+#: solved with :data:`_PIECE_MARGIN` more knots on each side.
+_PIECE_KNOTS = 4096
+#: A natural spline's second derivatives satisfy ``h[i-1] m[i-1] + 2 (h[i-1] + h[i]) m[i] +
+#: h[i] m[i+1] = rhs[i]``: diagonally dominant by a factor 2, so changing the end conditions of a
+#: piece changes ``m`` ``j`` knots inside it by at most ``2^-j`` times as much. 64 knots leave
+#: differences below 1e-19 of that, i.e. at the rounding level of the solution on the whole
+#: series.
+_PIECE_MARGIN = 64
+#: Resampled values computed per block (bounds the evaluation's temporaries).
+_BLOCK_SAMPLES = 16384
+#: Welch segments transformed per batch (bounds the FFT's temporaries; the periodograms of the
+#: batches are summed).
+_WELCH_BATCH = 32
+
+
 def _qualifies(span_s: float, group: str) -> bool:
     return span_s >= SPAN_TOLERANCE * MIN_SPAN_S[group]
 
 
-def _as_nn(nn_ms) -> np.ndarray:
+def _checked(nn_ms) -> tuple[np.ndarray, float, float]:
+    """NN intervals as float64 (ms), validated, with their minimum and maximum (NaN if empty)."""
     nn = np.asarray(nn_ms, dtype=np.float64).reshape(-1)
-    if nn.size and not (nn.min() > 0 and nn.max() < math.inf):  # NaN fails the first test
+    if nn.size == 0:
+        return nn, math.nan, math.nan
+    lo, hi = float(nn.min()), float(nn.max())
+    if not (lo > 0 and hi < math.inf):  # NaN fails the first test
         raise ValueError("NN intervals must be finite and > 0 ms")
-    return nn
+    return nn, lo, hi
 
 
 def stress_index(nn_ms) -> float:
@@ -69,21 +96,27 @@ def stress_index(nn_ms) -> float:
     float
         SI in %/s^2 (Kubios reports its square root); NaN when all intervals are equal.
     """
-    nn = _as_nn(nn_ms)
+    nn, lo, hi = _checked(nn_ms)
     if nn.size == 0:
         return math.nan
-    return _stress_index(nn, float(nn.min()), float(nn.max()))
+    return _stress_index(nn, lo, hi)
 
 
 def _stress_index(nn: np.ndarray, lo: float, hi: float) -> float:
-    """:func:`stress_index` of validated intervals with minimum ``lo`` and maximum ``hi`` (ms)."""
+    """:func:`stress_index` of validated intervals with minimum ``lo`` and maximum ``hi`` (ms);
+    the histogram is counted in blocks of :data:`_TIME_BLOCK` intervals."""
     if hi == lo:
         return math.nan
-    bins = np.floor(nn / 50.0).astype(np.int64)
-    first = math.floor(lo / 50.0)  # == bins.min()
-    counts = np.bincount(bins - first)
+    first = math.floor(lo / 50.0)  # lowest bin
+    size = math.floor(hi / 50.0) - first + 1
+    counts = None
+    for a in range(0, nn.size, _TIME_BLOCK):
+        # bin - first: x / 50 - first is exact and >= 0, so truncation is the floor
+        block = np.bincount((nn[a:a + _TIME_BLOCK] / 50.0 - first).astype(np.int64),
+                            minlength=size)
+        counts = block if counts is None else counts + block
     mode = int(counts.argmax())
-    amo = 100.0 * counts[mode] / nn.size
+    amo = 100.0 * int(counts[mode]) / nn.size
     mo = ((mode + first) * 50.0 + 25.0) / 1000.0
     return float(amo / (2.0 * mo * (hi - lo) / 1000.0))
 
@@ -136,31 +169,48 @@ def hrv_time(nn_ms) -> dict[str, float]:
         (:func:`stress_index`), ``pns_index``, ``sns_index`` (:func:`autonomic_indices`).
         NaN where the span is below the minimum (module notes).
     """
-    nn = _as_nn(nn_ms)
-    out = dict.fromkeys(("mean_nn", "sdnn", "rmssd", "pnn50", "mean_hr", "sd1", "sd2",
-                         "stress_index", "pns_index", "sns_index"), math.nan)
+    return dict(zip(_TIME_KEYS, _time_values(*_checked(nn_ms))))
+
+
+def _time_values(nn: np.ndarray, lo: float, hi: float) -> list[float]:
+    """:func:`hrv_time` of validated intervals (minimum ``lo``, maximum ``hi``, ms), in
+    :data:`_TIME_KEYS` order.
+
+    Sums of squares are taken over blocks of :data:`_TIME_BLOCK` intervals (so temporaries do
+    not grow with the series); the SD of the successive differences combines the blocks' sums
+    of squared deviations from their own means (Chan et al. 1979). Scalar arithmetic on dot
+    products: the live HRV calls this every second on a single block.
+    """
     n = nn.size
     total = float(nn.sum())
     if n < 3 or not _qualifies(total / 1000.0, "time"):
-        return out
-    # scalar arithmetic on dot products: the live HRV calls this every second
+        return [math.nan] * len(_TIME_KEYS)
     mean_nn = total / n
-    dev = nn - mean_nn
-    sdnn = math.sqrt(float(dev @ dev) / (n - 1))
-    diff = nn[1:] - nn[:-1]
-    rmssd = math.sqrt(float(diff @ diff) / (n - 1))
-    dev = diff - float(diff.sum()) / (n - 1)
-    sd1 = math.sqrt(float(dev @ dev) / (n - 2) / 2.0)
-    out.update(mean_nn=mean_nn, sdnn=sdnn, rmssd=rmssd,
-               pnn50=100.0 * np.count_nonzero(np.abs(diff) > 50.0) / (n - 1),
-               mean_hr=60000.0 / mean_nn, sd1=sd1,
-               sd2=math.sqrt(max(2.0 * sdnn * sdnn - sd1 * sd1, 0.0)))
-    if _qualifies(total / 1000.0, "stress"):
-        out["stress_index"] = _stress_index(nn, float(nn.min()), float(nn.max()))
-    pns, sns = autonomic_indices(mean_nn, rmssd, sd1, out["mean_hr"], out["sd2"],
-                                 out["stress_index"])
-    out.update(pns_index=pns, sns_index=sns)
-    return out
+    ss_nn = ss_diff = mean_diff = m2_diff = 0.0  # m2: squared deviations from mean_diff
+    n_diff = n_over_50 = 0
+    for a in range(0, n, _TIME_BLOCK):
+        dev = nn[a:a + _TIME_BLOCK] - mean_nn
+        ss_nn += float(dev @ dev)
+        e = min(a + _TIME_BLOCK, n - 1)
+        if e == a:
+            continue
+        diff = nn[a + 1:e + 1] - nn[a:e]
+        ss_diff += float(diff @ diff)
+        n_over_50 += int(np.count_nonzero(np.abs(diff) > 50.0))
+        mean_b = float(diff.sum()) / (e - a)
+        dev = diff - mean_b
+        delta, n_diff = mean_b - mean_diff, n_diff + e - a
+        m2_diff += float(dev @ dev) + delta * delta * (n_diff - e + a) * (e - a) / n_diff
+        mean_diff += delta * (e - a) / n_diff
+    sdnn = math.sqrt(ss_nn / (n - 1))
+    rmssd = math.sqrt(ss_diff / (n - 1))
+    sd1 = math.sqrt(m2_diff / (n - 2) / 2.0)
+    pnn50 = 100.0 * n_over_50 / (n - 1)
+    mean_hr = 60000.0 / mean_nn
+    sd2 = math.sqrt(max(2.0 * sdnn * sdnn - sd1 * sd1, 0.0))
+    si = _stress_index(nn, lo, hi) if _qualifies(total / 1000.0, "stress") else math.nan
+    pns, sns = autonomic_indices(mean_nn, rmssd, sd1, mean_hr, sd2, si)
+    return [mean_nn, sdnn, rmssd, pnn50, mean_hr, sd1, sd2, si, pns, sns]
 
 
 def cubic_spline(t: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -182,25 +232,105 @@ def cubic_spline(t: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
     ndarray
         Spline values at ``grid``.
     """
-    h = np.diff(t)
-    slope = np.diff(y) / h
+    return _spline_values(t, y, _spline_coefficients(t, y), grid)
+
+
+def _spline_coefficients(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per-interval coefficients ``c1, c2, c3`` of the natural cubic spline through (t, y):
+    ``y[j] + dx (c1[j] + dx (c2[j] + dx c3[j]))`` with ``dx = x - t[j]``."""
+    h = t[1:] - t[:-1]
+    slope = (y[1:] - y[:-1]) / h
     m = np.zeros(t.size)  # second derivatives
     if t.size > 2:
         off = h[1:-1]
         m[1:-1] = scipy.linalg.lapack.dgtsv(off, 2.0 * (h[:-1] + h[1:]), off,
-                                            6.0 * np.diff(slope))[3]
+                                            6.0 * (slope[1:] - slope[:-1]),
+                                            overwrite_d=True, overwrite_b=True)[3]
     c1 = slope - h * (2.0 * m[:-1] + m[1:]) / 6.0
     c3 = (m[1:] - m[:-1]) / (6.0 * h)
-    j = np.clip(np.searchsorted(t, grid, side="right") - 1, 0, t.size - 2)
+    return c1, 0.5 * m, c3
+
+
+def _spline_values(t: np.ndarray, y: np.ndarray, coef: tuple[np.ndarray, ...],
+                   grid: np.ndarray) -> np.ndarray:
+    """The spline of :func:`_spline_coefficients` at ``grid`` (end pieces extend outwards)."""
+    c1, c2, c3 = coef
+    j = t[1:-1].searchsorted(grid, "right")  # interval, 0 .. t.size - 2
     dx = grid - t[j]
-    return y[j] + dx * (c1[j] + dx * (0.5 * m[j] + dx * c3[j]))
+    return y[j] + dx * (c1[j] + dx * (c2[j] + dx * c3[j]))
+
+
+def _beat_sums(nn: np.ndarray, lo: int, hi: int, before: float) -> np.ndarray:
+    """``cumsum(nn)[lo:hi]`` (ms) from ``before = cumsum(nn)[lo - 1]`` (0 for ``lo = 0``).
+
+    The same sequential sums as one ``np.cumsum`` over the whole series.
+    """
+    s = nn[lo:hi].copy()
+    s[0] += before
+    return np.add.accumulate(s, out=s)
+
+
+def _samples_before(t: float, t0: float, fs: float) -> int:
+    """Number of resampling times ``t0 + k / fs`` (as computed in floating point) before ``t``."""
+    k = max(math.ceil((t - t0) * fs), 0)
+    while k > 0 and t0 + (k - 1) / fs >= t:
+        k -= 1
+    while t0 + k / fs < t:
+        k += 1
+    return k
+
+
+def _resampled(nn: np.ndarray, fs: float):
+    """Length and consecutive blocks of :func:`resample_nn` ``(nn, fs)`` (validated ``nn``).
+
+    Memory does not grow with the series: the spline is solved on pieces of
+    :data:`_PIECE_KNOTS` knots (plus :data:`_PIECE_MARGIN` on each side, see there), each
+    piece gives the samples from its first knot to the next piece's first knot in blocks of at
+    most :data:`_BLOCK_SAMPLES`, and the beat times are running sums over the pieces. A series
+    of at most :data:`_PIECE_KNOTS` beats is one piece: exactly the spline through all beats.
+
+    Returns
+    -------
+    n_samples : int
+    blocks : iterator of ndarray
+        The resampled series (ms) in order, in blocks.
+    """
+    n = nn.size
+    end = 0.0  # cumsum(nn) at the end of the blocks so far, ms
+    for last in range(0, n, _PIECE_KNOTS):
+        tail = _beat_sums(nn, last, min(last + _PIECE_KNOTS, n), end)
+        end = tail[-1]
+    t0 = nn[0] / 1000.0
+    n_samples = math.floor((end / 1000.0 - t0) * fs + 1e-9) + 1
+
+    def blocks():
+        sums, l0, s0 = None, 0, 0
+        for c0 in range(0, n, _PIECE_KNOTS):
+            c1 = min(c0 + _PIECE_KNOTS, n)
+            start, stop = max(c0 - _PIECE_MARGIN, 0), min(c1 + _PIECE_MARGIN, n)
+            if (start, stop) == (last, n):  # one piece: the first pass's sums
+                sums = tail
+            else:
+                sums = _beat_sums(nn, start, stop, sums[start - 1 - l0] if start else 0.0)
+            l0 = start
+            t = sums / 1000.0
+            y = nn[l0:l0 + t.size]
+            coef = _spline_coefficients(t, y)
+            s1 = n_samples if c1 == n else _samples_before(t[c1 - l0], t0, fs)
+            for a in range(s0, s1, _BLOCK_SAMPLES):
+                grid = t0 + np.arange(a, min(a + _BLOCK_SAMPLES, s1)) / fs
+                yield _spline_values(t, y, coef, grid)
+            s0 = s1
+
+    return n_samples, blocks()
 
 
 def resample_nn(nn_ms, fs: float) -> np.ndarray:
     """NN series resampled evenly with a natural cubic spline through the beat times.
 
     Beat ``i`` sits at ``cumsum(nn)[i] / 1000`` s; samples run from the first beat to the last
-    at ``fs`` Hz.
+    at ``fs`` Hz. Series longer than 4096 beats are interpolated piece by piece (same values
+    to rounding, see :func:`_resampled`).
 
     Parameters
     ----------
@@ -214,17 +344,25 @@ def resample_nn(nn_ms, fs: float) -> np.ndarray:
     ndarray
         NN at ``t[0] + k / fs``, ms.
     """
-    nn = _as_nn(nn_ms)
-    t = np.cumsum(nn) / 1000.0
-    grid = t[0] + np.arange(int(math.floor((t[-1] - t[0]) * fs + 1e-9)) + 1) / fs
-    return cubic_spline(t, nn, grid)
+    nn = _checked(nn_ms)[0]
+    if nn.size < 2:
+        raise ValueError("resampling needs at least 2 NN intervals")
+    n_samples, blocks = _resampled(nn, fs)
+    out = np.empty(n_samples)
+    a = 0
+    for block in blocks:
+        out[a:a + block.size] = block
+        a += block.size
+    return out
 
 
 def psd(x: np.ndarray, fs: float, nperseg: int, nfft: int) -> tuple[np.ndarray, np.ndarray]:
     """Welch PSD: Hann windows, 50 % overlap, linear detrend per segment (Welch 1967).
 
     Equal to ``scipy.signal.welch(x, fs, "hann", nperseg, nperseg // 2, nfft, "linear")``
-    (density scaling, one-sided, mean of segments), without its per-call overhead.
+    (density scaling, one-sided, mean of segments), without its per-call overhead; segments
+    are transformed in batches of :data:`_WELCH_BATCH`, so memory does not grow with their
+    number.
 
     Parameters
     ----------
@@ -244,26 +382,61 @@ def psd(x: np.ndarray, fs: float, nperseg: int, nfft: int) -> tuple[np.ndarray, 
     p : ndarray
         One-sided density, unit^2 / Hz (ms^2 / Hz for NN in ms).
     """
-    w, basis = _taper(nperseg)
-    if nperseg == x.size:
-        seg = x[None, :]
-    else:
-        seg = np.lib.stride_tricks.sliding_window_view(x, nperseg)[::nperseg - nperseg // 2]
-    seg = seg - seg.mean(axis=1, keepdims=True)
-    seg = seg - np.outer(seg @ basis, basis)
-    spec = np.fft.rfft(seg * w, n=nfft, axis=1)
-    p = (spec.real ** 2 + spec.imag ** 2).mean(axis=0) / (fs * (w @ w))
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    return _frequencies(nfft, fs)[0].copy(), _welch((x,), fs, nperseg, nfft)
+
+
+def _welch(blocks, fs: float, nperseg: int, nfft: int) -> np.ndarray:
+    """:func:`psd` density of the signal given as consecutive contiguous ``blocks``."""
+    w, basis, power = _taper(nperseg)
+    step = nperseg - nperseg // 2
+    total, count, tail = None, 0, None
+    for block in blocks:
+        x = block if tail is None else np.concatenate((tail, block))
+        k = (x.size - nperseg) // step + 1 if x.size >= nperseg else 0
+        for i in range(0, k, _WELCH_BATCH):
+            seg = np.ndarray((min(k - i, _WELCH_BATCH), nperseg), np.float64, x,
+                             i * step * x.itemsize, (step * x.itemsize, x.itemsize))
+            seg = seg - np.add.reduce(seg, axis=1, keepdims=True) / nperseg  # the mean
+            seg = seg - (seg @ basis)[:, None] * basis
+            spec = np.fft.rfft(seg * w, n=nfft, axis=1)
+            batch = np.add.reduce(spec.real ** 2 + spec.imag ** 2, axis=0)
+            total = batch if total is None else total + batch
+        count += k
+        tail = x[k * step:]
+    if count == 0:
+        raise ValueError(f"fewer than nperseg = {nperseg} samples")
+    p = total / count / (fs * power)
     p[1:nfft // 2 + (nfft % 2)] *= 2.0
-    return np.fft.rfftfreq(nfft, 1.0 / fs), p
+    return p
 
 
 @functools.lru_cache(maxsize=64)
-def _taper(nperseg: int) -> tuple[np.ndarray, np.ndarray]:
-    """Periodic Hann window and the unit vector of a centred ramp (linear detrend)."""
+def _taper(nperseg: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Periodic Hann window, the unit vector of a centred ramp (linear detrend) and the
+    window's power ``w @ w``."""
     w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(nperseg) / nperseg)
     ramp = np.arange(nperseg) - (nperseg - 1) / 2.0
     norm = math.sqrt(ramp @ ramp)
-    return w, ramp / norm if norm else ramp
+    return w, ramp / norm if norm else ramp, float(w @ w)
+
+
+@functools.lru_cache(maxsize=64)
+def _frequencies(nfft: int, fs: float) -> tuple[np.ndarray, float, dict[str, tuple[int, int]]]:
+    """Frequencies of an ``nfft``-point one-sided spectrum (Hz, read-only), the bin width (Hz)
+    and the bins of each of :data:`BANDS` (``f[lo] >= low edge > f[lo - 1]``)."""
+    f = np.fft.rfftfreq(nfft, 1.0 / fs)
+    f.flags.writeable = False
+    bands = {name: tuple(int(i) for i in np.searchsorted(f, edges))
+             for name, edges in BANDS.items()}
+    return f, float(f[1] - f[0]), bands
+
+
+def _layout(n: int, fs: float, segment_s: float) -> tuple[int, int]:
+    """Segment and FFT length of :func:`welch_psd` for ``n`` samples."""
+    k = max(1, round(2.0 * n / (segment_s * fs)) - 1)
+    nperseg = n if k == 1 else (2 * n) // (k + 1)
+    return nperseg, 1 << math.ceil(math.log2(2 * nperseg))
 
 
 def welch_psd(x: np.ndarray, fs: float, segment_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -288,14 +461,14 @@ def welch_psd(x: np.ndarray, fs: float, segment_s: float) -> tuple[np.ndarray, n
     f, p : ndarray
         Frequencies (Hz) and one-sided density (unit^2 / Hz).
     """
-    n = x.size
-    k = max(1, round(2.0 * n / (segment_s * fs)) - 1)
-    nperseg = n if k == 1 else (2 * n) // (k + 1)
-    return psd(x, fs, nperseg, 1 << int(math.ceil(math.log2(2 * nperseg))))
+    return psd(x, fs, *_layout(np.size(x), fs, segment_s))
 
 
 def hrv_frequency(nn_ms, *, fs: float = 4.0, segment_s: float = 256.0) -> dict[str, float]:
     """Frequency-domain indices from a 4 Hz cubic-spline resampling and Welch's method.
+
+    Memory does not grow with the length of the series beyond the series itself: the
+    resampled series is produced and consumed in blocks (:func:`_resampled`, :func:`psd`).
 
     Parameters
     ----------
@@ -314,31 +487,34 @@ def hrv_frequency(nn_ms, *, fs: float = 4.0, segment_s: float = 256.0) -> dict[s
         ``lf_peak``, ``hf_peak`` (Hz of the PSD maximum in the band). NaN where the span is
         below the minimum (module notes).
     """
-    nn = _as_nn(nn_ms)
-    out = dict.fromkeys(("vlf", "lf", "hf", "lf_hf", "lfnu", "hfnu", "lf_peak", "hf_peak"),
-                        math.nan)
+    return dict(zip(_FREQ_KEYS, _frequency_values(_checked(nn_ms)[0], fs, segment_s)))
+
+
+def _frequency_values(nn: np.ndarray, fs: float = 4.0, segment_s: float = 256.0) -> list[float]:
+    """:func:`hrv_frequency` of validated intervals, in :data:`_FREQ_KEYS` order."""
+    vlf = lf = hf = lf_hf = lfnu = hfnu = lf_peak = hf_peak = math.nan
     span = nn.sum() / 1000.0
-    if not _qualifies(span, "hf"):
-        return out
-    f, p = welch_psd(resample_nn(nn, fs), fs, segment_s)
-    df = f[1] - f[0]
+    if _qualifies(span, "hf"):
+        n_samples, blocks = _resampled(nn, fs)
+        nperseg, nfft = _layout(n_samples, fs, segment_s)
+        p = _welch(blocks, fs, nperseg, nfft)
+        f, df, bins = _frequencies(nfft, fs)
 
-    def band(name):
-        lo, hi = np.searchsorted(f, BANDS[name])  # f[lo] >= low edge > f[lo - 1]
-        return float(p[lo:hi].sum() * df), float(f[lo + np.argmax(p[lo:hi])])
+        def band(name):
+            lo, hi = bins[name]
+            x = p[lo:hi]
+            return float(np.add.reduce(x) * df), float(f[lo + x.argmax()])
 
-    out["hf"], out["hf_peak"] = band("hf")
-    if _qualifies(span, "lf"):
-        lf, out["lf_peak"] = band("lf")
-        hf = out["hf"]
-        out["lf"] = lf
-        if hf > 0:                                    # ratios are undefined without HF power
-            out["lf_hf"] = lf / hf
-        if lf + hf > 0:
-            out.update(lfnu=100.0 * lf / (lf + hf), hfnu=100.0 * hf / (lf + hf))
-    if _qualifies(span, "vlf"):
-        out["vlf"] = band("vlf")[0]
-    return out
+        hf, hf_peak = band("hf")
+        if _qualifies(span, "lf"):
+            lf, lf_peak = band("lf")
+            if hf > 0:                                    # ratios are undefined without HF power
+                lf_hf = lf / hf
+            if lf + hf > 0:
+                lfnu, hfnu = 100.0 * lf / (lf + hf), 100.0 * hf / (lf + hf)
+        if _qualifies(span, "vlf"):
+            vlf = band("vlf")[0]
+    return [vlf, lf, hf, lf_hf, lfnu, hfnu, lf_peak, hf_peak]
 
 
 def hrv(nn_ms) -> dict[str, float]:
@@ -422,15 +598,15 @@ class HRVProcessor(GridProcessor):
         self._spectral_window = float(spectral_window_s)
         self._spectral_period = float(spectral_period_s)
         self._spectral_t = math.nan      # T_s of the held spectral values
-        self._spectral: dict[str, float] = {}
+        self._spectral: list[float] = []  # held spectral values, _FREQ_KEYS order
 
-    def _compute(self, t: float, times: np.ndarray, nn: np.ndarray) -> np.ndarray:
+    def _compute(self, t: float, times: np.ndarray, nn: np.ndarray) -> list[float]:
         ts = self._spectral_period * math.floor(t / self._spectral_period)
         if ts != self._spectral_t:
             # ts == t on every grid point but possibly the first, which has no beats <= ts
             self._spectral_t = ts
-            self._spectral = hrv_frequency(nn[(times > ts - self._spectral_window)
-                                              & (times <= ts)])
-        out = hrv_time(nn[times > t - self._time_window])
-        out.update(self._spectral)
-        return np.array([out[key] for key in HRV_KEYS])
+            lo = times.searchsorted(ts - self._spectral_window, "right")
+            window = nn[lo:times.searchsorted(ts, "right")]
+            self._spectral = _frequency_values(_checked(window)[0])
+        values = _time_values(*_checked(nn[times.searchsorted(t - self._time_window, "right"):]))
+        return values[:5] + self._spectral + values[5:]  # HRV_KEYS order

@@ -95,15 +95,17 @@ def _rolling_median(x: np.ndarray, before: int, after: int, first: int,
         roll = pd.Series(x[start:]).rolling(before + after + 1, center=after > 0, min_periods=1)
         return roll.median().to_numpy()[first - start:stop - start]
     width = before + after + 1  # odd
-    out = np.empty(max(stop - first, 0))
     a, b = max(first, before), min(n - after, stop)  # rows a .. b - 1 have a full window
     if b > a:
         x = np.ascontiguousarray(x)  # windows: a strided view of its buffer (as_strided, cheaper)
         windows = np.ndarray((b - a, width), x.dtype, x, (a - before) * x.itemsize,
-                             (x.itemsize, x.itemsize))
-        out[a - first:b - first] = np.partition(windows, width // 2, axis=1)[:, width // 2]
-    if first >= a and b >= stop:
-        return out
+                             (x.itemsize, x.itemsize)).copy()
+        windows.partition(width // 2, axis=1)
+        if a == first and b == stop:
+            return windows[:, width // 2]
+    out = np.empty(max(stop - first, 0))
+    if b > a:
+        out[a - first:b - first] = windows[:, width // 2]
     i = np.concatenate((np.arange(first, min(a, stop)), np.arange(max(b, a, first), stop)))
     s = np.maximum(i - before, 0)
     m = np.minimum(i + after + 1, n) - s
@@ -140,8 +142,8 @@ def _threshold(x: np.ndarray, first: int, global_first: int) -> np.ndarray:
 
 
 def _classify(rr: np.ndarray, offset: int = 0, first: int = 0,
-              complete: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Artifact code and local median RR (ms) of intervals ``first ..``.
+              stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Artifact code and local median RR (ms) of intervals ``first .. stop - 1``.
 
     Parameters
     ----------
@@ -151,55 +153,67 @@ def _classify(rr: np.ndarray, offset: int = 0, first: int = 0,
         Global index of ``rr[0]`` (for the warm-up rule).
     first : int
         First row to classify; earlier rows are history for the trailing windows (rows
-        ``first - 96 ..`` are read).
-    complete : bool
-        False when more intervals will follow: the last 5 rows, whose median windows are not
-        complete yet, are left unclassified (their codes are not final anyway).
+        ``first - 95 ..`` are read).
+    stop : int, optional
+        End of the rows to classify (default ``len(rr)``; ``> first``). Row ``i`` also reads
+        rows up to ``i + 5``: ``rr`` must hold 5 rows after ``stop - 1`` or end where the
+        series ends.
 
     Returns
     -------
-    codes : ndarray of int8, len(rr)
-        Rows before ``first`` are 0.
-    med : ndarray, len(rr)
-        Centred 11-beat median of ``rr`` (ms); NaN before ``first``.
+    codes : ndarray of int8, ``stop - first``
+    med : ndarray, ``stop - first``
+        Centred 11-beat median of ``rr`` (ms).
+
+    Only the rows that are classified are computed (a live update classifies a beat or two
+    with 100 beats of history), so the cost is a fixed number of numpy calls on short arrays.
     """
     n = rr.size
-    drr = np.zeros(n)
-    drr[1:] = np.diff(rr)
-    f1 = max(first - 1, 0)
-    d = np.zeros(n)
-    d[f1:] = drr[f1:] / _threshold(drr, f1, offset + f1)
+    stop = n if stop is None else stop
+    k = stop - first
+    # d = dRR / threshold on rows first - 1 .. stop + 1 (0 outside the series), read as
+    # previous, current and next two rows
+    a, b = max(first - 1, 0), min(stop + 2, n)
+    h = max(a - (THRESHOLD_BEATS - 1), 0)  # first dRR row in the thresholds' windows
+    drr = rr[h:b] - (rr[h - 1:b - 1] if h else np.concatenate((rr[:1], rr[:b - 1])))  # 0 first
+    d = drr[a - h:] / _threshold(drr, a - h, offset + a)
+    if a != first - 1 or b != stop + 2:  # at an end of the series
+        d = np.concatenate((np.zeros(a - first + 1), d, np.zeros(stop + 2 - b)))
+    prev1, cur, next1, next2 = d[:k], d[1:k + 1], d[2:k + 2], d[3:]
+    # m = mRR / threshold on rows first .. stop - 1
     fm = max(first - (THRESHOLD_BEATS - 1), 0)
-    med = np.full(n, np.nan)
-    stop = n if complete else max(n - _HALF_MEDIAN, fm)
-    med[fm:stop] = _rolling_median(rr, _HALF_MEDIAN, _HALF_MEDIAN, fm, stop)
-    mrr = rr[fm:] - med[fm:]
-    mrr[mrr < 0] *= 2.0
-    th2 = np.full(n, np.nan)
-    th2[first:] = _threshold(mrr, first - fm, offset + first)
-    m = np.zeros(n)
-    m[first:] = mrr[first - fm:] / th2[first:]
+    med = _rolling_median(rr, _HALF_MEDIAN, _HALF_MEDIAN, fm, stop)
+    mrr = rr[fm:stop] - med
+    mrr += np.minimum(mrr, 0.0)  # negative deviations count double
+    th2 = _threshold(mrr, first - fm, offset + first)
+    med = med[first - fm:]
+    m = mrr[first - fm:] / th2
 
-    prev1 = np.concatenate(([0.0], d[:-1]))
-    next1 = np.concatenate((d[1:], [0.0]))
-    next2 = np.concatenate((d[2:], [0.0, 0.0]))[:n]
-    s12 = np.where(d > 0, np.maximum(prev1, next1), np.where(d < 0, np.minimum(prev1, next1), 0.0))
-    s22 = np.where(d >= 0, np.minimum(next1, next2), np.maximum(next1, next2))
-
-    ectopic = ((d > 1) & (s12 < -C1 * d - C2)) | ((d < -1) & (s12 > -C1 * d + C2))
-    long_ = (d > 1) & (s22 < -1)
-    short = (d < -1) & (s22 > 1)
+    if np.abs(cur).max() <= 1 and np.abs(m).max() <= 3:  # every code needs |d| > 1 or |m| > 3
+        return np.zeros(k, np.int8), med
+    up, down = cur > 1, cur < -1
+    ectopic = ((up & (np.maximum(prev1, next1) < -C1 * cur - C2))
+               | (down & (np.minimum(prev1, next1) > -C1 * cur + C2)))
+    long_ = up & (np.minimum(next1, next2) < -1)
+    short = down & (np.maximum(next1, next2) > 1)
     odd = long_ | short | (np.abs(m) > 3)
-    rr_next = np.concatenate((rr[1:], [np.inf]))
-    extra = short & (np.abs(rr + rr_next - med) < th2)
-    missed = long_ & (np.abs(rr / 2.0 - med) < th2)
+    r = rr[first:stop]
+    r_next = rr[first + 1:stop + 1]
+    if r_next.size < k:  # the last interval of a series has no next one to merge with
+        r_next = np.append(r_next, np.inf)
+    codes = np.where(odd, np.where(r > med, LONG, SHORT), NORMAL).astype(np.int8)
+    codes[long_ & (np.abs(r / 2.0 - med) < th2)] = MISSED
+    codes[short & (np.abs(r + r_next - med) < th2)] = EXTRA
+    codes[ectopic] = ECTOPIC
+    return codes, med
 
-    codes = np.where(odd, np.where(rr > med, LONG, SHORT), NORMAL)
-    codes = np.where(missed, MISSED, codes)
-    codes = np.where(extra, EXTRA, codes)
-    codes = np.where(ectopic, ECTOPIC, codes)
-    codes[:first] = NORMAL
-    return codes.astype(np.int8), med
+
+#: Beats classified per pass: :meth:`RRCleaner.update` splits longer inputs into blocks of
+#: this many beats, and :func:`clean_rr` and :func:`detect_artifacts` walk the series in such
+#: blocks, so the classification's temporaries (a few dozen arrays of a block's length, ~1 MB)
+#: do not grow with the length of the series. Output does not depend on it (the cleaner is
+#: chunk invariant).
+BLOCK_BEATS = 4096
 
 
 class RRCleaner:
@@ -208,7 +222,8 @@ class RRCleaner:
     Feed RR intervals as they arrive; every :meth:`update` returns the beats whose correction
     is final. A beat ``j`` (0-based) is final once beat ``max(j, 20) + 5`` has arrived, i.e.
     a look-ahead of 5 beats (25 beats at the start of a series). Output does not depend on how
-    the input is chunked, and ``update(all); flush()`` is exactly :func:`clean_rr`.
+    the input is chunked, and ``update(all); flush()`` is exactly :func:`clean_rr`. The cleaner
+    keeps the last 100 beats; longer inputs are processed in blocks of :data:`BLOCK_BEATS`.
 
     Examples
     --------
@@ -246,25 +261,31 @@ class RRCleaner:
         t = np.asarray(times_s, dtype=np.float64).reshape(-1)
         if rr.shape != t.shape:
             raise ValueError(f"{rr.size} RR intervals but {t.size} times")
-        if not np.all(np.isfinite(rr) & (rr > 0)):
+        if rr.size and not (rr.min() > 0 and rr.max() < math.inf):  # NaN fails the first test
             raise ValueError("RR intervals must be finite and > 0 ms")
+        parts = [self._add(rr[i:i + BLOCK_BEATS], t[i:i + BLOCK_BEATS])
+                 for i in range(0, rr.size, BLOCK_BEATS)]
+        return parts[0] if len(parts) == 1 else _join(parts)
+
+    def flush(self) -> NNBeats:
+        """End of data: return the beats still held by the look-ahead."""
+        return self._emit(self._offset + self._rr.size)
+
+    def _add(self, rr: np.ndarray, t: np.ndarray) -> NNBeats:
         self._rr = np.concatenate((self._rr, rr))
         self._t = np.concatenate((self._t, t))
         n_known = self._offset + self._rr.size
         # beat j is final when n_known >= max(j, WARMUP_BEATS) + HALF_MEDIAN + 1
         last = n_known - _HALF_MEDIAN - 1
-        return self._emit(last + 1 if last >= WARMUP_BEATS else 0, complete=False)
+        return self._emit(last + 1 if last >= WARMUP_BEATS else 0)
 
-    def flush(self) -> NNBeats:
-        """End of data: return the beats still held by the look-ahead."""
-        return self._emit(self._offset + self._rr.size, complete=True)
-
-    def _emit(self, stop: int, complete: bool) -> NNBeats:
+    def _emit(self, stop: int) -> NNBeats:
+        """Beats ``done .. stop - 1`` (global indices); ``rr`` holds 5 more or ends the series."""
         if stop <= self._done:
-            return NNBeats(np.empty(0), np.empty(0, np.int8), np.empty(0))
+            return _join([])
         rr, t, off = self._rr, self._t, self._offset
         lo, hi = self._done - off, stop - off
-        codes, med = _classify(rr, off, lo, complete)
+        codes, med = _classify(rr, off, lo, hi)
         beats, self._merged = _correct(rr, t, codes, med, lo, hi, self._merged)
         self._done = stop
         cut = max(0, self._done - _HISTORY - off)
@@ -273,33 +294,39 @@ class RRCleaner:
         return beats
 
 
+def _join(parts: list[NNBeats]) -> NNBeats:
+    """Consecutive :class:`NNBeats` as one (empty arrays for no parts)."""
+    if not parts:
+        return NNBeats(np.empty(0), np.empty(0, np.int8), np.empty(0))
+    return NNBeats(*(np.concatenate(field) for field in zip(*parts)))
+
+
 def _correct(rr, t, codes, med, lo, hi, merged_first):
-    """Corrected beats for rows ``lo .. hi - 1``; also whether row ``hi`` was merged."""
-    if not merged_first and not codes[lo:hi].any():
-        return NNBeats(rr[lo:hi].copy(), codes[lo:hi].copy(), t[lo:hi].copy()), False
+    """Corrected beats for rows ``lo .. hi - 1`` (``codes``, ``med``: of those rows); also
+    whether row ``hi`` was merged."""
+    if not merged_first and not codes.any():
+        return NNBeats(rr[lo:hi].copy(), codes, t[lo:hi].copy()), False
     merged = np.zeros(hi - lo + 1, dtype=bool)
     merged[0] = merged_first
-    for k in np.flatnonzero(codes[lo:hi] == EXTRA):  # never the last beat of a series
+    for k in np.flatnonzero(codes == EXTRA):  # never the last beat of a series
         if not merged[k]:
             merged[k + 1] = True
-    rows = slice(lo, hi)
-    code = codes[rows].astype(np.int8)
     keep = ~merged[:-1]
-    r = rr[rows]
+    r = rr[lo:hi]
     value = r.copy()
-    times = t[rows].copy()
-    fix = (code == ECTOPIC) | (code == LONG) | (code == SHORT)
-    value[fix] = med[rows][fix]
-    join = (code == EXTRA) & merged[1:]
+    times = t[lo:hi].copy()
+    fix = (codes == ECTOPIC) | (codes == LONG) | (codes == SHORT)
+    value[fix] = med[fix]
+    join = (codes == EXTRA) & merged[1:]
     if join.any():
         nxt = np.flatnonzero(join) + lo + 1
         value[join] = r[join] + rr[nxt]
         times[join] = t[nxt]
-    split = code == MISSED
+    split = codes == MISSED
     value[split] /= 2.0
     count = np.where(keep, np.where(split, 2, 1), 0)
     nn = np.repeat(value, count)
-    art = np.repeat(code, count)
+    art = np.repeat(codes, count)
     out_t = np.repeat(times, count)
     first_half = np.cumsum(count)[split & keep] - 2
     out_t[first_half] -= value[split & keep] / 1000.0
@@ -308,6 +335,9 @@ def _correct(rr, t, codes, med, lo, hi, merged_first):
 
 def detect_artifacts(rr_ms) -> np.ndarray:
     """Classify every RR interval (Lipponen & Tarvainen 2019, see module notes).
+
+    The series is classified in blocks of :data:`BLOCK_BEATS` beats (same codes, bounded
+    temporaries).
 
     Parameters
     ----------
@@ -320,11 +350,17 @@ def detect_artifacts(rr_ms) -> np.ndarray:
         Artifact code per interval, see :data:`ARTIFACT_TYPES`.
     """
     rr = np.asarray(rr_ms, dtype=np.float64).reshape(-1)
-    if rr.size == 0:
-        return np.empty(0, np.int8)
-    if not np.all(np.isfinite(rr) & (rr > 0)):
+    if rr.size and not (rr.min() > 0 and rr.max() < math.inf):  # NaN fails the first test
         raise ValueError("RR intervals must be finite and > 0 ms")
-    return _classify(rr)[0]
+    codes = np.empty(rr.size, np.int8)
+    first = 0
+    while first < rr.size:
+        # the first block reaches row WARMUP_BEATS, whose thresholds the rows before it take
+        stop = min(max(first + BLOCK_BEATS, WARMUP_BEATS + 1), rr.size)
+        lo = max(first - _HISTORY, 0)
+        codes[first:stop] = _classify(rr[lo:stop + _HALF_MEDIAN], lo, first - lo, stop - lo)[0]
+        first = stop
+    return codes
 
 
 def clean_rr(rr_ms) -> tuple[np.ndarray, np.ndarray]:
@@ -347,14 +383,23 @@ def clean_rr(rr_ms) -> tuple[np.ndarray, np.ndarray]:
 
     Notes
     -----
-    Identical to :class:`RRCleaner` run on the whole series (beat times ``cumsum(rr) / 1000``).
+    Identical to :class:`RRCleaner` run on the whole series; the series is fed to it in blocks
+    of :data:`BLOCK_BEATS` beats, so apart from the result the memory used does not grow with
+    the length of the series.
     """
     rr = np.asarray(rr_ms, dtype=np.float64).reshape(-1)
     cleaner = RRCleaner()
-    first = cleaner.update(rr, np.cumsum(rr) / 1000.0)
+    nn, artifact = [], []
+    end_s = 0.0  # time of the last beat fed, s (beat times do not affect nn or artifact)
+    for i in range(0, rr.size, BLOCK_BEATS):
+        block = rr[i:i + BLOCK_BEATS]
+        times = end_s + np.cumsum(block) / 1000.0
+        end_s = times[-1]
+        beats = cleaner.update(block, times)
+        nn.append(beats.nn_ms)
+        artifact.append(beats.artifact)
     rest = cleaner.flush()
-    return (np.concatenate((first.nn_ms, rest.nn_ms)),
-            np.concatenate((first.artifact, rest.artifact)))
+    return np.concatenate(nn + [rest.nn_ms]), np.concatenate(artifact + [rest.artifact])
 
 
 def nn_stream_info(source: str) -> StreamInfo:
@@ -385,7 +430,9 @@ class NNProcessor(Processor):
     def _chunks(self, beats: NNBeats) -> list[Chunk]:
         if beats.nn_ms.size == 0:
             return []
-        values = np.column_stack((beats.nn_ms, beats.artifact.astype(np.float64)))
+        values = np.empty((beats.nn_ms.size, 2))
+        values[:, 0] = beats.nn_ms
+        values[:, 1] = beats.artifact
         return [Chunk(self.outputs[0], values, float(beats.times_s[0]), beats.times_s)]
 
 
@@ -413,25 +460,28 @@ class GridProcessor(Processor):
         self._k: int | None = None  # index of the next grid time
 
     @abstractmethod
-    def _compute(self, t: float, times: np.ndarray, nn: np.ndarray) -> np.ndarray:
-        """Output row at grid time ``t`` (s) from NN beats ``nn`` (ms) at ``times`` (s) <= t."""
+    def _compute(self, t: float, times: np.ndarray, nn: np.ndarray) -> np.ndarray | list[float]:
+        """Output row (a 1-D array or list of floats) at grid time ``t`` (s) from NN beats
+        ``nn`` (ms) at ``times`` (s), increasing, ``<= t``."""
 
     def update(self, chunk: Chunk) -> list[Chunk]:
-        if not len(chunk):
+        times = chunk.times
+        if not times.size:
             return []
-        self._t = np.concatenate((self._t, chunk.times))
+        self._t = np.concatenate((self._t, times))
         self._nn = np.concatenate((self._nn, chunk.values[:, 0]))
         if self._k is None:
             self._k = math.ceil(self._t[0] / self._period)
-        stop = math.floor(self._t[-1] / self._period)
+        stop = math.floor(times[-1] / self._period)
         if stop < self._k:
             return []
-        grid = np.arange(self._k, stop + 1) * self._period
-        ends = np.searchsorted(self._t, grid, side="right")
-        starts = np.searchsorted(self._t, grid - self._history, side="right")
-        rows = [self._compute(float(tk), self._t[a:b], self._nn[a:b])
-                for tk, a, b in zip(grid, starts.tolist(), ends.tolist())]
+        # grid times k * period, k = self._k .. stop, and the next one (the start of its
+        # window is where the buffers are cut)
+        grid = np.arange(self._k, stop + 2) * self._period
+        starts = self._t.searchsorted(grid - self._history, "right").tolist()
+        ends = self._t.searchsorted(grid[:-1], "right").tolist()
+        rows = [self._compute(tk, self._t[a:b], self._nn[a:b])
+                for tk, a, b in zip(grid.tolist(), starts, ends)]
         self._k = stop + 1
-        cut = int(np.searchsorted(self._t, self._k * self._period - self._history, side="right"))
-        self._t, self._nn = self._t[cut:], self._nn[cut:]
-        return [Chunk(self.outputs[0], np.vstack(rows), float(grid[0]), grid)]
+        self._t, self._nn = self._t[starts[-1]:], self._nn[starts[-1]:]
+        return [Chunk(self.outputs[0], np.array(rows), float(grid[0]), grid[:-1])]

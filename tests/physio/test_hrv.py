@@ -10,8 +10,9 @@ import scipy.signal
 from hypothesis import given, settings, strategies as st
 from scipy.interpolate import CubicSpline
 
-from biofeed.physio.hrv import (HRV_KEYS, NORMS, HRVProcessor, autonomic_indices, cubic_spline,
-                                hrv, hrv_frequency, hrv_time, psd, stress_index)
+from biofeed.physio.hrv import (BANDS, HRV_KEYS, NORMS, HRVProcessor, autonomic_indices,
+                                cubic_spline, hrv, hrv_frequency, hrv_time, psd, resample_nn,
+                                stress_index, welch_psd)
 from biofeed.physio.rr import RRCleaner, clean_rr
 
 from beat_testing import run_after_nn
@@ -118,6 +119,54 @@ def test_minimum_windows():
     assert math.isnan(hrv_frequency(rr_from(known_power, 55))["hf"])
     with pytest.raises(ValueError):
         hrv([800, 0, 800])
+    with pytest.raises(ValueError):
+        resample_nn([800.0], 4.0)
+
+
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_long_series_equal_whole_series_reference(monkeypatch, small_blocks):
+    """Long series are resampled piece by piece, their Welch segments transformed in batches
+    and their time-domain sums taken in blocks (bounded memory); the indices equal those
+    computed on the whole series at once (scipy's natural spline and Welch, numpy statistics)
+    to 1e-9."""
+    import biofeed.physio.hrv as hrv_module
+    if small_blocks:  # many pieces, blocks and batches on a shorter series
+        for name, value in (("_PIECE_KNOTS", 100), ("_BLOCK_SAMPLES", 300),
+                            ("_WELCH_BATCH", 2), ("_TIME_BLOCK", 50)):
+            monkeypatch.setattr(hrv_module, name, value)
+        duration = 2400
+    else:  # > _TIME_BLOCK beats, > _PIECE_KNOTS knots, > _BLOCK_SAMPLES, > _WELCH_BATCH segments
+        duration = 16000
+    rng = np.random.default_rng(4)
+    nn = rr_from(lambda t: known_power(t) + 15 * rng.standard_normal(), duration)
+
+    t = np.cumsum(nn) / 1000
+    grid = t[0] + np.arange(math.floor((t[-1] - t[0]) * 4 + 1e-9) + 1) / 4
+    x = CubicSpline(t, nn, bc_type="natural")(grid)
+    assert np.allclose(resample_nn(nn, 4.0), x, rtol=1e-9, atol=0)
+    k = max(1, round(2 * x.size / 1024) - 1)  # welch_psd's segments of ~256 s
+    nperseg = (2 * x.size) // (k + 1)
+    nfft = 1 << math.ceil(math.log2(2 * nperseg))
+    f, p = scipy.signal.welch(x, 4.0, "hann", nperseg, nperseg // 2, nfft, "linear")
+    assert k > 2 * hrv_module._WELCH_BATCH
+    assert np.allclose(welch_psd(x, 4.0, 256.0)[1], p, rtol=1e-9, atol=0)
+    h = hrv(nn)
+    for name, (lo, hi) in BANDS.items():
+        band = (f >= lo) & (f < hi)
+        assert h[name] == pytest.approx(p[band].sum() * (f[1] - f[0]), rel=1e-9)
+        if name != "vlf":
+            assert h[f"{name}_peak"] == f[band][np.argmax(p[band])]
+
+    assert nn.size > 20 * hrv_module._TIME_BLOCK if small_blocks else nn.size > 16384
+    d = np.diff(nn)
+    assert h["sdnn"] == pytest.approx(np.std(nn, ddof=1), rel=1e-9)
+    assert h["rmssd"] == pytest.approx(np.sqrt(np.mean(d ** 2)), rel=1e-9)
+    assert h["sd1"] == pytest.approx(np.std(d, ddof=1) / np.sqrt(2), rel=1e-9)
+    assert h["pnn50"] == pytest.approx(100 * np.mean(np.abs(d) > 50), rel=1e-9)
+    bins, counts = np.unique(np.floor(nn / 50), return_counts=True)
+    mode_s = (bins[np.argmax(counts)] * 50 + 25) / 1000
+    si = 100 * counts.max() / nn.size / (2 * mode_s * (nn.max() - nn.min()) / 1000)
+    assert h["stress_index"] == pytest.approx(si, rel=1e-9)
 
 
 # --------------------------------------------------------------------- neurokit2 agreement

@@ -228,6 +228,28 @@ def test_rolling_median_paths_agree(seed, n, first, quantised):
         assert np.array_equal(small, big.to_numpy()[first:])
 
 
+@pytest.mark.parametrize("block", [1, 7, 20, 100, 101, 997])
+@pytest.mark.parametrize("kind", ["injected", "heavy_tailed"])
+def test_blocks_equal_one_pass(monkeypatch, block, kind):
+    """clean_rr and detect_artifacts walk the series in blocks of BLOCK_BEATS beats (bounded
+    memory): every block size gives what one pass over the whole series gives."""
+    from biofeed.physio import rr as rr_module
+    rng = np.random.default_rng(21)
+    if kind == "injected":
+        rr, _, _ = inject(synthetic_rr(2500, rng), 0.05, rng)
+    else:  # many beats near thresholds that move: codes depend on every beat of the windows
+        scale = np.where(np.sin(np.arange(2500) / 150) > 0, 50.0, 10.0)
+        rr = np.clip(800 + scale * rng.standard_t(2, 2500), 300, 2000)
+    monkeypatch.setattr(rr_module, "BLOCK_BEATS", rr.size + 10)  # one pass
+    nn, art = clean_rr(rr)
+    codes = detect_artifacts(rr)
+    assert np.count_nonzero(codes) > 100 and nn.size != rr.size  # splits and merges happen
+    monkeypatch.setattr(rr_module, "BLOCK_BEATS", block)
+    nn_blocks, art_blocks = clean_rr(rr)
+    assert np.array_equal(nn_blocks, nn) and np.array_equal(art_blocks, art)
+    assert np.array_equal(detect_artifacts(rr), codes)
+
+
 def test_long_series_chunked_equals_batch():
     """Batch on 6000 beats uses the pandas path, live updates the numpy path."""
     rng = np.random.default_rng(11)
