@@ -25,11 +25,13 @@ from .stream import StreamInfo
 #: Processors that turn a raw stream of a kind into derived streams (one instance a stream).
 _BY_KIND = {"ecg": RPeakProcessor, "ppg": PulseProcessor, "eda": EdaProcessor,
             "resp": BreathProcessor}
-#: Input collected per call of those processors, seconds (fewer, larger calls; same output).
-#: Beats come at most 0.25 s later; SCL and SCRs, which move over seconds, 1 s later; breath
-#: onsets 4 s later, which leaves RSA as late as before: its cycles wait for the NN stream's
-#: 5-beat look-ahead anyway (about 5 s after the cycle end).
-_BATCH_S = {"ecg": 0.25, "ppg": 0.25, "eda": 1.0, "resp": 4.0}
+#: Input collected per call of those processors, seconds (fewer, larger calls; same output):
+#: per-call overhead, not per-sample work, dominates their cost at 100 ms chunks. Each delay
+#: is hidden by a longer one downstream: beats come at most 0.5 s later, but every index
+#: derived from them waits for the NN stream's 5-beat look-ahead (about 4-5 s); SCL and SCRs,
+#: which move over seconds, 1 s later (the tonic estimate looks 4 s ahead); breath onsets 4 s
+#: later, which leaves RSA as late as before (its cycles wait for the NN stream too).
+_BATCH_S = {"ecg": 0.5, "ppg": 0.5, "eda": 1.0, "resp": 4.0}
 
 
 def rr_processors(rr: str, breaths: str | None = None) -> list[Processor]:
