@@ -25,4 +25,5 @@ def test_stressor_and_paced_breathing_show_in_the_recording(tmp_path, seed):
     assert stress.hr_bpm >= base.hr_bpm + 8, table
     assert stress.scr_per_min >= 2 * max(base.scr_per_min, 0.5), table
     assert paced.rmssd_ms > base.rmssd_ms, table
+    assert paced.rsa_bpm >= 1.5 * base.rsa_bpm, table   # RSA per breath grows at 6/min
     assert stress.scl_us > base.scl_us, table

@@ -23,8 +23,8 @@ def _within(sig: Signal, start: float, end: float) -> np.ndarray:
 
 
 #: Columns of :func:`phase_table` that hold measures (reactivity is computed for these).
-MEASURES = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf", "coherence", "scl_us", "scr_per_min",
-            "scr_amp_us", "arousal")
+MEASURES = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf", "coherence", "rsa_bpm", "scl_us",
+            "scr_per_min", "scr_amp_us", "arousal")
 #: Moving-average window of the arousal index for the half-recovery time, seconds.
 HALF_RECOVERY_SMOOTH_S = 10.0
 
@@ -45,7 +45,8 @@ def phase_table(rec: Recording) -> pd.DataFrame:
     ``hr_bpm`` (60000 / mean NN), ``rmssd_ms`` and ``sdnn_ms`` (artifact-corrected NN, see
     :func:`biofeed.physio.hrv.hrv`), ``lf_hf`` (LF/HF power ratio; NaN for phases under
     2 min, Task Force 1996), ``coherence`` (mean of the live coherence ratio; McCraty et al.
-    2009), ``scl_us`` (mean skin conductance level), ``scr_per_min`` (SCR onsets in the phase
+    2009), ``rsa_bpm`` (mean peak-to-trough HR of the breath cycles ending in the phase, from
+    the live RSA stream; Grossman et al. 1990), ``scl_us`` (mean skin conductance level), ``scr_per_min`` (SCR onsets in the phase
     per minute), ``scr_amp_us`` (mean SCR amplitude, uS; Boucsein et al. 2012), ``arousal``
     (mean arousal index, baseline SDs; :mod:`biofeed.physio.arousal`), ``half_recovery_s``
     (recovery phases, see :func:`half_recovery_s`).
@@ -57,6 +58,7 @@ def phase_table(rec: Recording) -> pd.DataFrame:
     scl = _first_of_kind(signals, "scl") or _first_of_kind(dict(rec.signals), "eda")
     arousal = _first_of_kind(signals, "arousal")
     coherence = _first_of_kind(signals, "coherence")
+    rsa = _first_of_kind(signals, "rsa")
     phases = rec.events[rec.events.kind == "phase"]
     rows = []
     for ev in phases.itertuples():
@@ -77,6 +79,7 @@ def phase_table(rec: Recording) -> pd.DataFrame:
             row["scr_amp_us"] = _mean(scr, start, end)
         row["arousal"] = _mean(arousal, start, end)
         row["coherence"] = _mean(coherence, start, end)
+        row["rsa_bpm"] = _mean(rsa, start, end)
         if arousal is not None and row["kind"] == "recovery":
             row["half_recovery_s"] = half_recovery_s(arousal, phases, start, end)
         rows.append(row)

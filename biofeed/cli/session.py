@@ -13,8 +13,8 @@ from .common import positive
 from .info import streams_table
 
 PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_ms": ".1f",
-                 "sdnn_ms": ".1f", "lf_hf": ".2f", "coherence": ".2f", "scl_us": ".2f",
-                 "scr_per_min": ".1f", "scr_amp_us": ".3f", "arousal": "+.2f",
+                 "sdnn_ms": ".1f", "lf_hf": ".2f", "coherence": ".2f", "rsa_bpm": ".1f",
+                 "scl_us": ".2f", "scr_per_min": ".1f", "scr_amp_us": ".3f", "arousal": "+.2f",
                  "half_recovery_s": ".0f"}
 
 
