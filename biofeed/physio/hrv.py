@@ -494,7 +494,7 @@ def _frequency_values(nn: np.ndarray, fs: float = 4.0, segment_s: float = 256.0)
     """:func:`hrv_frequency` of validated intervals, in :data:`_FREQ_KEYS` order."""
     vlf = lf = hf = lf_hf = lfnu = hfnu = lf_peak = hf_peak = math.nan
     span = nn.sum() / 1000.0
-    if _qualifies(span, "hf"):
+    if nn.size >= 2 and _qualifies(span, "hf"):    # (one interval has nothing to resample)
         n_samples, blocks = _resampled(nn, fs)
         nperseg, nfft = _layout(n_samples, fs, segment_s)
         p = _welch(blocks, fs, nperseg, nfft)

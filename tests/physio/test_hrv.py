@@ -117,6 +117,8 @@ def test_minimum_windows():
     # 95 % tolerance: 57 s qualifies for HF, 55 s does not
     assert not math.isnan(hrv_frequency(rr_from(known_power, 57.2))["hf"])
     assert math.isnan(hrv_frequency(rr_from(known_power, 55))["hf"])
+    # one long interval spans a minute but has no beat-to-beat variation to resample
+    assert all(math.isnan(v) for v in hrv_frequency([60000.0]).values())
     with pytest.raises(ValueError):
         hrv([800, 0, 800])
     with pytest.raises(ValueError):
