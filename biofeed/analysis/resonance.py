@@ -11,7 +11,8 @@ while breathing locks onto the pacer. Criteria (Lehrer, Vaschillo & Vaschillo 20
    best near 0. The instantaneous HR ``60000 / NN`` is placed at the beat that starts each
    interval, where the vagal modulation that sets the interval acts. NaN without respiration.
 2. ``peak_trough_bpm``: mean peak-to-trough HR per breath cycle (cycles from the pacer
-   schedule; :func:`biofeed.physio.coherence.rsa_amplitude`); highest best.
+   schedule; :func:`biofeed.physio.coherence.rsa_amplitude`, each interval at the beat that
+   ends it, as in the live RSA stream); highest best.
 3. ``lf_ms2``: LF power (0.04-0.15 Hz) of the NN series, ms^2 (4 Hz cubic spline, Hann
    periodogram, linear detrend; Task Force 1996); highest best.
 4. ``lf_peak_ms2_hz``: height of the highest LF spectral peak, ms^2/Hz; highest best.
@@ -99,7 +100,7 @@ def rate_criteria(nn_ms: np.ndarray, beat_s: np.ndarray, rate_bpm: float, start:
     coef, *_ = np.linalg.lstsq(fit, hr, rcond=None)
     out["smoothness"] = float(1.0 - np.var(hr - fit @ coef) / np.var(hr)) if np.var(hr) > 0 else math.nan
     cycles = np.arange(start, end + 1e-9, 60.0 / rate_bpm)
-    out["peak_trough_bpm"] = float(np.nanmean(rsa_amplitude(nn_ms, onset_s, cycles)))
+    out["peak_trough_bpm"] = float(np.nanmean(rsa_amplitude(nn_ms, beat_s, cycles)))
     if resp is not None and resp_t is not None:
         r = np.interp(grid, resp_t, resp)
         ref = np.sum((r - r.mean()) * basis)
