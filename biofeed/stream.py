@@ -14,7 +14,7 @@ import numpy as np
 
 #: Stream kinds. Raw kinds come from devices; derived kinds come from processors.
 KINDS = frozenset({
-    "ecg", "ppg", "rr", "hr", "eda", "resp", "acc", "marker",   # raw
+    "ecg", "ppg", "rr", "hr", "eda", "resp", "acc", "temp", "marker",   # raw
     "rpeak", "pulse", "breath", "nn", "hrv", "coherence", "rsa", "scl", "scr", "arousal",  # derived
 })
 
@@ -31,7 +31,7 @@ class StreamInfo:
         One of :data:`KINDS`.
     unit : str
         Physical unit of the values: ``"mV"``, ``"uS"`` (microsiemens), ``"ms"``, ``"bpm"``,
-        ``"a.u."``.
+        ``"degC"`` (skin temperature), ``"a.u."``.
     rate : float
         Nominal sampling rate in Hz; ``0`` for irregular streams with per-sample timestamps.
     channels : tuple of str

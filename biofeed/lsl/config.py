@@ -54,6 +54,7 @@ def clock_offset(pylsl) -> float:
 #: LSL stream/channel types (case-insensitive) and the biofeed kind they carry.
 KIND_OF_TYPE = {"ecg": "ecg", "ekg": "ecg", "ppg": "ppg", "bvp": "ppg", "eda": "eda",
                 "gsr": "eda", "rr": "rr", "ibi": "rr", "hr": "hr", "heartrate": "hr",
-                "resp": "resp", "respiration": "resp", "acc": "acc", "accelerometer": "acc"}
+                "resp": "resp", "respiration": "resp", "acc": "acc", "accelerometer": "acc",
+                "temp": "temp", "temperature": "temp", "skintemp": "temp"}
 #: Unit spellings that mean microsiemens.
 MICROSIEMENS = {"us", "µs", "μs", "microsiemens", "micro siemens"}

@@ -54,6 +54,17 @@ def test_csv_with_a_stated_rate(shared_data):
         bf.read(shared_data / "mitdb" / "100.hea", rate=100.0)
 
 
+def test_skin_temperature_columns_are_a_stream_kind(tmp_path):
+    path = tmp_path / "thermal.csv"
+    t = np.arange(40) / 4.0
+    pd.DataFrame({"time": t, "Skin temperature": 31.0 + 0.01 * t, "temp_2": 30.0,
+                  "template": 1.0}).to_csv(path, index=False)
+    rec = bf.read(path)
+    assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
+        "Skin temperature": ("temp", "degC", 4.0), "temp_2": ("temp", "degC", 4.0)}
+    assert rec.meta["skipped"] == ["template"]
+
+
 def test_csv_events_table_and_bad_columns(tmp_path, real):
     ecg, _ = real
     table = tmp_path / "ecg.csv"
@@ -203,14 +214,15 @@ def test_empatica_folder_and_zip(tmp_path, e4_folder, real):
         rec = bf.read(source)
         assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
             "eda": ("eda", "uS", 4.0), "bvp": ("ppg", "a.u.", 64.0), "hr": ("hr", "bpm", 1.0),
-            "acc": ("acc", "g", 32.0), "ibi": ("rr", "ms", 0.0)}
+            "acc": ("acc", "g", 32.0), "temp": ("temp", "degC", 4.0), "ibi": ("rr", "ms", 0.0)}
         np.testing.assert_allclose(rec.signals["eda"].values, eda[::25], atol=1e-6)
         acc = rec.signals["acc"].values
         assert acc.shape == (60 * 32, 3) and np.abs(acc).max() <= 1.0
         np.testing.assert_allclose(rec.signals["ibi"].values, [810.0, 800.0])
         np.testing.assert_allclose(rec.signals["ibi"].times, [1.5, 2.31])
         np.testing.assert_allclose(rec.events.onset, [10.24, 49.58], atol=0.01)
-        assert rec.meta["skipped"] == ["TEMP.csv"] and rec.meta["start_utc"].startswith("2020-09-13")
+        np.testing.assert_allclose(rec.signals["temp"].values, 33.5)
+        assert "skipped" not in rec.meta and rec.meta["start_utc"].startswith("2020-09-13")
 
 
 def test_empatica_malformed(tmp_path, e4_folder):

@@ -20,6 +20,7 @@ _KIND_PATTERNS = (
     ("rr", r"(^|[./_-])(rr|ibi)($|[./_-])|inter.?beat"),
     ("hr", r"^hr$|heart.?rate|^bpm$"),
     ("acc", r"^acc|accel"),
+    ("temp", r"(^|[ ._-])temp($|[ ._\d-])|temperature|^skt$"),
 )
 
 #: Unit spellings -> (unit the signal core uses, factor to multiply by), per kind.
@@ -29,11 +30,13 @@ _UNITS = {
             "ns": ("uS", 1e-3), "ms": ("uS", 1e3)},
     "rr": {"ms": ("ms", 1.0), "s": ("ms", 1e3)},
     "hr": {"bpm": ("bpm", 1.0), "1/min": ("bpm", 1.0)},
+    "temp": {"degc": ("degC", 1.0), "°c": ("degC", 1.0), "c": ("degC", 1.0),
+             "celsius": ("degC", 1.0)},
 }
 
 #: The unit of each kind when a file states none.
 DEFAULT_UNITS = {"ecg": "mV", "eda": "uS", "rr": "ms", "hr": "bpm", "ppg": "a.u.",
-                 "resp": "a.u.", "acc": "g"}
+                 "resp": "a.u.", "acc": "g", "temp": "degC"}
 
 
 class FormatError(SessionFileError):

@@ -1,11 +1,11 @@
 """Empatica E4 exports: a folder, or the ``.zip`` the E4 connect portal gives.
 
 ``EDA.csv`` (uS, 4 Hz), ``BVP.csv`` (PPG, 64 Hz), ``HR.csv`` (bpm, 1 Hz), ``ACC.csv`` (x, y, z in
-1/64 g, 32 Hz) and ``TEMP.csv``: first line the start as a UNIX time (s, UTC), one per column;
+1/64 g, 32 Hz) and ``TEMP.csv`` (skin temperature, degrees Celsius, 4 Hz): first line the start as a UNIX time (s, UTC), one per column;
 second line the rate (Hz); then one sample a line. ``IBI.csv``: first line the start time and
 ``IBI``, then ``seconds since start, interbeat interval in s``. ``tags.csv``: one UNIX time a
 line (the button presses), which become events of kind ``"marker"``. Session time 0 is the
-earliest start. TEMP has no stream kind in biofeed and is listed in ``meta["skipped"]``.
+earliest start.
 """
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ from .common import FormatError, import_meta, irregular_signal, regular_signal, 
 _REGULAR = {"EDA.csv": ("eda", "eda", "uS", ("EDA",), 1.0),
             "BVP.csv": ("bvp", "ppg", "a.u.", ("BVP",), 1.0),
             "HR.csv": ("hr", "hr", "bpm", ("HR",), 1.0),
-            "ACC.csv": ("acc", "acc", "g", ("x", "y", "z"), 1 / 64)}
-_SKIPPED = ("TEMP.csv",)
+            "ACC.csv": ("acc", "acc", "g", ("x", "y", "z"), 1 / 64),
+            "TEMP.csv": ("temp", "temp", "degC", ("TEMP",), 1.0)}
 
 
 def _files(path: Path) -> dict[str, bytes]:
     """File name -> content of every E4 file in the folder or zip (subfolders of a zip too)."""
-    wanted = set(_REGULAR) | {"IBI.csv", "tags.csv", *_SKIPPED}
+    wanted = set(_REGULAR) | {"IBI.csv", "tags.csv"}
     if path.is_dir():
         return {p.name: p.read_bytes() for p in path.iterdir() if p.name in wanted}
     require(path.is_file(), path, "no such Empatica E4 folder or zip")
@@ -93,5 +93,4 @@ def read_empatica(path: Path) -> Recording:
         rows = [(float(t) - origin, 0.0, "tag", "marker", {}, i) for i, t in enumerate(tags[:, 0])]
     start_utc = datetime.fromtimestamp(origin, timezone.utc).isoformat()
     return Recording.from_signals(signals, events_frame(rows),
-                                  import_meta(path, "empatica-e4", start_utc,
-                                              skipped=[n for n in _SKIPPED if n in files]), path)
+                                  import_meta(path, "empatica-e4", start_utc), path)
