@@ -1,7 +1,7 @@
 """The built-in protocol library: the top-level ``protocols/`` folder.
 
-In the source tree ``biofeed/protocol/library`` is a symlink to ``protocols/``; the wheel ships
-the files as the package data ``biofeed/protocol/library/*.toml``. A protocol is named by its
+In the source tree ``biofeed/protocol/builtin`` is a symlink to ``protocols/``; the wheel ships
+the files as the package data ``biofeed/protocol/builtin/*.toml``. A protocol is named by its
 file stem (``attachment-stress``) or given as a path to any ``.toml`` file.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .schedule import Protocol
 
 def library_dir() -> Path:
     """Folder of the built-in protocol files."""
-    return Path(str(resources.files("biofeed.protocol") / "library"))
+    return Path(str(resources.files("biofeed.protocol") / "builtin"))
 
 
 def library_names() -> list[str]:
