@@ -39,14 +39,18 @@ def register(sub) -> None:
                      help="events table (onset, duration, label/trial_type, kind) for a CSV recording")
     imp.set_defaults(func=cmd_import)
 
-    exp = sub.add_parser("export", help="write a recording's raw streams and events as BIDS physio, "
-                         "EDF+ or CSV")
+    exp = sub.add_parser("export", help="write a recording's streams (raw and derived) and events "
+                         "with their payloads as BIDS physio, EDF+ or CSV; files 0600, never "
+                         "over existing ones")
     exp.add_argument("session", type=Path, help="a session file or any recording biofeed reads")
     exp.add_argument("--format", required=True, choices=("bids", "edf", "csv"))
     exp.add_argument("--out", type=Path, default=Path("export"), metavar="DIR",
                      help="output folder (default: ./export)")
     exp.add_argument("--stem", default=None, metavar="NAME",
                      help="start of every file name (BIDS: the entities, e.g. sub-01_task-rest)")
+    exp.add_argument("--no-derived", dest="derived", action="store_false",
+                     help="leave out the derived streams (R-peaks, RR/NN, HRV, coherence, RSA, "
+                          "SCL, SCRs, breaths, arousal; BIDS puts them in derivatives/biofeed/)")
     _rate_option(exp)
     exp.set_defaults(func=cmd_export)
 
@@ -95,7 +99,8 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     from ..record.export import export
     from ..record.reader import read
 
-    out = export(read(args.session, **_read_options(args)), args.out, args.format, args.stem)
+    out = export(read(args.session, **_read_options(args)), args.out, args.format, args.stem,
+                 args.derived)
     for name, reason in out.skipped.items():
         console.print(f"[yellow]not exported: {name}: {reason}[/yellow]")
     for path in out.files:

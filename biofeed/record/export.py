@@ -1,37 +1,187 @@
-"""Export a recording's raw streams to other tools' formats, and imported recordings to session files.
+"""Export a recording to other tools' formats, and imported recordings to session files.
 
-* BIDS physio (specs.md section 5): one ``<stem>_recording-<stream>_physio.tsv.gz`` + ``.json``
-  per regular stream (streams differ in rate and start time), and ``<stem>_events.tsv``.
-* EDF+ (specs.md section 6, pyedflib): one file, every regular channel a signal at its own rate
-  (16-bit, scaled between the channel's physical min and max), the stream kind in the
-  transducer field as ``biofeed:<kind>``, events as annotations ``<kind>:<label>``.
-* CSV: ``<stem>_<stream>.csv`` per stream (``time_s`` then the channels, named
-  ``<stream>:<channel>`` when there are several; irregular streams too)
-  and ``<stem>_events.csv`` (``onset``, ``duration``, ``label``, ``kind``).
+Every file is created readable and writable by its owner only (0600) and never over an
+existing file (the error names it); when an export fails, the files it created are removed.
+Times are session seconds; numbers are written losslessly (shortest repr, or ``%.17g``).
+``derived=False`` leaves the derived streams out.
 
-Derived streams are not exported: ``biofeed analyze`` recomputes them. Irregular raw streams
-(RR from a chest strap) have no place in BIDS physio or EDF and are returned as skipped.
+BIDS (specs.md section 5; BIDS 1.10 "Physiological recordings" and "BIDS Derivatives"):
+
+* raw regular streams: ``<stem>_recording-<stream>_physio.tsv.gz`` + ``.json`` each (streams
+  differ in rate and start time), and ``<stem>_events.tsv`` + ``.json`` (see Events tables).
+* derived streams go in a derivative dataset, ``derivatives/biofeed/`` (its
+  ``dataset_description.json``, ``DatasetType`` ``derivative``, is written when missing),
+  named after their source stream's file plus a ``desc-`` label,
+  ``<stem>[_recording-<source>]_desc-<rest>_<suffix>``: ``ecg.rr.nn`` ->
+  ``<stem>_recording-ecg_desc-rrnn_events.tsv``; ``arousal`` (several sources) ->
+  ``<stem>_desc-arousal_events.tsv``. Regular ones (SCL at the EDA rate) are
+  ``_physio.tsv.gz`` + ``.json`` like raw streams. Irregular ones (R-peaks, RR/NN, windowed
+  HRV, coherence, RSA, SCRs, breaths, arousal) are ``_events.tsv`` tables, as BIDS
+  Derivatives stores derived events (``desc-<label>_events.tsv``): ``onset`` (the sample's
+  time, s), ``duration`` (0: the values refer to that instant), then a column per channel
+  (:data:`DERIVED_COLUMNS`); the ``.json`` gives the file's ``Description`` and each column's
+  ``Description`` and ``Units`` (artifact codes as ``Levels``). Not ``_physioevents.tsv.gz``:
+  its ``onset`` is a row number (or foreign index) of an existing ``_physio.tsv.gz``, which
+  can hold neither beat times between samples nor streams without a physio file.
+* raw irregular streams (RR from a chest strap) have no BIDS form; they are returned as
+  skipped.
+
+EDF+ (specs.md section 6, pyedflib): ``<stem>.edf``, every regular channel (raw, and derived
+such as SCL) a signal at its own rate (16-bit, scaled between the channel's physical min and
+max; NaN samples at the minimum), the stream kind in the transducer field as
+``biofeed:<kind>``, all cut to the data records every signal fills. Events are annotations
+``<kind>:<label> | key=value ...`` with the payload fields that fit: pyedflib's writer keeps
+:data:`EDF_ANNOTATION_BYTES` bytes of a text (control characters become spaces). The full
+events go beside it in ``<stem>_events.tsv`` + ``.json`` (as BIDS pairs EDF recordings with
+an events table). Irregular streams are left out (returned as skipped): thousands of beats
+as annotations would bury the protocol events, and an EDF reader takes annotations for events.
+
+CSV: ``<stem>_<stream>.csv`` per stream, ``time_s`` (s) then the channels: a raw stream's
+named ``<stream>`` or ``<stream>:<channel>`` (what the CSV importer reads), a derived
+stream's ``<column> [<unit>]`` (:data:`DERIVED_COLUMNS`); and ``<stem>_events.csv``.
+
+Events tables (``_events.tsv``, ``_events.csv``): ``onset``, ``duration`` (s), ``trial_type``
+(TSV) or ``label`` (CSV), ``kind``, then a column per payload field in order of first use (a
+field with an empty name, named like one of these columns or starting ``payload_`` gets the
+prefix ``payload_``). A cell holds a string as it is and anything else as JSON (numbers,
+``true``/``false``, lists, objects); strings that would read as JSON (``"5"``, ``"true"``),
+``""`` and ``"n/a"`` are JSON-quoted; ``n/a`` means no such field, or null. Cells holding
+the separator, ``"``, a line feed or a carriage return are quoted with ``"``, inner quotes
+doubled (RFC 4180; BIDS: "String values containing tabs MUST be escaped using double
+quotes"). ``_events.tsv`` has a ``.json`` describing every column (units: s, breaths/min).
 """
 from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import pandas as pd
 
 from .. import __version__
 from ..clock import SessionClock
-from ..stream import Chunk, Event
+from ..physio.rr import ARTIFACT_TYPES
+from ..stream import Chunk, Event, StreamInfo
 from .reader import Recording, Signal
 from .writer import SessionRecorder
 
 FORMATS = ("bids", "edf", "csv")
+#: Missing or non-applicable value in tables (BIDS).
+NA = "n/a"
+#: Folder of the BIDS derivative dataset, under the export folder.
+DERIVATIVES = Path("derivatives") / "biofeed"
+#: UTF-8 bytes of an annotation text that pyedflib's writer (edflib) keeps; it drops the rest.
+EDF_ANNOTATION_BYTES = 40
+#: Annotations per data record and annotation signal in pyedflib's writer, and its most
+#: annotation signals: a file holds at most records x signals annotations (it drops the rest).
+EDF_ANNOTATION_SIGNALS = 64
+
+#: Derived channels: stream kind -> channel -> (column name, unit or None for the stream's
+#: unit, description).
+DERIVED_COLUMNS: dict[str, dict[str, tuple[str, str | None, str]]] = {
+    "rpeak": {"value": ("amplitude", None, "ECG at the R-peak")},
+    "pulse": {"value": ("amplitude", None, "PPG at the pulse peak")},
+    "rr": {"value": ("rr", "ms", "RR interval ending at this beat")},
+    "nn": {"nn_ms": ("nn_ms", "ms", ("NN interval ending at this beat (RR interval after "
+                                    "artifact correction, Lipponen & Tarvainen 2019)")),
+           "artifact": ("artifact", "", ("artifact code of the beat (0 normal; a corrected "
+                                         "beat keeps its code)"))},
+    "hrv": {"mean_nn": ("mean_nn", "ms", "mean NN interval"),
+            "sdnn": ("sdnn", "ms", "SD of the NN intervals"),
+            "rmssd": ("rmssd", "ms", "root mean square of successive NN differences"),
+            "pnn50": ("pnn50", "%", "successive NN differences above 50 ms"),
+            "mean_hr": ("mean_hr", "bpm", "mean heart rate"),
+            "vlf": ("vlf", "ms^2", "VLF power, 0.0033-0.04 Hz"),
+            "lf": ("lf", "ms^2", "LF power, 0.04-0.15 Hz"),
+            "hf": ("hf", "ms^2", "HF power, 0.15-0.40 Hz"),
+            "lf_hf": ("lf_hf", "", "LF/HF power ratio"),
+            "lfnu": ("lfnu", "%", "LF power in normalised units"),
+            "hfnu": ("hfnu", "%", "HF power in normalised units"),
+            "lf_peak": ("lf_peak", "Hz", "frequency of the LF peak"),
+            "hf_peak": ("hf_peak", "Hz", "frequency of the HF peak"),
+            "sd1": ("sd1", "ms", "Poincare SD1"),
+            "sd2": ("sd2", "ms", "Poincare SD2"),
+            "stress_index": ("stress_index", "%/s^2", "Baevsky's stress index"),
+            "pns_index": ("pns_index", "SD", "parasympathetic index (SDs of the norm)"),
+            "sns_index": ("sns_index", "SD", "sympathetic index (SDs of the norm)")},
+    "coherence": {"coherence": ("coherence", "", "coherence ratio, peak / (total - peak power)"),
+                  "peak_hz": ("peak_hz", "Hz", "frequency of the coherence peak")},
+    "rsa": {"rsa_bpm": ("rsa_bpm", "bpm", ("RSA amplitude: highest minus lowest heart rate "
+                                           "in the breath cycle")),
+            "breath_s": ("breath_s", "s", "length of the breath cycle")},
+    "scl": {"value": ("scl", "uS", "skin conductance level (tonic EDA)")},
+    "scr": {"amplitude_us": ("amplitude_us", "uS", "SCR amplitude, onset to peak"),
+            "rise_time_s": ("rise_time_s", "s", "SCR rise time, onset to peak"),
+            "peak_s": ("peak_s", "s", "session time of the SCR peak")},
+    "breath": {"breath_s": ("breath_s", "s", "length of the breath cycle ending at this onset")},
+    "arousal": {"arousal": ("arousal", "SD", "arousal index: mean of the z-scores below"),
+                "z_hr": ("z_hr", "SD", "heart rate (10 s) against baseline"),
+                "z_scl": ("z_scl", "SD", "skin conductance level (1 s) against baseline"),
+                "z_scr_rate": ("z_scr_rate", "SD", "SCR rate (60 s) against baseline"),
+                "z_rmssd": ("z_rmssd", "SD", "RMSSD against baseline, sign reversed")},
+}
+
+#: What one row (sample) of a derived stream is, per kind.
+DERIVED_ROWS = {
+    "rpeak": "R-peaks: a row per beat, at the R-peak",
+    "pulse": "PPG pulse peaks: a row per beat, at the peak",
+    "rr": "RR intervals: a row per beat, at the beat ending the interval",
+    "nn": "NN intervals: a row per beat, at the beat ending the interval",
+    "hrv": "HRV indices: a row per whole second, over the window ending then (n/a while the "
+           "window is shorter than the index needs)",
+    "coherence": "cardiac coherence: a row every 5 s, over the 64 s before (n/a before)",
+    "rsa": "RSA amplitude: a row per breath cycle, at its end",
+    "scl": "skin conductance level",
+    "scr": "skin conductance responses: a row per SCR, at its onset",
+    "breath": "breath onsets (start of inhalation): a row per breath",
+    "arousal": "arousal index against the baseline phase: a row per whole second",
+}
+
+#: Event payload fields biofeed writes, most telling first (the order EDF+ annotations take
+#: them in): name -> (description, unit or None).
+EVENT_FIELDS = {
+    "phase_kind": ("kind of phase: baseline, prompt, recovery, paced_breathing, assessment, ...",
+                   None),
+    "stressor": ("true when the phase is a stressor", None),
+    "prompt_id": ("identifier of the prompt", None),
+    "pacer_rate_bpm": ("breathing pacer rate", "breaths/min"),
+    "value": ("rating on its scale (e.g. SUDS 0-100), or the value that fired a stop rule", None),
+    "missing": ("true when no rating was given", None),
+    "scale": ("rating scale", None),
+    "note": ("clinician's note", None),
+    "reason": ("why it happened", None),
+    "ended": ("how the phase ended: completed, skipped, aborted, stop rule", None),
+    "truncated": ("true when the session ended during the event", None),
+    "paused_s": ("time paused", "s"),
+    "planned_duration_s": ("planned duration of the phase", "s"),
+    "phase": ("label of the phase it happened in", None),
+    "to": ("label of the phase jumped to", None),
+    "skipped": ("labels of the phases skipped", None),
+    "source": ("who gave the rating (participant, clinician, auto), or the protocol file", None),
+    "index": ("position of the phase in the protocol, from 0", None),
+    "inhale_fraction": ("fraction of a pacer cycle spent inhaling", None),
+    "pacer": (("pacer settings (rate_bpm in breaths/min, inhale_fraction, hold_in_s and "
+               "hold_out_s in s)"), None),
+    "rating": ("rating asked in the phase (scale, question, min, max)", None),
+    "question": ("question asked", None),
+    "min": ("lowest value of the rating scale", None),
+    "max": ("highest value of the rating scale", None),
+    "text": ("text shown to the participant", None),
+    "notes": ("the protocol's notes on the phase", None),
+    "rule": ("the stop rule (kind, threshold, for_s in s)", None),
+    "device": ("device id", None),
+    "stream": ("Lab Streaming Layer stream of the marker", None),
+    "version": ("protocol version", None),
+    "seed": ("seed of the protocol's randomised order", None),
+    "order": ("labels of the phases in the order run", None),
+}
 
 
 @dataclass
@@ -47,48 +197,215 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", name) or "stream"
 
 
-def _raw(rec: Recording, out: Exported, regular_only: bool) -> list[Signal]:
+def _private(out: Exported, path: Path, binary: bool = False) -> IO:
+    """A new file at ``path`` opened for writing, readable by its owner only (0600); never
+    over an existing file."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        raise FileExistsError(f"{path}: exists already (an earlier export?); export to another "
+                              "folder or stem, or remove it") from None
+    out.files.append(path)
+    os.fchmod(fd, 0o600)  # whatever the umask
+    return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+def _write_json(out: Exported, path: Path, content: dict) -> None:
+    with _private(out, path) as f:
+        json.dump(content, f, indent=2, ensure_ascii=False)
+
+
+def _streams(rec: Recording, out: Exported, derived: bool) -> list[Signal]:
+    """The raw (and with ``derived``, derived) streams with samples; empty ones are skipped."""
     signals = []
     for name, info in rec.streams.items():
-        if info.derived:
+        if info.derived and not derived:
             continue
-        if regular_only and not info.regular:
-            out.skipped[name] = "irregular stream (no regular sampling rate)"
-        elif len(rec.signals[name]):
+        if len(rec.signals[name]):
             signals.append(rec.signals[name])
         else:
             out.skipped[name] = "no samples"
     return signals
 
 
-def _events(rec: Recording) -> pd.DataFrame:
-    return rec.events[["onset", "duration", "label", "kind"]]
+def _skip_irregular(signals: list[Signal], out: Exported, reason: str) -> list[Signal]:
+    """The regular ``signals``; irregular ones are skipped with ``reason``."""
+    for sig in signals:
+        if not sig.info.regular:
+            out.skipped[sig.info.name] = reason
+    return [s for s in signals if s.info.regular]
 
 
-def to_bids(rec: Recording, out_dir: Path, stem: str) -> Exported:
-    """BIDS physio files and the events table; ``stem`` holds the entities, e.g.
-    ``sub-01_task-rest``."""
-    out = Exported()
-    for sig in _raw(rec, out, regular_only=True):
-        base = out_dir / f"{stem}_recording-{_safe(sig.info.name)}_physio"
-        values = sig.values.reshape(len(sig), -1)
-        with gzip.open(f"{base}.tsv.gz", "wt") as f:
-            np.savetxt(f, values, delimiter="\t", fmt="%.17g")
-        sidecar = {"SamplingFrequency": sig.fs, "StartTime": float(sig.times[0]),
-                   "Columns": list(sig.channels), "Manufacturer": sig.info.device,
-                   "SoftwareVersions": f"biofeed {__version__}"}
-        for ch in sig.channels:
-            sidecar[ch] = {"Units": sig.unit, "Description": f"{sig.info.kind} ({sig.info.name})"}
-        Path(f"{base}.json").write_text(json.dumps(sidecar, indent=2))
-        out.files += [Path(f"{base}.tsv.gz"), Path(f"{base}.json")]
-    events = _events(rec).rename(columns={"label": "trial_type"})
-    path = out_dir / f"{stem}_events.tsv"
-    events.to_csv(path, sep="\t", index=False, na_rep="n/a")
-    (out_dir / f"{stem}_events.json").write_text(json.dumps(
-        {"trial_type": {"Description": "event label (phase, prompt, ...)"},
-         "kind": {"Description": "biofeed event kind: phase, prompt, instruction, marker, ..."}}, indent=2))
-    out.files += [path, out_dir / f"{stem}_events.json"]
-    return out
+def _columns(info: StreamInfo) -> list[tuple[str, str, str]]:
+    """``(column name, unit, description)`` per channel: raw channels keep their names and the
+    stream's unit; derived ones per :data:`DERIVED_COLUMNS`."""
+    known = DERIVED_COLUMNS.get(info.kind, {}) if info.derived else {}
+    columns = []
+    for ch in info.channels:
+        name, unit, text = known.get(ch, (ch, None, f"{info.kind} ({info.name})"))
+        columns.append((name, info.unit if unit is None else unit, text))
+    return columns
+
+
+def _values(sig: Signal) -> np.ndarray:
+    return sig.values.reshape(len(sig), -1)
+
+
+def _frame(sig: Signal, names: list[str], time_column: str) -> pd.DataFrame:
+    frame = pd.DataFrame(_values(sig), columns=names)
+    frame.insert(0, time_column, sig.times)
+    return frame
+
+
+def _write_frame(out: Exported, path: Path, frame: pd.DataFrame, sep: str) -> None:
+    """A numeric table with a header line; floats as their shortest repr, NaN as n/a."""
+    with _private(out, path) as f:
+        frame.to_csv(f, sep=sep, index=False, na_rep=NA, lineterminator="\n")
+
+
+# -- events ----------------------------------------------------------------------------------
+
+
+def _reads_as_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _cell(value) -> str:
+    """A payload value as a table cell (module notes): strings as they are unless they would
+    read as JSON, other values as JSON, None and NaN as n/a."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NA
+    if isinstance(value, str) and value not in ("", NA) and not _reads_as_json(value):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _quoted(text: str, sep: str) -> str:
+    """``text`` quoted with ``"`` (inner quotes doubled) when it holds ``sep``, a quote or a
+    line break (RFC 4180)."""
+    if any(c in text for c in (sep, '"', "\n", "\r")):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _payload_column(key: str) -> str:
+    """The column of payload field ``key``: ``payload_<key>`` when ``key`` is empty, a fixed
+    column's name or starts with ``payload_`` (so every field keeps its own column)."""
+    fixed = key in ("", "onset", "duration", "trial_type", "label", "kind")
+    return f"payload_{key}" if fixed or key.startswith("payload_") else key
+
+
+def _write_events(out: Exported, path: Path, rec: Recording, sep: str, label: str) -> list[str]:
+    """The events table at ``path`` (separator ``sep``, label column ``label``); returns the
+    payload fields in column order."""
+    keys = list(dict.fromkeys(k for p in rec.events.payload for k in p))
+    header = ["onset", "duration", label, "kind"] + [_payload_column(k) for k in keys]
+    with _private(out, path) as f:
+        f.write(sep.join(_quoted(c, sep) for c in header) + "\n")
+        for ev in rec.events.itertuples():
+            cells = [repr(float(ev.onset)), repr(float(ev.duration)), ev.label, ev.kind]
+            cells += [_cell(ev.payload[k]) if k in ev.payload else NA for k in keys]
+            f.write(sep.join(_quoted(c, sep) for c in cells) + "\n")
+    return keys
+
+
+def _events_tsv(out: Exported, path: Path, rec: Recording) -> None:
+    """The BIDS events table ``<stem>_events.tsv`` and its ``.json`` describing every column."""
+    keys = _write_events(out, path, rec, "\t", "trial_type")
+    sidecar = {"onset": {"Description": "start of the event, session time", "Units": "s"},
+               "duration": {"Description": "duration of the event (0: an instant)", "Units": "s"},
+               "trial_type": {"Description": "event label (phase, prompt, rating, marker, ...)"},
+               "kind": {"Description": "biofeed event kind: protocol, phase, instruction, "
+                                       "prompt, rating, marker, pause, resume, skip, abort, "
+                                       "stop_rule, gap, protocol_end, ..."}}
+    for key in keys:
+        text, unit = EVENT_FIELDS.get(key, (f"event payload field {key!r}", None))
+        sidecar[_payload_column(key)] = ({"Description": f"{text} (payload field {key!r}; JSON "
+                                                         "unless a plain string)"}
+                                         | ({"Units": unit} if unit else {}))
+    _write_json(out, path.with_suffix(".json"), sidecar)
+
+
+# -- BIDS ------------------------------------------------------------------------------------
+
+
+def _physio(out: Exported, sig: Signal, base: Path, description: str | None = None) -> None:
+    """``<base>.tsv.gz`` (no header line) and its ``<base>.json`` sidecar."""
+    with _private(out, Path(f"{base}.tsv.gz"), binary=True) as raw, \
+            gzip.open(raw, "wt", encoding="utf-8") as f:
+        np.savetxt(f, _values(sig), delimiter="\t", fmt="%.17g")
+    columns = _columns(sig.info)
+    sidecar = {"SamplingFrequency": sig.fs, "StartTime": float(sig.times[0]),
+               "Columns": [c[0] for c in columns], "Manufacturer": sig.info.device,
+               "SoftwareVersions": f"biofeed {__version__}"}
+    sidecar |= {"Description": description} if description else {}
+    for name, unit, text in columns:
+        sidecar[name] = ({"Units": unit} if unit else {}) | {"Description": text}
+    _write_json(out, Path(f"{base}.json"), sidecar)
+
+
+def _derived_table(out: Exported, sig: Signal, base: Path, description: str) -> None:
+    """An irregular derived stream as ``<base>.tsv`` (onset, duration, channels) + ``.json``."""
+    columns = _columns(sig.info)
+    frame = _frame(sig, [c[0] for c in columns], "onset")
+    frame.insert(1, "duration", 0.0)
+    _write_frame(out, Path(f"{base}.tsv"), frame, "\t")
+    sidecar = {"Description": description,
+               "onset": {"Description": "time of the row's values, session time", "Units": "s"},
+               "duration": {"Description": "0: the values refer to the onset", "Units": "s"}}
+    for name, unit, text in columns:
+        sidecar[name] = {"Description": text} | ({"Units": unit} if unit else {})
+    if sig.info.kind == "nn":
+        sidecar["artifact"]["Levels"] = {str(i): t for i, t in enumerate(ARTIFACT_TYPES)}
+    _write_json(out, Path(f"{base}.json"), sidecar)
+
+
+def _derived_entities(rec: Recording, name: str) -> str:
+    """``_recording-<source>_desc-<rest>`` of a derived stream named ``<source>.<rest>`` after
+    its raw source stream, else ``_desc-<name>``."""
+    sources = [s for s, info in rec.streams.items() if not info.derived and name.startswith(f"{s}.")]
+    if not sources:
+        return f"_desc-{_safe(name)}"
+    source = max(sources, key=len)
+    return f"_recording-{_safe(source)}_desc-{_safe(name[len(source) + 1:])}"
+
+
+def _bids(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported) -> None:
+    """BIDS physio files, the events table and (``derived``) the derivative dataset of the
+    derived streams; ``stem`` holds the entities, e.g. ``sub-01_task-rest``."""
+    signals = _streams(rec, out, derived)
+    raw = _skip_irregular([s for s in signals if not s.info.derived], out,
+                          "irregular stream (no regular sampling rate)")
+    for sig in raw:
+        _physio(out, sig, out_dir / f"{stem}_recording-{_safe(sig.info.name)}_physio")
+    _events_tsv(out, out_dir / f"{stem}_events.tsv", rec)
+    derived_signals = [s for s in signals if s.info.derived]
+    if not derived_signals:
+        return
+    folder = out_dir / DERIVATIVES
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not (folder / "dataset_description.json").exists():
+        _write_json(out, folder / "dataset_description.json", {
+            "Name": "biofeed derived streams", "BIDSVersion": "1.10.0",
+            "DatasetType": "derivative",
+            "GeneratedBy": [{"Name": "biofeed", "Version": __version__,
+                             "Description": "live signal processing during the session"}]})
+    for sig in derived_signals:
+        info = sig.info
+        base = folder / f"{stem}{_derived_entities(rec, info.name)}"
+        description = (f"{DERIVED_ROWS.get(info.kind, info.kind)}; biofeed stream {info.name} "
+                       f"(kind {info.kind}, from {info.device})")
+        if info.regular:
+            _physio(out, sig, Path(f"{base}_physio"), description)
+        else:
+            _derived_table(out, sig, Path(f"{base}_events"), description)
+
+
+# -- EDF+ ------------------------------------------------------------------------------------
 
 
 def _edf_limit(x: float, up: bool) -> float:
@@ -98,77 +415,116 @@ def _edf_limit(x: float, up: bool) -> float:
     return float((np.ceil if up else np.floor)(x * scale) / scale)
 
 
-def _edf_channel(sig: Signal, column: np.ndarray, label: str) -> dict:
-    lo, hi = float(np.min(column)), float(np.max(column))
+def _edf_channel(sig: Signal, column: np.ndarray, label: str, unit: str) -> dict:
+    finite = column[np.isfinite(column)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     if hi - lo < 1e-6:
         lo, hi = lo - 1.0, hi + 1.0
-    return {"label": label[:16], "dimension": sig.unit[:8], "sample_frequency": sig.fs,
+    return {"label": label[:16], "dimension": unit[:8], "sample_frequency": sig.fs,
             "physical_min": _edf_limit(lo, up=False), "physical_max": _edf_limit(hi, up=True),
             "digital_min": -32768, "digital_max": 32767,
             "transducer": f"biofeed:{sig.info.kind}", "prefilter": ""}
 
 
-def to_edf(rec: Recording, out_dir: Path, stem: str) -> Exported:
-    """One EDF+ file; samples are quantised to 16 bits between each channel's min and max.
-    Streams are cut to whole seconds (EDF data records of 1 s)."""
+def _annotation(kind: str, label: str, payload: dict) -> str:
+    """``<kind>:<label> | key=value ...`` with the payload fields that fit in
+    :data:`EDF_ANNOTATION_BYTES` (in :data:`EVENT_FIELDS` order, then the others; empty ones
+    and those too long left out); control characters as spaces, the label cut to fit."""
+    def printable(text: str) -> str:
+        return re.sub(r"[\x00-\x1f\x7f]", " ", text)
+
+    rank = {key: i for i, key in enumerate(EVENT_FIELDS)}
+    text, sep = printable(f"{kind}:{label}"), " | "
+    for key in sorted(payload, key=lambda k: rank.get(k, len(rank))):
+        if payload[key] in (None, ""):
+            continue
+        longer = f"{text}{sep}{printable(f'{key}={_cell(payload[key])}')}"
+        if len(longer.encode()) <= EDF_ANNOTATION_BYTES:
+            text, sep = longer, " "
+    return text.encode()[:EDF_ANNOTATION_BYTES].decode(errors="ignore")
+
+
+def _edf(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported) -> None:
+    """One EDF+ file and the events table beside it; samples are quantised to 16 bits between
+    each channel's min and max, every signal cut to the data records all signals fill."""
     import pyedflib
 
-    out = Exported()
+    signals = _skip_irregular(_streams(rec, out, derived), out, "irregular stream: EDF+ signals "
+                              "need a sampling rate (bids and csv export it)")
+    if not signals:
+        raise ValueError(f"{rec.path}: no regular stream with samples to write as EDF+ signals "
+                         f"(skipped: {out.skipped}); export as bids or csv")
     headers, data = [], []
-    for sig in _raw(rec, out, regular_only=True):
-        values = sig.values.reshape(len(sig), -1)
-        for i, ch in enumerate(sig.channels):
+    for sig in signals:
+        values = _values(sig)
+        for i, (ch, (_, unit, _)) in enumerate(zip(sig.channels, _columns(sig.info))):
             label = sig.info.name if values.shape[1] == 1 else f"{sig.info.name}.{ch}"
-            headers.append(_edf_channel(sig, values[:, i], label))
-            data.append(np.ascontiguousarray(values[:, i]))
+            headers.append(_edf_channel(sig, values[:, i], label, unit))
+            data.append(values[:, i])
     path = out_dir / f"{stem}.edf"
-    seconds = min(int(len(d) // h["sample_frequency"]) for d, h in zip(data, headers)) if data else 0
+    _private(out, path, binary=True).close()  # 0600; pyedflib writes into it
     writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
-        writer.setSignalHeaders(headers)
+        writer.setSignalHeaders(headers)     # sets the data record duration from the rates
+        per_record = [h["sample_frequency"] * writer.record_duration for h in headers]
+        records = min(int(len(d) // n) for d, n in zip(data, per_record))
+        events = rec.events
+        if len(events) > records * EDF_ANNOTATION_SIGNALS:
+            raise ValueError(f"{path}: {len(events)} events do not fit in {records} EDF+ data "
+                             f"record(s) (at most {EDF_ANNOTATION_SIGNALS} per record)")
+        writer.set_number_of_annotation_signals(max(1, math.ceil(len(events) / max(records, 1))))
         if "start_utc" in rec.meta:
             # EDF headers hold whole seconds; sample and annotation times stay relative to it.
             start = rec.start_utc.replace(microsecond=0)
             writer.setStartdatetime(start.astimezone(timezone.utc).replace(tzinfo=None) if start.tzinfo
                                     else start)
-        writer.writeSamples([d[:int(seconds * h["sample_frequency"])] for d, h in zip(data, headers)])
-        for ev in _events(rec).itertuples():
-            writer.writeAnnotation(ev.onset, ev.duration if ev.duration > 0 else -1, f"{ev.kind}:{ev.label}")
+        writer.writeSamples([np.nan_to_num(d[:records * round(n)], nan=h["physical_min"])
+                             for d, n, h in zip(data, per_record, headers)])
+        for ev in events.itertuples():
+            writer.writeAnnotation(ev.onset, ev.duration if ev.duration > 0 else -1,
+                                   _annotation(ev.kind, ev.label, ev.payload))
     finally:
         writer.close()
-    out.files.append(path)
-    return out
+    _events_tsv(out, out_dir / f"{stem}_events.tsv", rec)
 
 
-def to_csv(rec: Recording, out_dir: Path, stem: str) -> Exported:
-    """A CSV per raw stream (``time_s`` in s, then the channels) and one of the events."""
-    out = Exported()
-    for sig in _raw(rec, out, regular_only=False):
-        values = sig.values.reshape(len(sig), -1)
-        names = [sig.info.name if values.shape[1] == 1 else f"{sig.info.name}:{ch}" for ch in sig.channels]
-        frame = pd.DataFrame(values, columns=names)
-        frame.insert(0, "time_s", sig.times)
-        path = out_dir / f"{stem}_{_safe(sig.info.name)}.csv"
-        frame.to_csv(path, index=False)
-        out.files.append(path)
-    path = out_dir / f"{stem}_events.csv"
-    _events(rec).to_csv(path, index=False)
-    out.files.append(path)
-    return out
+# -- CSV -------------------------------------------------------------------------------------
 
 
-def export(rec: Recording, out_dir: str | os.PathLike, fmt: str, stem: str | None = None) -> Exported:
-    """Write ``rec``'s raw streams and events to ``out_dir`` as ``fmt`` (one of :data:`FORMATS`).
+def _csv(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported) -> None:
+    """A CSV per stream (``time_s`` in s, then the channels) and one of the events."""
+    for sig in _streams(rec, out, derived):
+        info = sig.info
+        if info.derived:
+            names = [f"{name} [{unit}]" if unit else name for name, unit, _ in _columns(info)]
+        else:
+            names = [info.name if len(info.channels) == 1 else f"{info.name}:{ch}"
+                     for ch in info.channels]
+        _write_frame(out, out_dir / f"{stem}_{_safe(info.name)}.csv", _frame(sig, names, "time_s"), ",")
+    _write_events(out, out_dir / f"{stem}_events.csv", rec, ",", "label")
+
+
+def export(rec: Recording, out_dir: str | os.PathLike, fmt: str, stem: str | None = None,
+           derived: bool = True) -> Exported:
+    """Write ``rec``'s streams and events to ``out_dir`` as ``fmt`` (one of :data:`FORMATS`).
 
     ``stem`` starts every file name (default: the recording's file stem; BIDS wants entities
-    such as ``sub-01_task-rest``).
+    such as ``sub-01_task-rest``). ``derived=False`` leaves the derived streams out. Files are
+    created 0600 and never over existing ones; on an error the files written are removed.
     """
     if fmt not in FORMATS:
         raise ValueError(f"export format {fmt!r} is not one of {FORMATS}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     stem = stem or _safe(rec.path.stem) or "recording"
-    return {"bids": to_bids, "edf": to_edf, "csv": to_csv}[fmt](rec, out_dir, stem)
+    out = Exported()
+    try:
+        {"bids": _bids, "edf": _edf, "csv": _csv}[fmt](rec, out_dir, stem, derived, out)
+    except BaseException:
+        for path in out.files:
+            path.unlink(missing_ok=True)
+        raise
+    return out
 
 
 def to_session_file(rec: Recording, out_dir: str | os.PathLike) -> Path:

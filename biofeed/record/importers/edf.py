@@ -53,6 +53,9 @@ def read_edf(path: Path) -> Recording:
     for i, (onset, duration, text) in enumerate(zip(onsets, durations, texts)):
         match = _KIND_TEXT.match(text)
         kind, label = (match.group(1), match.group(2)) if match else ("annotation", text)
+        # biofeed's export appends " | key=value ..." (the payload fields that fit; the whole
+        # payload is in the events table beside the file): the label is what comes before
+        label = label.split(" | ", 1)[0] if match else label
         # TAL onsets have 100 us resolution; pyedflib returns them with float noise below that.
         rows.append((round(float(onset), 4) + 0.0, max(float(duration), 0.0), label, kind, {}, i))
     return Recording.from_signals(signals, events_frame(rows),
