@@ -20,13 +20,14 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
     from PySide6.QtWidgets import QApplication, QDialog
 
     from ..devices.scan import scan_lsl
-    from ..devices.spec import open_device
+    from ..devices.spec import open_devices
     from ..gui.start import StartDialog
     from ..gui.window import run_in_window
     from ..protocol.library import library_names, load
     from ..protocol.runner import ProtocolRunner
     from ..protocol.schedule import DEMO
     from ..session import Session
+    from .session import say
 
     app = QApplication.instance() or QApplication([])
     names = [DEMO.name, *library_names()]
@@ -36,7 +37,7 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
         return 0
     choice = dialog.choice()
     runner = ProtocolRunner(DEMO if choice.protocol == DEMO.name else load(choice.protocol))
-    devices = [open_device(spec, state_at=runner.state_at) for spec in choice.devices]
+    devices = open_devices(choice.devices, runner.state_at, notify=say(console))
     session = Session(devices, runner, out_dir=choice.out_dir, participant=choice.participant)
     end = run_in_window(session, participant_window=args.participant_window)
     app.quit()

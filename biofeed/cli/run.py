@@ -13,7 +13,7 @@ from rich.console import Console
 
 from .. import __version__
 from .common import positive
-from .session import PHASE_FORMATS, _extra_sinks, _run, _session_options
+from .session import DEVICE_HELP, PHASE_FORMATS, _extra_sinks, _run, _session_options, say
 
 
 def register(sub) -> None:
@@ -21,8 +21,7 @@ def register(sub) -> None:
     run.add_argument("protocol", metavar="PROTOCOL", help="built-in name (biofeed protocols list) or a .toml file")
     _session_options(run)
     run.add_argument("--device", action="append", default=None, metavar="SPEC",
-                     help="a device: simulated, lsl:name=OpenSignals, ... (repeatable; default: the "
-                          "simulated sensor)")
+                     help=f"{DEVICE_HELP} (default: the simulated sensor)")
     run.add_argument("--speed", type=positive, default=1.0, metavar="X",
                      help="run X times faster than real time (simulated devices only; default 1)")
     run.add_argument("--seed", type=int, default=0, metavar="N",
@@ -41,7 +40,7 @@ def _alert(console: Console):
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from ..devices.spec import open_device
+    from ..devices.spec import open_devices, parse_spec
     from ..protocol.assemble import protocol_session
     from ..protocol.library import load
     from ..protocol.ratings import AutoRatings
@@ -56,10 +55,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         auto = AutoRatings.parse(args.auto_ratings)
         auto.check(protocol)
     specs = args.device or [f"simulated:seed={args.seed}"]
-    if args.speed != 1.0 and any(not s.startswith("simulated") for s in specs):
+    if args.speed != 1.0 and any(parse_spec(s).kind != "simulated" for s in specs):
         raise ValueError("--speed other than 1 needs simulated devices only")
     session = protocol_session(
-        protocol, lambda runner: [open_device(s, runner.state_at, args.lsl_scope) for s in specs],
+        protocol, lambda runner: open_devices(specs, runner.state_at, args.lsl_scope, say(console)),
         auto_ratings=auto, alert=_alert(console), out_dir=args.out, participant=args.participant,
         speed=args.speed, sinks=_extra_sinks(args),
         **({"duration": args.duration} if args.duration else {}))

@@ -18,6 +18,21 @@ PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_
                  "half_recovery_s": ".0f"}
 
 
+#: Help of ``--device`` (record, run): the spec syntax of :mod:`biofeed.devices.spec`.
+DEVICE_HELP = ("a device, [LABEL@]KIND[:ARGS]: simulated, simulated:seed=3, lsl:name=OpenSignals, "
+               "ble-hr:ADDRESS, polar-h10:ADDRESS, serial:PORT:PROFILE, bitalino:PORT "
+               "(repeatable). A LABEL (letters, digits, '-', '_') prefixes the device's stream "
+               "names, for two participants' identical sensors: parent@simulated:seed=1 and "
+               "child@simulated:seed=2 record parent.ecg and child.ecg. Use roles such as "
+               "parent/child or a/b, not names. Unlabelled devices whose streams clash are "
+               "labelled KIND-1, KIND-2, ...")
+
+
+def say(console: Console):
+    """``print`` for one-line notices: the line is kept whole (the terminal wraps it)."""
+    return lambda message: console.print(message, soft_wrap=True)
+
+
 def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=positive, default=None, metavar="S",
                    help="session length in seconds")
@@ -47,7 +62,7 @@ def register(sub) -> None:
     record = sub.add_parser("record", help="record devices (no protocol) until the duration or Ctrl-C")
     _session_options(record)
     record.add_argument("--device", action="append", required=True, metavar="SPEC",
-                        help="a device: simulated, lsl:name=OpenSignals, ... (repeatable)")
+                        help=DEVICE_HELP)
     record.set_defaults(func=cmd_record)
 
 
@@ -120,11 +135,11 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
     from ..console import dataframe_table
-    from ..devices.spec import open_device
+    from ..devices.spec import open_devices
     from ..record.reader import read
     from ..session import Session
 
-    devices = [open_device(spec, lsl_scope=args.lsl_scope) for spec in args.device]
+    devices = open_devices(args.device, lsl_scope=args.lsl_scope, notify=say(console))
     session = Session(devices, out_dir=args.out, participant=args.participant,
                       duration=args.duration, sinks=_extra_sinks(args))
     console.print(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                               QPushButton, QVBoxLayout, QWidget)
 
+from ..devices.spec import DeviceSpecError, parse_spec
 from ..record.schema import SUFFIX
 
 
@@ -38,7 +40,10 @@ class StartDialog(QDialog):
     protocols : sequence of str
         Protocol names offered.
     devices : sequence of str
-        Device specs offered (from a scan; ``simulated`` is always there).
+        Device specs offered (from a scan; ``simulated`` is always there). More can be added
+        and any can be edited (double-click), e.g. to label two participants' sensors
+        (``parent@simulated:seed=1``, ``child@simulated:seed=2``); specs are checked on
+        start.
     out_dir : Path
         Default output folder.
     """
@@ -54,11 +59,22 @@ class StartDialog(QDialog):
         self.protocol = QComboBox()
         self.protocol.addItems(list(protocols))
         self.devices = QListWidget()
-        self.devices.addItems(list(devices))
         self.devices.setSelectionMode(QListWidget.MultiSelection)
-        if self.devices.count():
-            self.devices.item(0).setSelected(True)
+        for spec in devices:
+            self._add_item(spec, selected=not self.devices.count())
         self.devices.setMaximumHeight(110)
+        self.spec = QLineEdit()
+        self.spec.setPlaceholderText("add a device, e.g. child@simulated:seed=2 "
+                                     "(LABEL@ = a role such as parent/child or a/b, not a name)")
+        add = QPushButton("Add")
+        add.setAutoDefault(False)
+        add.clicked.connect(self.add_spec)
+        spec_row = QHBoxLayout()
+        spec_row.addWidget(self.spec, 1)
+        spec_row.addWidget(add)
+        self.spec_error = QLabel("")
+        self.spec_error.setWordWrap(True)
+        self.spec_error.setStyleSheet("color: #b00020;")
         self.folder = QLineEdit(str(out_dir))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -68,6 +84,8 @@ class StartDialog(QDialog):
         form.addRow("Participant", self.participant)
         form.addRow("Protocol", self.protocol)
         form.addRow("Sensors", self.devices)
+        form.addRow("", spec_row)
+        form.addRow("", self.spec_error)
         form.addRow("Save to", folder_row)
         self.recent = QListWidget()
         self.recent.setMaximumHeight(120)
@@ -83,6 +101,47 @@ class StartDialog(QDialog):
         layout.addWidget(self.recent)
         layout.addWidget(buttons)
 
+    def _add_item(self, spec: str, selected: bool) -> None:
+        item = QListWidgetItem(spec)
+        item.setFlags(item.flags() | Qt.ItemIsEditable)
+        self.devices.addItem(item)
+        item.setSelected(selected)
+
+    def _chosen(self) -> list[QListWidgetItem]:
+        """The selected sensors in list order (the order that numbers automatic labels)."""
+        items = (self.devices.item(i) for i in range(self.devices.count()))
+        return [item for item in items if item.isSelected()]
+
+    def add_spec(self) -> None:
+        """Add the typed device spec to the sensors (selected), or say what is wrong with it."""
+        text = self.spec.text().strip()
+        if not text:
+            return
+        try:
+            parse_spec(text)
+        except DeviceSpecError as exc:
+            self.spec_error.setText(str(exc))
+            return
+        self._add_item(text, selected=True)
+        self.spec.clear()
+        self.spec_error.clear()
+
+    def accept(self) -> None:
+        """Start only when every chosen device spec is well formed; otherwise say why.
+
+        Enter in the add-a-device field lands here too: it adds the spec and starts nothing.
+        """
+        if self.spec.text().strip():
+            self.add_spec()
+            return
+        for item in self._chosen():
+            try:
+                parse_spec(item.text().strip())
+            except DeviceSpecError as exc:
+                self.spec_error.setText(str(exc))
+                return
+        super().accept()
+
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Save sessions to", self.folder.text())
         if folder:
@@ -94,7 +153,7 @@ class StartDialog(QDialog):
                              ["(none yet)"])
 
     def choice(self) -> StartChoice:
-        """The current choices (valid once the dialog was accepted)."""
+        """The current choices (valid once the dialog was accepted); devices in list order."""
         return StartChoice(self.participant.text().strip(), self.protocol.currentText(),
-                           tuple(i.text() for i in self.devices.selectedItems()),
+                           tuple(i.text().strip() for i in self._chosen()),
                            Path(self.folder.text()))
