@@ -2,9 +2,10 @@
 
 ECG -> R-peaks + RR; PPG -> pulse peaks + RR; every RR stream (from a detector or straight from
 a device) -> artifact-corrected NN (one cleaner per RR stream), and that NN stream -> windowed
-HRV, coherence and RSA amplitude per breath (breaths from the first respiration stream, or from
-the pacer when there is none); EDA -> SCL + SCRs; respiration -> breath onsets; the first NN,
-HRV, SCL and SCR streams -> the arousal index.
+HRV, coherence and RSA amplitude per breath (breaths from the participant's first respiration
+stream, or from the pacer when there is none); EDA -> SCL + SCRs; respiration -> breath onsets;
+the participant's first NN, HRV, SCL and SCR streams -> the arousal index. Participants are
+told apart by device label (a dyad: ``parent@...``, ``child@...``).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .physio.hrv import HRVProcessor
 from .physio.ppg import PulseProcessor
 from .physio.rr import NNProcessor
 from .physio.rsa import RsaProcessor
+from .devices.labels import label_of
 from .processor import Batched, Processor
 from .stream import StreamInfo
 
@@ -49,7 +51,23 @@ def rr_processors(rr: str, breaths: str | None = None) -> list[Processor]:
 
 
 def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
-    """The standard processors for a session's raw streams."""
+    """The standard processors for a session's raw streams.
+
+    Streams are grouped by device label (:func:`biofeed.devices.labels.label_of`): a label is
+    one participant of a dyad, unlabelled devices are the session's one participant. Within a
+    group, RSA takes its breaths from the group's first respiration stream and the arousal
+    index (``LABEL.arousal``, or ``arousal`` for the unlabelled group) its inputs from the
+    group's first NN, HRV, SCL and SCR streams, so no index mixes two people's signals.
+    """
+    groups: dict[str, list[StreamInfo]] = {}
+    for s in streams:
+        groups.setdefault(label_of(s), []).append(s)
+    return [p for label, group in groups.items()
+            for p in _participant(group, f"{label}.arousal" if label else "arousal")]
+
+
+def _participant(streams: list[StreamInfo], arousal: str) -> list[Processor]:
+    """The processors of one participant's raw streams; the arousal index is named ``arousal``."""
     procs: list[Processor] = [Batched(_BY_KIND[s.kind](s), _BATCH_S[s.kind])
                               for s in streams if s.kind in _BY_KIND]
     rr_streams = [s.name for s in streams if s.kind == "rr"]
@@ -61,5 +79,6 @@ def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
     for out in (o for p in procs for o in p.outputs):
         first.setdefault(out.kind, out.name)
     if {"nn", "hrv", "scl", "scr"} <= first.keys():
-        procs.append(ArousalProcessor(first["nn"], first["hrv"], first["scl"], first["scr"]))
+        procs.append(ArousalProcessor(first["nn"], first["hrv"], first["scl"], first["scr"],
+                                      name=arousal))
     return procs

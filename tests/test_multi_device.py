@@ -87,12 +87,17 @@ def test_a_labelled_participant_records_exactly_what_they_would_record_alone(dya
         np.testing.assert_allclose(together.times, alone.times, rtol=0, atol=1e-9, err_msg=name)
 
 
-@pytest.mark.xfail(strict=True, reason="biofeed.pipeline feeds every RR stream's RSA with the "
-                   "session's first breath stream: the child's RSA cycles are the parent's breaths")
-def test_each_participants_rsa_uses_their_own_breathing(dyad, solo_child):
-    together, alone = dyad[1].signals["child.ecg.rr.rsa"], solo_child.signals["ecg.rr.rsa"]
-    assert together.values.shape == alone.values.shape
-    np.testing.assert_allclose(together.values, alone.values, rtol=1e-9)
+@pytest.mark.parametrize("name, alone_name", [("child.ecg.rr.rsa", "ecg.rr.rsa"),
+                                             ("child.arousal", "arousal")])
+def test_each_participants_indices_use_only_their_own_signals(dyad, solo_child, name, alone_name):
+    """RSA from the child's own breathing, the arousal index from the child's own NN, HRV,
+    SCL and SCRs: what the child alone gives."""
+    rec = dyad[1]
+    assert "arousal" not in rec.streams and "parent.arousal" in rec.streams
+    together, alone = rec.signals[name], solo_child.signals[alone_name]
+    assert together.values.shape == alone.values.shape and len(alone) > 0
+    np.testing.assert_allclose(together.values, alone.values, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(together.times, alone.times, rtol=0, atol=1e-9)
 
 
 def test_unlabelled_twins_are_labelled_automatically_and_recorded_the_same(dyad, tmp_path):

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import AsyncIterator
 
 from ..clock import SessionClock
-from ..stream import Chunk, Event
+from ..stream import Chunk, Event, StreamInfo
 from .base import Device
 
 #: What a label may hold: letters, digits, '-' and '_', 1 to 32 characters.
@@ -26,6 +26,16 @@ LABEL_RULE = ("1-32 letters, digits, '-' or '_' (a role such as parent/child or 
 def is_label(text: str) -> bool:
     """True when ``text`` is a valid device label (:data:`LABEL_RULE`)."""
     return LABEL.fullmatch(text) is not None
+
+
+def label_of(info: StreamInfo) -> str:
+    """The label of the device that produced raw stream ``info`` ("" when unlabelled).
+
+    A labelled device's streams are named ``LABEL.<name>`` with device id ``LABEL@<id>``
+    (:class:`LabelledDevice`); that holds in session files too, so replays find it again.
+    """
+    label, sep, _ = info.device.partition("@")
+    return label if sep and is_label(label) and info.name.startswith(f"{label}.") else ""
 
 
 class LabelledDevice(Device):
