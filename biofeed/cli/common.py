@@ -10,3 +10,13 @@ def positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
+
+
+#: Help of a device spec (record, run, devices test): the syntax of :mod:`biofeed.devices.spec`.
+DEVICE_HELP = ("a device, [LABEL@]KIND[:ARGS]: simulated, simulated:seed=3, lsl:name=OpenSignals, "
+               "ble-hr:ADDRESS, polar-h10:ADDRESS, serial:PORT:PROFILE, bitalino:PORT. "
+               "A LABEL (letters, digits, '-', '_') prefixes the device's stream "
+               "names, for two participants' identical sensors: parent@simulated:seed=1 and "
+               "child@simulated:seed=2 record parent.ecg and child.ecg. Use roles such as "
+               "parent/child or a/b, not names. Unlabelled devices whose streams clash are "
+               "labelled KIND-1, KIND-2, ...")

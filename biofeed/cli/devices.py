@@ -6,7 +6,7 @@ import asyncio
 
 from rich.console import Console
 
-from .common import positive
+from .common import DEVICE_HELP, positive
 
 
 def register(sub) -> None:
@@ -20,7 +20,7 @@ def register(sub) -> None:
     profiles = devices.add_parser("profiles", help="list the built-in serial device profiles")
     profiles.set_defaults(func=cmd_devices_profiles)
     test = devices.add_parser("test", help="stream from a device and report rate, gaps and quality")
-    test.add_argument("device", metavar="SPEC")
+    test.add_argument("device", metavar="SPEC", help=DEVICE_HELP)
     test.add_argument("--seconds", type=positive, default=10.0, metavar="S")
     test.add_argument("--lsl-scope", choices=("machine", "link"), default="machine")
     test.set_defaults(func=cmd_devices_test)

@@ -12,8 +12,8 @@ import sys
 from rich.console import Console
 
 from .. import __version__
-from .common import positive
-from .session import DEVICE_HELP, PHASE_FORMATS, _extra_sinks, _run, _session_options, say
+from .common import DEVICE_HELP, positive
+from .session import PHASE_FORMATS, _extra_sinks, _run, _session_options, say
 
 
 def register(sub) -> None:
@@ -21,7 +21,7 @@ def register(sub) -> None:
     run.add_argument("protocol", metavar="PROTOCOL", help="built-in name (biofeed protocols list) or a .toml file")
     _session_options(run)
     run.add_argument("--device", action="append", default=None, metavar="SPEC",
-                     help=f"{DEVICE_HELP} (default: the simulated sensor)")
+                     help=f"{DEVICE_HELP} Repeatable (default: the simulated sensor).")
     run.add_argument("--speed", type=positive, default=1.0, metavar="X",
                      help="run X times faster than real time (simulated devices only; default 1)")
     run.add_argument("--seed", type=int, default=0, metavar="N",

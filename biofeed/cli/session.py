@@ -9,23 +9,13 @@ from pathlib import Path
 from rich.console import Console
 
 from .. import __version__
-from .common import positive
+from .common import DEVICE_HELP, positive
 from .info import streams_table
 
 PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_ms": ".1f",
                  "sdnn_ms": ".1f", "lf_hf": ".2f", "coherence": ".2f", "rsa_bpm": ".1f",
                  "scl_us": ".2f", "scr_per_min": ".1f", "scr_amp_us": ".3f", "arousal": "+.2f",
                  "half_recovery_s": ".0f"}
-
-
-#: Help of ``--device`` (record, run): the spec syntax of :mod:`biofeed.devices.spec`.
-DEVICE_HELP = ("a device, [LABEL@]KIND[:ARGS]: simulated, simulated:seed=3, lsl:name=OpenSignals, "
-               "ble-hr:ADDRESS, polar-h10:ADDRESS, serial:PORT:PROFILE, bitalino:PORT "
-               "(repeatable). A LABEL (letters, digits, '-', '_') prefixes the device's stream "
-               "names, for two participants' identical sensors: parent@simulated:seed=1 and "
-               "child@simulated:seed=2 record parent.ecg and child.ecg. Use roles such as "
-               "parent/child or a/b, not names. Unlabelled devices whose streams clash are "
-               "labelled KIND-1, KIND-2, ...")
 
 
 def say(console: Console):
@@ -62,7 +52,7 @@ def register(sub) -> None:
     record = sub.add_parser("record", help="record devices (no protocol) until the duration or Ctrl-C")
     _session_options(record)
     record.add_argument("--device", action="append", required=True, metavar="SPEC",
-                        help=DEVICE_HELP)
+                        help=f"{DEVICE_HELP} Repeatable.")
     record.set_defaults(func=cmd_record)
 
 
