@@ -26,7 +26,9 @@ class StreamInfo:
     Parameters
     ----------
     name : str
-        Unique within a session, e.g. ``"ecg"`` or ``"polar-h10/ecg"``.
+        Unique within a session, e.g. ``"ecg"``, ``"polar-h10.ecg"`` or, from a labelled
+        device, ``"child.ecg"``; derived streams append to their source's name
+        (``"child.ecg.rr.nn"``).
     kind : str
         One of :data:`KINDS`.
     unit : str
