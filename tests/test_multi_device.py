@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import biofeed as bf
+from biofeed.analysis.phases import phase_table
 from biofeed.console import current_status
 from biofeed.devices.spec import open_devices
 from biofeed.protocol.runner import ProtocolRunner
@@ -98,6 +100,20 @@ def test_each_participants_indices_use_only_their_own_signals(dyad, solo_child, 
     assert together.values.shape == alone.values.shape and len(alone) > 0
     np.testing.assert_allclose(together.values, alone.values, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(together.times, alone.times, rtol=0, atol=1e-9)
+
+
+def test_phase_table_per_participant(dyad, solo_child):
+    rec = dyad[1]
+    child, alone = phase_table(rec, "child"), phase_table(solo_child)
+    assert child.phase.tolist() == ["baseline", "stressor"]
+    measures = child.columns[2:]
+    np.testing.assert_allclose(child[measures].to_numpy(float), alone[measures].to_numpy(float),
+                               rtol=1e-9, equal_nan=True)
+    parent = phase_table(rec, "parent")
+    assert not np.allclose(parent.hr_bpm, child.hr_bpm)
+    pd.testing.assert_frame_equal(phase_table(rec), parent)     # by default: the first
+    with pytest.raises(ValueError, match=r"no participant 'nobody'; the recording has \['parent', 'child'\]"):
+        phase_table(rec, "nobody")
 
 
 def test_unlabelled_twins_are_labelled_automatically_and_recorded_the_same(dyad, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..devices.labels import belongs, participants
 from ..physio.hrv import hrv
 from ..record.reader import Recording, Signal
 from .replay import derived_signals
@@ -38,24 +39,36 @@ def _mean(sig: Signal | None, start: float, end: float, channel: int = 0) -> flo
     return float(values.mean()) if values.size else np.nan
 
 
-def phase_table(rec: Recording) -> pd.DataFrame:
-    """One row per protocol phase.
+def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
+    """One row per protocol phase, for one participant.
 
     Columns: ``phase``, ``kind`` (phase kind), ``onset_s``, ``duration_s`` (seconds),
     ``hr_bpm`` (60000 / mean NN), ``rmssd_ms`` and ``sdnn_ms`` (artifact-corrected NN, see
     :func:`biofeed.physio.hrv.hrv`), ``lf_hf`` (LF/HF power ratio; NaN for phases under
     2 min, Task Force 1996), ``coherence`` (mean of the live coherence ratio; McCraty et al.
     2009), ``rsa_bpm`` (mean peak-to-trough HR of the breath cycles ending in the phase, from
-    the live RSA stream; Grossman et al. 1990), ``scl_us`` (mean skin conductance level), ``scr_per_min`` (SCR onsets in the phase
-    per minute), ``scr_amp_us`` (mean SCR amplitude, uS; Boucsein et al. 2012), ``arousal``
-    (mean arousal index, baseline SDs; :mod:`biofeed.physio.arousal`), ``half_recovery_s``
-    (recovery phases, see :func:`half_recovery_s`).
-    Derived streams come from the recording, or from a replay when none were recorded.
+    the live RSA stream; Grossman et al. 1990), ``scl_us`` (mean skin conductance level),
+    ``scr_per_min`` (SCR onsets in the phase per minute), ``scr_amp_us`` (mean SCR amplitude,
+    uS; Boucsein et al. 2012), ``arousal`` (mean arousal index, baseline SDs;
+    :mod:`biofeed.physio.arousal`), ``half_recovery_s`` (recovery phases, see
+    :func:`half_recovery_s`). Derived streams come from the recording, or from a replay when
+    none were recorded.
+
+    ``participant`` is a device label (:func:`biofeed.devices.labels.participants`; "" for the
+    unlabelled devices): only that participant's streams are used. By default the first
+    stream of each kind is, whoever it belongs to.
     """
-    signals = derived_signals(rec)
+    signals, raw = derived_signals(rec), dict(rec.signals)
+    if participant is not None:
+        labels = participants(rec.streams.values())
+        if participant not in labels:
+            raise ValueError(f"{rec.path}: no participant {participant!r}; the recording has "
+                             f"{[label or '(unlabelled)' for label in labels]}")
+        signals = {n: s for n, s in signals.items() if belongs(n, participant, labels)}
+        raw = {n: s for n, s in raw.items() if belongs(n, participant, labels)}
     nn = _first_of_kind(signals, "nn")
     scr = _first_of_kind(signals, "scr")
-    scl = _first_of_kind(signals, "scl") or _first_of_kind(dict(rec.signals), "eda")
+    scl = _first_of_kind(signals, "scl") or _first_of_kind(raw, "eda")
     arousal = _first_of_kind(signals, "arousal")
     coherence = _first_of_kind(signals, "coherence")
     rsa = _first_of_kind(signals, "rsa")

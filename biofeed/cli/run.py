@@ -79,16 +79,20 @@ def report(path, console: Console) -> None:
     from ..analysis.phases import phase_table, reactivity
     from ..analysis.resonance import resonance
     from ..console import dataframe_table
+    from ..devices.labels import participants
     from ..record.reader import read
 
     rec = read(path)
-    table = phase_table(rec)
-    console.print(dataframe_table(table, "Per-phase summary", PHASE_FORMATS))
-    if (table.kind == "baseline").any():
-        react = reactivity(table)
-        console.print(dataframe_table(react, "Reactivity (phase minus baseline)",
-                                      {c: "+.2f" for c in react.columns if c.startswith("d_")}
-                                      | {"half_recovery_s": ".0f"}))
+    labels = participants(rec.streams.values())
+    for label in labels if len(labels) > 1 else [None]:   # one table each in a dyad
+        who = f": {label or '(unlabelled)'}" if label is not None else ""
+        table = phase_table(rec, label)
+        console.print(dataframe_table(table, f"Per-phase summary{who}", PHASE_FORMATS))
+        if (table.kind == "baseline").any():
+            react = reactivity(table)
+            console.print(dataframe_table(react, f"Reactivity (phase minus baseline){who}",
+                                          {c: "+.2f" for c in react.columns if c.startswith("d_")}
+                                          | {"half_recovery_s": ".0f"}))
     events = rec.events
     for ev in events[events.kind == "rating"].itertuples():
         value = ev.payload.get("value")

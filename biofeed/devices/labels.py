@@ -38,6 +38,20 @@ def label_of(info: StreamInfo) -> str:
     return label if sep and is_label(label) and info.name.startswith(f"{label}.") else ""
 
 
+def participants(streams) -> list[str]:
+    """The labels of a session's raw streams (:class:`~biofeed.stream.StreamInfo`), in order
+    of first appearance; "" stands for the unlabelled devices. One entry a participant."""
+    return list(dict.fromkeys(label_of(s) for s in streams if not s.derived))
+
+
+def belongs(name: str, label: str, labels: list[str]) -> bool:
+    """Whether stream ``name`` (raw or derived) is participant ``label``'s: its name starts
+    with ``label.``; for "" (unlabelled), with none of the other ``labels``."""
+    if label:
+        return name.startswith(f"{label}.")
+    return not any(name.startswith(f"{other}.") for other in labels if other)
+
+
 class LabelledDevice(Device):
     """A device whose streams are named ``LABEL.<name>`` and whose id is ``LABEL@<id>``.
 
