@@ -22,8 +22,12 @@ EVENT_COLUMNS = ["onset", "duration", "label", "kind"]
 
 
 def _same_events(a: Recording, b: Recording, atol: float = 0.0) -> None:
+    """Same events, payloads included (the importers read the exported payload columns; a
+    null field is written n/a, which also means no field)."""
     x, y = a.events[EVENT_COLUMNS], b.events[EVENT_COLUMNS]
     assert x.label.tolist() == y.label.tolist() and x.kind.tolist() == y.kind.tolist()
+    present = [{k: v for k, v in p.items() if v is not None} for p in a.events.payload]
+    assert present == b.events.payload.tolist()
     np.testing.assert_allclose(y[["onset", "duration"]].to_numpy(float),
                                x[["onset", "duration"]].to_numpy(float), rtol=0, atol=atol)
 
@@ -120,9 +124,14 @@ def test_edf_round_trip_within_16_bit_quantisation(tmp_path, demo_raw):
         assert again.fs == sig.fs and again.unit == sig.unit and len(again) == len(sig)
         step = np.ptp(sig.values) / 65535
         assert np.max(np.abs(again.values - sig.values)) <= 1.01 * step + 1e-6
-    assert back.events.kind.tolist() == demo_raw.events.kind.tolist()
-    assert back.events.label.tolist() == demo_raw.events.label.tolist()   # payload text stripped
-    np.testing.assert_allclose(back.events.onset, demo_raw.events.onset, rtol=0, atol=1e-4)  # TAL: 100 us
+    _same_events(demo_raw, back)                      # from the events table beside the file
+    assert back.meta["events_from"] == f"{path.stem}_events.tsv"
+    (path.parent / f"{path.stem}_events.tsv").unlink()
+    annotated = bf.read(path)                         # the annotations alone
+    assert "events_from" not in annotated.meta
+    assert annotated.events.kind.tolist() == demo_raw.events.kind.tolist()
+    assert annotated.events.label.tolist() == demo_raw.events.label.tolist()  # payload text cut off
+    np.testing.assert_allclose(annotated.events.onset, demo_raw.events.onset, rtol=0, atol=1e-4)  # TAL: 100 us
 
 
 def test_multichannel_csv_columns_form_one_stream(tmp_path):

@@ -2,6 +2,7 @@
 normalisation to the units the signal core expects, and building signals and events."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -110,21 +111,47 @@ def read_events_table(path: Path) -> pd.DataFrame:
     """Events from a table with columns ``onset`` and ``duration`` (s) and optional
     ``trial_type`` or ``label`` (the label; else ``value``) and ``kind`` (else ``"marker"``):
     a BIDS ``_events.tsv`` (specs.md section 5) or a CSV of the same columns. ``n/a`` is empty.
+
+    Every other column is a payload field: a cell that reads as JSON gives that value (a
+    number, ``true``, a list, an object, a quoted string), any other cell the text itself, and
+    ``n/a`` no field (a null field is written so); a ``payload_`` prefix is removed. That reads back exactly what
+    :mod:`biofeed.record.export` writes, and gives other tools' extra columns as numbers or text.
     """
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        table = pd.read_csv(path, sep=sep, na_values=["n/a"], keep_default_na=False)
+        table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
         raise FormatError(f"{path}: not a readable events table ({exc})") from None
     missing = [c for c in ("onset", "duration") if c not in table.columns]
     require(not missing, path, f"events table lacks column(s) {missing} (has {list(table.columns)})")
     label_col = next((c for c in ("trial_type", "label", "value") if c in table.columns), None)
+    fields = [c for c in table.columns if c not in ("onset", "duration", label_col, "kind")]
     rows = []
-    for i, r in enumerate(table.itertuples(index=False)):
-        row = r._asdict()
-        require(pd.notna(row["onset"]), path, f"row {i + 2}: onset is empty, expected seconds")
-        duration = row["duration"] if pd.notna(row["duration"]) else 0.0
-        label = row[label_col] if label_col and pd.notna(row[label_col]) else ""
-        kind = row["kind"] if "kind" in row and pd.notna(row["kind"]) else "marker"
-        rows.append((float(row["onset"]), float(duration), str(label), str(kind), {}, i))
+    for i, row in enumerate(table.to_dict("records")):
+        onset = _seconds(path, i, "onset", row["onset"])
+        require(onset is not None, path, f"row {i + 2}: onset is empty, expected seconds")
+        duration = _seconds(path, i, "duration", row["duration"]) or 0.0
+        label = row[label_col] if label_col and row[label_col] != "n/a" else ""
+        kind = row["kind"] if row.get("kind") not in (None, "", "n/a") else "marker"
+        payload = {c.removeprefix("payload_"): _cell_value(row[c])
+                   for c in fields if row[c] not in ("", "n/a")}
+        rows.append((onset, duration, label, kind, payload, i))
     return events_frame(rows)
+
+
+def _seconds(path: Path, i: int, column: str, text: str) -> float | None:
+    """A table cell in seconds (None when empty or ``n/a``); a clear error when not a number."""
+    if text in ("", "n/a"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise FormatError(f"{path}: row {i + 2}: {column} is {text!r}, expected seconds") from None
+
+
+def _cell_value(text: str):
+    """A payload cell: its JSON value when it reads as JSON, else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

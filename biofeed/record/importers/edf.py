@@ -5,7 +5,10 @@ rate, in physical units (ECG converted to mV). Its kind is the one biofeed wrote
 transducer field (``biofeed:<kind>``), else guessed from the label; signals of no known kind
 are left out and listed in ``meta["skipped"]``. Annotations (TALs) become events; a text
 ``"<kind>:<label>"`` (as biofeed writes them) gives the event's kind, any other text is an
-event of kind ``"annotation"``. Interrupted recordings (EDF+D) are read as contiguous.
+event of kind ``"annotation"``. When the events table biofeed writes beside an EDF export
+(``<stem>_events.tsv``) is there, the events come from it instead, with their whole payloads
+(annotations hold only what fits in 40 bytes). Interrupted recordings (EDF+D) are read as
+contiguous.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import re
 from pathlib import Path
 
 from ..reader import Recording, events_frame
-from .common import FormatError, guess_kind, import_meta, regular_signal, require, unique_name
+from .common import (FormatError, guess_kind, import_meta, read_events_table, regular_signal,
+                     require, unique_name)
 
 #: Transducer field written by :mod:`biofeed.record.export` to carry the stream kind.
 TRANSDUCER_PREFIX = "biofeed:"
@@ -49,6 +53,11 @@ def read_edf(path: Path) -> Recording:
         edf.close()
     require(bool(signals), path, f"no signal of a known kind (labels {skipped}; expected ECG, "
                                  "EDA, PPG, respiration, ...)")
+    meta = import_meta(path, "edf", start, skipped=skipped)
+    companion = path.with_name(f"{path.stem}_events.tsv")
+    if companion.is_file():
+        return Recording.from_signals(signals, read_events_table(companion),
+                                      meta | {"events_from": companion.name}, path)
     rows = []
     for i, (onset, duration, text) in enumerate(zip(onsets, durations, texts)):
         match = _KIND_TEXT.match(text)
@@ -58,5 +67,4 @@ def read_edf(path: Path) -> Recording:
         label = label.split(" | ", 1)[0] if match else label
         # TAL onsets have 100 us resolution; pyedflib returns them with float noise below that.
         rows.append((round(float(onset), 4) + 0.0, max(float(duration), 0.0), label, kind, {}, i))
-    return Recording.from_signals(signals, events_frame(rows),
-                                  import_meta(path, "edf", start, skipped=skipped), path)
+    return Recording.from_signals(signals, events_frame(rows), meta, path)
