@@ -11,6 +11,7 @@
 ``biofeed analyze``         per-phase table and an HTML report of any recording
 ``biofeed import/export``   other tools' formats in; BIDS physio, EDF+, CSV out
 ``biofeed batch``           analyse many recordings (local processes or a dask scheduler)
+``biofeed synchrony``       physiological synchrony of two participants in one recording
 
 Each command module has ``register(subparsers)``; add a module to :data:`COMMANDS` to add
 commands.
@@ -23,9 +24,9 @@ import sys
 from rich.console import Console
 
 from .. import __version__
-from . import analysis, devices, gui, info, protocols, run, session
+from . import analysis, devices, gui, info, protocols, run, session, synchrony
 
-COMMANDS = (session, run, protocols, info, devices, analysis, gui)
+COMMANDS = (session, run, protocols, info, devices, analysis, synchrony, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:
