@@ -84,8 +84,10 @@ def test_a_labelled_participant_records_exactly_what_they_would_record_alone(dya
     for name in ("ecg", "eda", "resp") + OWN_DERIVED:
         together, alone = rec.signals[f"child.{name}"], solo_child.signals[name]
         assert together.values.shape == alone.values.shape, name
-        # equal up to the simulator's float rounding at the last chunk boundary (~1e-11)
-        np.testing.assert_allclose(together.values, alone.values, rtol=1e-9, atol=1e-12, err_msg=name)
+        # equal up to the simulator's float rounding, which depends on where the session's chunks
+        # fall (~1e-11 in the signal, up to a few 1e-9 in derived values); another person differs
+        # by percents
+        np.testing.assert_allclose(together.values, alone.values, rtol=1e-6, atol=1e-9, err_msg=name)
         np.testing.assert_allclose(together.times, alone.times, rtol=0, atol=1e-9, err_msg=name)
 
 
@@ -98,7 +100,7 @@ def test_each_participants_indices_use_only_their_own_signals(dyad, solo_child, 
     assert "arousal" not in rec.streams and "parent.arousal" in rec.streams
     together, alone = rec.signals[name], solo_child.signals[alone_name]
     assert together.values.shape == alone.values.shape and len(alone) > 0
-    np.testing.assert_allclose(together.values, alone.values, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(together.values, alone.values, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(together.times, alone.times, rtol=0, atol=1e-9)
 
 
@@ -108,7 +110,7 @@ def test_phase_table_per_participant(dyad, solo_child):
     assert child.phase.tolist() == ["baseline", "stressor"]
     measures = child.columns[2:]
     np.testing.assert_allclose(child[measures].to_numpy(float), alone[measures].to_numpy(float),
-                               rtol=1e-9, equal_nan=True)
+                               rtol=1e-6, equal_nan=True)
     parent = phase_table(rec, "parent")
     assert not np.allclose(parent.hr_bpm, child.hr_bpm)
     pd.testing.assert_frame_equal(phase_table(rec), parent)     # by default: the first
@@ -129,7 +131,7 @@ def test_unlabelled_twins_are_labelled_automatically_and_recorded_the_same(dyad,
             sig = rec.signals[f"{auto}.{kind}"]
             assert len(sig) == rate * 40.0
             np.testing.assert_allclose(sig.values, labelled.signals[f"{given}.{kind}"].values[:len(sig)],
-                                       rtol=1e-9, atol=1e-12)
+                                       rtol=1e-6, atol=1e-9)
         assert len(rec.signals[f"{auto}.ecg.rr.nn"]) > 35
 
 
