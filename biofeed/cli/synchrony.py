@@ -50,7 +50,7 @@ def register(sub) -> None:
 def cmd_synchrony(args: argparse.Namespace, console: Console) -> int:
     from ..analysis.synchrony import synchrony
     from ..console import dataframe_table
-    from ..record.export import Exported, _private
+    from ..record.private import create_private
     from ..record.reader import read
 
     (a, b), rec = args.pair, read(args.session)
@@ -63,11 +63,7 @@ def cmd_synchrony(args: argparse.Namespace, console: Console) -> int:
     console.print(dataframe_table(result.phases, "Mean peak r of the windows starting in each phase",
                                   FORMATS))
     if args.csv is not None:
-        try:
-            f = _private(Exported(), args.csv)
-        except FileExistsError:
-            raise FileExistsError(f"{args.csv}: exists already; choose another path or remove it") from None
-        with f:
+        with create_private(args.csv, "choose another path or remove it") as f:
             result.windows.to_csv(f, index=False, lineterminator="\n")
         console.print(f"per-window table: {args.csv}")
     return 0

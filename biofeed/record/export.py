@@ -69,6 +69,7 @@ from .. import __version__
 from ..clock import SessionClock
 from ..physio.rr import ARTIFACT_TYPES
 from ..stream import Chunk, Event, StreamInfo
+from .private import create_private
 from .reader import Recording, Signal
 from .writer import SessionRecorder
 
@@ -198,16 +199,12 @@ def _safe(name: str) -> str:
 
 
 def _private(out: Exported, path: Path, binary: bool = False) -> IO:
-    """A new file at ``path`` opened for writing, readable by its owner only (0600); never
-    over an existing file."""
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        raise FileExistsError(f"{path}: exists already (an earlier export?); export to another "
-                              "folder or stem, or remove it") from None
+    """A new owner-only file at ``path`` (:func:`~biofeed.record.private.create_private`),
+    listed in ``out``."""
+    f = create_private(path, "an earlier export? Export to another folder or stem, or remove it",
+                       binary)
     out.files.append(path)
-    os.fchmod(fd, 0o600)  # whatever the umask
-    return os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")
+    return f
 
 
 def _write_json(out: Exported, path: Path, content: dict) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 from .. import __version__
 from ..clock import SessionClock
 from ..stream import Chunk, Event, StreamInfo
+from .private import create_private
 from .schema import APPLICATION_ID, BLOB_DTYPE, DDL, SCHEMA_VERSION, SUFFIX
 
 _CLOSE = object()
@@ -38,15 +39,12 @@ def new_session_path(out_dir: Path, session_id: str, when: datetime) -> Path:
 
 
 def _create_private_file(path: Path) -> None:
-    """Create an empty file readable and writable by its owner only (0600); never overwrite."""
+    """Create the empty session file, owner-only (0600); never overwrite."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        raise RecorderError(f"{path}: a session file of that name exists already; "
-                            "biofeed never overwrites a recording") from None
-    os.close(fd)
-    os.chmod(path, 0o600)  # whatever the umask
+        create_private(path, "biofeed never overwrites a recording").close()
+    except FileExistsError as exc:
+        raise RecorderError(str(exc)) from None
 
 
 class SessionRecorder:
