@@ -1,5 +1,5 @@
-"""Helpers of the beat-detector tests (ECG and PPG): simulated PPG, matching beats to a reference,
-feeding a detector or processor in chunks. Imported as ``beat_testing`` (pytest puts this folder
+"""Helpers of the beat tests (ECG, PPG, RR, HRV, coherence): simulated PPG and RR series,
+matching beats to a reference, feeding a detector or processor in chunks. Imported as ``beat_testing`` (pytest puts this folder
 on the path)."""
 from __future__ import annotations
 
@@ -74,3 +74,12 @@ def run_after_nn(proc: Processor, rr: np.ndarray, times: np.ndarray, cuts) -> tu
     nn_chunks += clean.flush()
     chunks = [out for c in nn_chunks for out in proc.update(c)] + proc.flush()
     return np.concatenate([c.timestamps for c in chunks]), np.vstack([c.values for c in chunks])
+
+
+def rr_from(fun, duration_s: float) -> np.ndarray:
+    """RR series whose interval i is fun(t) at the beat that starts it (ms)."""
+    t, out = 0.0, []
+    while t < duration_s:
+        out.append(fun(t))
+        t += out[-1] / 1000
+    return np.asarray(out)

@@ -11,15 +11,7 @@ from scipy.interpolate import CubicSpline
 from biofeed.physio.coherence import CoherenceProcessor, coherence, coherence_peak, rsa_amplitude
 from biofeed.physio.rr import RRCleaner
 
-from beat_testing import run_after_nn
-
-
-def rr_from(fun, duration_s: float) -> np.ndarray:
-    t, out = 0.0, []
-    while t < duration_s:
-        out.append(fun(t))
-        t += out[-1] / 1000
-    return np.asarray(out)
+from beat_testing import rr_from, run_after_nn
 
 
 def test_pure_0p1_hz_is_high():

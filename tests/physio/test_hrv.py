@@ -15,18 +15,9 @@ from biofeed.physio.hrv import (BANDS, HRV_KEYS, NORMS, HRVProcessor, autonomic_
                                 stress_index, welch_psd)
 from biofeed.physio.rr import RRCleaner, clean_rr
 
-from beat_testing import run_after_nn
+from beat_testing import rr_from, run_after_nn
 
 BEAT_SYMBOLS = list("NLRBAaJSVrFejnE/fQ?")
-
-
-def rr_from(fun, duration_s: float) -> np.ndarray:
-    """RR series whose interval i is fun(t) at the beat that starts it (ms)."""
-    t, out = 0.0, []
-    while t < duration_s:
-        out.append(fun(t))
-        t += out[-1] / 1000
-    return np.asarray(out)
 
 
 def known_power(t):
