@@ -1,17 +1,26 @@
 """Online ECG R-peak detection (causal, bounded look-ahead, chunk-size invariant).
 
-The detector follows Pan & Tompkins (1985, IEEE Trans Biomed Eng 32:230): band-pass 5-15 Hz,
-derivative, squaring, 150 ms moving-window integration, and adaptive signal / noise peak levels
-with a threshold a quarter of the way between them (levels initialised from a 2 s learning
-stretch), a 200 ms refractory period and T-wave discrimination by slope within 360 ms of the
-previous beat. Two changes make it causal with a look-ahead below 0.5 s: PT's search-back is
-replaced by halving the threshold for every 1.66 mean RR intervals without a beat (down to
-1/16), so recovering from missed beats never waits for future data; and a peak counts at most
-twice the current level when the levels are updated, so a noise burst cannot lock the detector
-out for long. Each detected complex is then located on the ECG itself, smoothed by a 20 ms
-linear-phase Hann kernel (which does not shift the peak), at the extremum of the lead's dominant
-polarity. The polarity is the sign of the QRS asymmetry (max + min) / (max - min) about the
-local median baseline, summed over the last 8 beats, so an inverted lead gives the same beats.
+Detection follows Pan & Tompkins (1985, IEEE Trans Biomed Eng 32:230) with the decision rules
+of Hamilton & Tompkins (1986, IEEE Trans Biomed Eng 33:1157) and Hamilton (2002, Computers in
+Cardiology 29:101, the OSEA detector): band-pass 5-15 Hz, derivative, then a 150 ms moving
+average of its absolute value (a linear measure, so a wide PVC with half the slope of a
+normal beat keeps half its energy, not a quarter). Candidates are the largest energy peaks
+within +-200 ms (the refractory period). A candidate is a beat when it exceeds a threshold
+0.3125 of the way from the noise level to the QRS level, the medians of the last 8 noise and
+QRS peaks, unless it is a T wave (within 360 ms of the previous beat with under half its
+slope). When no beat comes within 1.5 mean RR intervals, the largest candidate since the last
+beat above half the threshold is taken (search-back), and each search-back that finds nothing
+halves that threshold again. Candidates below the threshold count as noise only once the next
+beat is found, so missed beats never raise the noise level: medians and this rule keep the
+detector from locking onto one beat shape or running away after a change of amplitude
+(details in :class:`_Levels`).
+
+Each detected complex is then located on the ECG itself, smoothed by a 20 ms linear-phase
+Hann kernel (which does not shift the peak), at the extremum of its dominant deflection about
+a local baseline (the line between the median ECG in the 60 ms before and after the search
+window). A one-sided QRS takes its own larger deflection, so beats of opposite polarity in one
+record each get theirs; a biphasic QRS takes the deflection the last biphasic beats voted for,
+so one morphology keeps one fiducial point and an inverted lead gives the same beats.
 
 All filtering is stateful (``lfilter`` with carried state, carried cumulative sums) and
 vectorised per chunk; only the threshold logic runs in Python, once per candidate peak.
@@ -57,8 +66,11 @@ class RPeakDetector:
     Attributes
     ----------
     lookahead : float
-        After the learning stretch, the longest delay in seconds between an R-peak and the
-        end of the data that reveals it (about 0.41 s).
+        After the learning stretch, the longest delay in seconds between an R-peak above the
+        detection threshold and the end of the data that reveals it (about 0.41 s).
+    searchback : float
+        The longest delay of any R-peak, seconds: one found by searching back waits until
+        1.5 mean RR intervals (each at most 1.5 s) have passed without a beat (2.66 s).
     """
 
     def __init__(self, fs: float, *, band: tuple[float, float] = (5.0, 15.0),
@@ -79,14 +91,16 @@ class RPeakDetector:
         bp_delay = float(sps.group_delay((b, a), w=[np.sqrt(band[0] * band[1])], fs=fs)[1][0])
         lag = self._integrate.n / 2 + bp_delay
         self._search = (round(lag + 0.09 * fs), round(lag - 0.05 * fs))   # samples before i
-        # baseline: median of ECG[i - base, i] (an odd count of samples)
-        self._base = 2 * ((self._search[0] + round(0.15 * fs)) // 2)
+        # local baseline: median ECG over this many samples before and after the search window
+        self._anchor = max(1, round(0.06 * fs))
+        # the locator reads this far before an energy peak
+        self._reach = self._search[0] + max(self._anchor, len(self._taps))
         self._half = max(1, round(refractory * fs))      # candidate: max within +-refractory
         self._twave = twave * fs
         self._learning = max(1, round(learning * fs))
-        self._back = max(self._base, self._search[0] + len(self._taps), self._integrate.n,
-                         self._half) + 2
+        self._back = max(self._reach, self._integrate.n, self._half) + 2
         self.lookahead = (self._half + self._search[0] + 1) / fs
+        self.searchback = self.lookahead + _Levels.SEARCH * _Levels.MAX_RR
         # columns: integrated energy, |slope|, ECG; rows addressed by absolute sample index
         self._buf = SignalBuffer(columns=3)
         self._n = 0
@@ -102,7 +116,7 @@ class RPeakDetector:
         if len(x):
             slope = self._slope(x)
             rows = self._buf.extend(len(x))
-            rows[:, 0] = self._integrate(slope * slope)
+            rows[:, 0] = self._integrate(np.abs(slope)) / self._integrate.n
             rows[:, 1] = np.abs(slope)
             rows[:, 2] = x
             self._n += len(x)
@@ -115,7 +129,12 @@ class RPeakDetector:
     @property
     def pending_from(self) -> int:
         """Smallest sample index an R-peak not yet reported can have."""
-        return max(0, self._scan - self._search[0]) if self._levels.initialised else 0
+        return max(0, self._oldest() - self._search[0]) if self._levels.initialised else 0
+
+    def _oldest(self) -> int:
+        """Energy-peak index of the earliest complex that may still become a beat."""
+        first = self._levels.first_waiting
+        return self._scan if first is None else min(first, self._scan)
 
     def _detect(self, ready: int, final: bool = False) -> np.ndarray:
         none = np.empty(0, dtype=np.int64)
@@ -128,18 +147,19 @@ class RPeakDetector:
             return none
         self._scan = hi
         cand = _window_maxima(self._buf.window(lo - w - 1, hi + w, fill=-np.inf)[:, 0], w) + lo
-        beats = self._classify(cand, final) if len(cand) else none
-        self._buf.discard_before(self._scan - self._back)
+        beats = self._classify(cand, final)
+        self._buf.discard_before(self._oldest() - self._back)
         return beats
 
     def _classify(self, cand: np.ndarray, final: bool) -> np.ndarray:
         """Threshold decisions on the candidate energy peaks ``cand``; R-peaks of the beats."""
         energy = self._buf.data[cand - self._buf.start, 0]
         slopes = self._rows(cand - self._integrate.n + 1, self._integrate.n, 1,
-                            cand[0] < self._integrate.n).max(axis=1)
+                            len(cand) > 0 and cand[0] < self._integrate.n).max(axis=1,
+                                                                             initial=0.0)
         # rounding residue of the filters on a flat signal is no complex
         real = slopes > 1e-9 * np.abs(self._buf.data[cand - self._buf.start, 2])
-        beats = self._levels.decide(cand[real], energy[real], slopes[real])
+        beats = self._levels.decide(cand[real], energy[real], slopes[real], self._scan)
         return self._locate(beats, final) if len(beats) else beats
 
     def _locate(self, beats: np.ndarray, final: bool) -> np.ndarray:
@@ -150,17 +170,20 @@ class RPeakDetector:
             starts[beats == self._n - 1] = self._n - 1 - (a - b)
         # the ECG around each complex, smoothed by a linear-phase Hann kernel (kept centred)
         m = len(self._taps)
-        edge = final or beats[0] < self._base
+        edge = final or beats[0] < self._reach
         ecg = smooth_rows(self._rows(starts - m // 2, a - b + m, 2, edge), self._taps)
-        half = self._base // 2
-        base = np.partition(self._rows(beats - self._base, self._base + 1, 2, edge), half)[:, half]
-        top, bottom = ecg.argmax(axis=1), ecg.argmin(axis=1)
+        # deviation from the line joining the median ECG before and after the window
+        n = self._anchor
+        left = np.median(self._rows(starts - n, n, 2, edge), axis=1)[:, None]
+        right = np.median(self._rows(starts + (a - b) + 1, n, 2, edge), axis=1)[:, None]
+        dev = ecg - (left + (right - left) * _ramp(a - b + 1, n))
+        top, bottom = dev.argmax(axis=1), dev.argmin(axis=1)
         rows = np.arange(len(beats))
-        up, down = ecg[rows, top] - base, ecg[rows, bottom] - base
+        up, down = dev[rows, top], dev[rows, bottom]
         span = up - down
         own = np.divide(up + down, span, out=np.zeros_like(span), where=span > 0)
         # complexes without a full baseline window (at the very start) do not vote on polarity
-        vote = np.where(beats >= self._base, own, 0.0)
+        vote = np.where(beats >= self._reach, own, 0.0)
         at = np.where(self._levels.polarity(vote, own), starts + top, starts + bottom)
         return np.clip(at, 0, self._n - 1) if edge else at
 
@@ -181,6 +204,13 @@ def _arange(n: int) -> np.ndarray:
     return np.arange(n)
 
 
+@functools.cache
+def _ramp(n: int, anchor: int) -> np.ndarray:
+    """Where ``n`` samples lie between the centres of two ``anchor``-sample stretches just
+    before and just after them, as fractions of that distance."""
+    return (np.arange(n) + (anchor + 1) / 2) / (n + anchor)
+
+
 def _window_maxima(e: np.ndarray, w: int) -> np.ndarray:
     """Positions in ``e[w + 1 : -w]`` holding the largest value within +-w samples, > 0.
 
@@ -197,66 +227,159 @@ def _window_maxima(e: np.ndarray, w: int) -> np.ndarray:
 
 
 class _Levels:
-    """Adaptive signal/noise peak levels and the per-candidate decision (Pan & Tompkins 1985)."""
+    """Adaptive QRS / noise peak levels, the per-candidate decision and the search-back.
+
+    Levels are the medians of the last 8 QRS peaks and of the last 8 noise peaks, and the
+    detection threshold lies 0.3125 of the way from the noise level to the QRS level (Hamilton
+    & Tompkins 1986; Hamilton 2002). Medians cannot run away: one huge peak (a pacing spike, an
+    electrode pop) moves them by one rank, and a new amplitude or shape takes over after 4-5
+    beats. A candidate below the threshold is not counted as noise at once: it waits until the
+    next beat is found. When no beat comes within 1.5 mean RR intervals of the last (the mean
+    of the last 8, each at most 1.5 s), the largest waiting candidate above half the threshold
+    is taken as a beat (search-back; Pan & Tompkins 1985; Hamilton 2002), and the candidates
+    after it are decided again. Every search-back that finds nothing halves the search-back
+    threshold again (down to 1/16), so a sudden large drop of amplitude is recovered within a
+    few beats. Only then are the candidates before the new beat noise peaks, so beats that were
+    missed never raise the noise level (which would lock the detector onto one beat shape).
+    """
+
+    TH = 0.3125        # threshold position between noise and QRS levels (Hamilton 2002)
+    SEARCH = 1.5       # search back after this many mean RR intervals (Hamilton 2002)
+    MAX_RR = 1.5       # s; longest RR interval counted in the mean (40 bpm)
 
     def __init__(self, fs: float, twave: float) -> None:
         self.fs = fs
         self.twave = twave
         self.initialised = False
-        self.spk = self.npk = 0.0
+        self.qrs: deque[float] = deque(maxlen=8)
+        self.noise: deque[float] = deque(maxlen=8)
         self.last: int | None = None       # energy-peak index of the previous beat
         self.last_slope = 0.0
-        self.rr = deque(maxlen=8)          # recent beat-to-beat intervals, samples
-        self.asym = deque(maxlen=8)        # recent QRS polarity asymmetries in [-1, 1]
+        self.since = 0                     # where the current search-back interval starts
+        self.misses = 0                    # search-backs in a row that found no beat
+        self.rr: deque[int] = deque(maxlen=8)     # recent beat-to-beat intervals, samples
+        self.asym: deque[float] = deque(maxlen=8)  # asymmetries of recent biphasic QRSs
+        self.waiting: list[tuple[int, float, float]] = []   # candidates below the threshold
+
+    @property
+    def first_waiting(self) -> int | None:
+        """Index of the earliest candidate that may still become a beat."""
+        return self.waiting[0][0] if self.waiting else None
 
     def initialise(self, energy: np.ndarray) -> None:
-        """Initial levels from the learning stretch (PT: 1/3 of max, 1/2 of mean)."""
+        """Initial levels from the learning stretch: QRS level half its largest peak, noise
+        level its mean."""
         finite = energy[np.isfinite(energy)]
-        self.spk = float(finite.max()) / 3 if len(finite) else 0.0
-        self.npk = float(finite.mean()) / 2 if len(finite) else 0.0
+        if len(finite):
+            self.qrs.append(float(finite.max()) / 2)
+            self.noise.append(float(finite.mean()))
         self.initialised = True
 
-    def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray) -> np.ndarray:
-        """Classify candidates in order; return the energy-peak indices of the beats.
+    def threshold(self) -> float:
+        q = float(np.median(self.qrs)) if self.qrs else 0.0
+        n = float(np.median(self.noise)) if self.noise else 0.0
+        return n + self.TH * (q - n)
+
+    def _due(self) -> int:
+        """Sample index after which the interval since the last beat is searched back."""
+        limit = self.MAX_RR * self.fs
+        mean = sum(min(r, limit) for r in self.rr) / len(self.rr) if self.rr else limit
+        return self.since + int(self.SEARCH * mean)
+
+    def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray,
+               upto: int) -> np.ndarray:
+        """Classify candidates in order, search back where due before ``upto`` (the first
+        index not yet scanned); return the energy-peak indices of the beats, increasing.
 
         ``cand``: energy-peak indices; ``energy``, ``slopes``: their integrated energy and
         maximal slope.
         """
-        out = []
-        spk, npk, last, last_slope = self.spk, self.npk, self.last, self.last_slope
-        rr = self.rr
-        for i, e, s in zip(cand.tolist(), energy.tolist(), slopes.tolist()):
-            thr = npk + 0.25 * (spk - npk)
-            relax = 0
-            twave = False
-            if last is not None:
-                rr_mean = sum(rr) / len(rr) if rr else self.fs
-                relax = min(int((i - last) / (1.66 * rr_mean)), 4)
-                thr *= 0.5 ** relax
-                # a T wave: too slow for a QRS this soon after a beat
-                twave = i - last < self.twave and s < 0.5 * last_slope
-            if e > thr and not twave:
-                gain = 0.25 if relax else 0.125
-                spk = gain * min(e, 2 * spk if spk > 0 else e) + (1 - gain) * spk
-                if last is not None:
-                    rr.append(i - last)
-                last, last_slope = i, s
-                out.append(i)
+        out: list[int] = []
+        queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist()))
+        k = 0
+        while True:
+            due = self._due()
+            nxt = queue[k][0] if k < len(queue) else upto
+            if due < nxt and due < upto:
+                # no beat within 1.5 RR: the best waiting candidate becomes one, and those
+                # after it are decided again
+                redo = self._search_back(due, out)
+                queue[k:k] = redo
+                continue
+            if k == len(queue):
+                break
+            i, e, s = queue[k]
+            k += 1
+            if e > self.threshold() and not self._twave(i, s):
+                self._beat(i, e, s, out)
             else:
-                npk = 0.125 * min(e, 2 * npk if npk > 0 else e) + 0.875 * npk
-        self.spk, self.npk, self.last, self.last_slope = spk, npk, last, last_slope
+                self.waiting.append((i, e, s))
         return np.asarray(out, dtype=np.int64)
 
-    def polarity(self, vote: np.ndarray, own: np.ndarray) -> np.ndarray:
-        """Per beat, True when the lead's dominant deflection is positive.
+    def _twave(self, i: int, s: float, within: float | None = None) -> bool:
+        """A T wave: too slow for a QRS (under half the last beat's slope) within ``within``
+        samples of the last beat (360 ms; Pan & Tompkins 1985)."""
+        return (self.last is not None and i - self.last < (within or self.twave)
+                and s < 0.5 * self.last_slope)
 
-        ``vote``: each beat's QRS asymmetry (max + min) / (max - min) about the baseline, summed
-        over the last 8 beats; ``own``: the beat's own asymmetry, used while the votes cancel.
+    def _late(self) -> float:
+        """T-wave window of the search-back, samples: 360 ms or half the mean RR interval if
+        longer (a weak candidate found only by searching back, after a premature beat, is
+        most often its T wave)."""
+        mean = sum(self.rr) / len(self.rr) if self.rr else 0.0
+        return max(self.twave, 0.5 * mean)
+
+    def _beat(self, i: int, e: float, s: float, out: list[int]) -> None:
+        """Accept candidate ``i``; the candidates waiting before it were noise."""
+        self.noise.extend(w[1] for w in self.waiting if w[0] < i)
+        self.waiting = [w for w in self.waiting if w[0] > i]
+        self.qrs.append(e)
+        if self.last is not None:
+            self.rr.append(i - self.last)
+        self.last = self.since = i
+        self.last_slope = s
+        self.misses = 0
+        out.append(i)
+
+    def _search_back(self, due: int, out: list[int]) -> list[tuple[int, float, float]]:
+        """Search the candidates waiting before ``due``; returns those to decide again."""
+        floor = 0.5 ** (1 + min(self.misses, 3)) * self.threshold()
+        before = [w for w in self.waiting if w[0] < due]
+        fit = [w for w in before if w[1] > floor and not self._twave(w[0], w[2], self._late())]
+        if not fit:
+            self.noise.extend(w[1] for w in before)
+            self.waiting = [w for w in self.waiting if w[0] >= due]
+            self.since = due
+            self.misses += 1
+            return []
+        best = max(fit, key=lambda w: w[1])
+        later = [w for w in self.waiting if w[0] > best[0]]
+        self.waiting = [w for w in self.waiting if w[0] < best[0]]
+        self._beat(*best, out)
+        return later
+
+    #: A QRS whose asymmetry is at least this is one-sided: its smaller deflection is under
+    #: 60 % of the larger.
+    ONE_SIDED = 0.25
+
+    def polarity(self, vote: np.ndarray, own: np.ndarray) -> np.ndarray:
+        """Per beat, True when its R-peak is the positive extremum, False for the negative.
+
+        ``own``: each beat's QRS asymmetry (max + min) / (max - min) about the local baseline,
+        in [-1, 1]; ``vote``: the same, or 0 for a beat without a full baseline window. A
+        one-sided QRS (|asymmetry| >= :attr:`ONE_SIDED`) is marked at its dominant deflection,
+        so beats of opposite polarity in one record (a PVC among normal beats) each get their
+        own. A biphasic QRS takes the sign summed over the last 8 biphasic beats, so one
+        morphology keeps one deflection while noise tips its own balance (its own sign serves
+        while those votes cancel).
         """
         out = np.empty(len(vote), dtype=bool)
         for k, (v, o) in enumerate(zip(vote.tolist(), own.tolist())):
-            self.asym.append(v)
-            out[k] = (sum(self.asym) or o) >= 0
+            if abs(o) >= self.ONE_SIDED:
+                out[k] = o >= 0
+            else:
+                self.asym.append(v)
+                out[k] = (sum(self.asym) or o) >= 0
         return out
 
 

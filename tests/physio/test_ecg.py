@@ -76,17 +76,29 @@ def test_agrees_with_neurokit2(shared_data, name, column, fs):
     assert agreement >= 0.995
 
 
-def test_beats_are_reported_within_the_lookahead(mitdb_minute):
-    """After the 2 s learning stretch, each beat is out by ``lookahead`` (< 0.5 s) later."""
+@pytest.mark.parametrize("drop", [False, True], ids=["every-beat", "weak-beat"])
+def test_beats_are_reported_within_the_lookahead(mitdb_minute, drop):
+    """After the 2 s learning stretch, each beat is out by ``lookahead`` (< 0.5 s) later; a
+    beat too weak for the threshold (one QRS scaled down to 1/4 by a Hann taper) is found by
+    searching back, within ``searchback`` (< 3 s)."""
     x, whole = mitdb_minute
+    x = x.copy()
+    weak = whole[30]
+    if drop:
+        taper, base = 1 - 0.75 * np.hanning(109), np.median(x)
+        x[weak - 54:weak + 55] = base + (x[weak - 54:weak + 55] - base) * taper
     det = RPeakDetector(360)
-    assert det.lookahead < 0.5
-    late = []
+    assert det.lookahead < 0.5 and det.searchback < 3.0
+    late = {}
     for i in range(0, len(x), 10):
         for beat in det.update(x[i:i + 10]):
-            late.append(i + 10 - beat)
-    late = np.array(late[3:]) / 360             # beats after the learning stretch
-    assert late.max() <= det.lookahead + 10 / 360
+            late[beat] = (i + 10 - beat) / 360
+    after = {b: t for b, t in late.items() if b > 2 * 360}    # after the learning stretch
+    assert min(abs(b - weak) for b in late) <= 2
+    assert max(after.values()) <= det.searchback + 10 / 360
+    direct = [t for b, t in after.items() if abs(b - weak) > 2]
+    assert max(direct) <= det.lookahead + 10 / 360
+    assert (late[min(late, key=lambda b: abs(b - weak))] > det.lookahead) == drop
 
 
 def test_baseline_wander_and_noise_burst():
