@@ -1,20 +1,34 @@
-"""Online PPG pulse (systolic peak) detection, causal and chunk-size invariant.
+"""Online PPG pulse (systolic peak) detection at 40-200 bpm, either polarity, causal and
+chunk-size invariant.
 
-The detector follows Elgendi et al. (2013, PLoS ONE 8:e76585, "two event-related moving
-averages"): band-pass 0.5-8 Hz, keep the positive part and square it, then mark "blocks of
-interest" where the 111 ms moving average of that energy exceeds the 667 ms moving average plus
-an offset of 0.02 x the mean energy; every block at least 111 ms long holds one systolic peak.
-To be causal, both moving averages trail (they end at the current sample) instead of being
-centred, the mean energy is taken over the last 10 s, and a block is cut after about 0.39 s,
-which bounds the look-ahead to 0.5 s. The peak is then located on the PPG itself,
-smoothed by a 40 ms linear-phase Hann kernel (no delay; nulls 50 Hz mains), between 0.1 s
-before the block start and 0.05 s before its end. Peaks closer than 0.3 s to the previous one are
-dropped (as in NeuroKit2's implementation).
+Methods (see :class:`PulseDetector` for the numbers):
 
-The PPG must have its systolic peaks pointing up (light absorbance, as in
-``neurokit2.ppg_simulate``).
+1. Band-pass 0.5-8 Hz (2nd-order Butterworth, causal), the pre-filter of Elgendi et al. (2013,
+   PLoS ONE 8:e76585) and of NeuroKit2's PPG cleaning.
+2. Polarity from the signal itself: the systolic upstroke is steeper than the diastolic decay,
+   so the first derivative of a PPG with its peaks up is positively skewed (the skewness
+   signal-quality index of Elgendi 2016, Bioengineering 3:21, applied to the derivative).
+   The third and second moments of the derivative are averaged exponentially over about 10 s;
+   the polarity flips only when the skewness has the other sign beyond a margin (hysteresis).
+3. Slope sum function (Zong et al. 2003, Computers in Cardiology 30:259): the sum of the
+   upward slopes over the last 128 ms; each upstroke makes one hump, whose maximum is a pulse
+   candidate. This is the front end of ``qppg`` (Vest et al. 2018, Physiol Meas 39:105004),
+   one of the most accurate PPG beat detectors in the review of Charlton et al. (2022, Physiol
+   Meas 43:085007).
+4. Candidate selection by relative height, not by a fixed refractory period (so nothing
+   assumes a heart rate): a candidate is a pulse when it reaches a fraction of the recent
+   pulse height (the median of the last 5 pulses, or the largest candidate of the last 2.5 s
+   if smaller, which recovers from a sudden loss of perfusion), is not much smaller than any
+   candidate within 0.6 s (the diastolic wave after a dicrotic notch is), and no larger
+   candidate follows within 0.25 s (one upstroke split by noise counts once). Within 0.6 x the
+   median recent pulse interval after a pulse, a candidate must be nearly as large as it (the
+   diastolic wave of a deep notch is not).
+5. The systolic peak: on the PPG (polarity applied) smoothed by a 40 ms Hann kernel (zero
+   phase, nulls 50 Hz mains), the first maximum after the steepest point of the upstroke.
 """
 from __future__ import annotations
+
+from collections import deque
 
 import numpy as np
 from scipy import signal as sps
@@ -22,125 +36,208 @@ from scipy import signal as sps
 from .beats import BeatProcessor, detect_all
 from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows
 
-__all__ = ["PulseDetector", "PulseProcessor", "ppg_peaks"]
+__all__ = ["PulseDetector", "PulseProcessor", "ppg_peaks", "polarity_switches"]
 
 
 class PulseDetector:
-    """Causal PPG systolic-peak detector (Elgendi et al. 2013, adapted; see module).
+    """Causal PPG systolic-peak detector for 40-200 bpm, peaks up or down (see module).
 
     Feed consecutive samples with :meth:`update`; each call returns the pulse peaks that became
     certain, as absolute sample indices (0 = first sample ever fed). :meth:`flush` returns the
     rest at the end of the data. Output does not depend on how the signal is cut into chunks.
+    Any unit and scale: every threshold is relative to the signal itself.
 
     Parameters
     ----------
     fs : float
         Sampling rate in Hz (at least 20 Hz; 25-1000 Hz typical).
-    peak_window : float
-        Short moving average, seconds (Elgendi: 111 ms); also the minimum block length.
-    beat_window : float
-        Long moving average, seconds (Elgendi: 667 ms).
-    offset : float
-        Threshold offset as a fraction of the mean energy (Elgendi's beta: 0.02).
-    mean_window : float
-        Seconds over which the mean energy is taken (10 s).
+    slope_window : float
+        Window of the slope sum function, seconds (Zong et al. 2003: 128 ms).
+    min_height : float
+        A pulse's slope sum reaches at least this fraction of the recent pulse height (0.3).
+    neighbour_ratio : float
+        ... and at least this fraction of every candidate within ``neighbour_window`` (0.5).
+    neighbour_window : float
+        Seconds either side of a candidate compared by ``neighbour_ratio`` (0.6 s: past the
+        diastolic wave at 40 bpm).
+    early_ratio : float
+        Within 0.6 x the median recent pulse interval after a pulse, a candidate reaches at
+        least this fraction of that pulse (0.7).
     min_interval : float
-        Minimum time between peaks, seconds (0.3 s).
+        Shortest time between pulses, seconds (0.25 s: 240 bpm); of candidates closer than
+        this, the larger one is kept.
+    polarity_window : float
+        Time constant of the polarity's moments, seconds (10 s).
 
     Attributes
     ----------
     lookahead : float
         Longest delay in seconds between a peak and the end of the data that reveals it
-        (<= 0.5 s).
+        (about 0.5 s).
+    polarity : int
+        Current polarity, +1 (peaks up) or -1 (peaks down).
     """
 
-    #: Longest delay (s) between a peak and the data that reveals it; blocks are cut to keep it.
-    MAX_LOOKAHEAD = 0.5
-
-    def __init__(self, fs: float, *, peak_window: float = 0.111, beat_window: float = 0.667,
-                 offset: float = 0.02, mean_window: float = 10.0,
-                 min_interval: float = 0.3) -> None:
+    def __init__(self, fs: float, *, slope_window: float = 0.128, min_height: float = 0.3,
+                 neighbour_ratio: float = 0.5, neighbour_window: float = 0.6,
+                 early_ratio: float = 0.7, min_interval: float = 0.25,
+                 polarity_window: float = 10.0) -> None:
         if not fs >= 20:
             raise ValueError(f"sampling rate must be >= 20 Hz, got {fs!r}")
         self.fs = float(fs)
         self._fill = HoldLast()
-        self._bandpass = LinearFilter(*sps.butter(2, [0.5, 8.0], "bandpass", fs=fs))
-        self._peak = MovingSum(max(1, round(peak_window * fs)))
-        self._beat = MovingSum(max(1, round(beat_window * fs)))
-        self._mean = MovingSum(max(1, round(mean_window * fs)))
-        self._offset = offset
+        self._lowpass = LinearFilter(*sps.butter(2, min(8.0, 0.4 * fs), fs=fs))
+        decay = np.exp(-1.0 / (polarity_window * fs))
+        self._moment3 = LinearFilter([1.0 - decay], [1.0, -decay])
+        self._moment2 = LinearFilter([1.0 - decay], [1.0, -decay])
+        self.polarity = 1
+        self._ssf = MovingSum(max(1, round(slope_window * fs)))
+        self._min_height = min_height
+        self._ratio = neighbour_ratio
+        self._early_ratio = early_ratio
+        self._near = round(neighbour_window * fs)
+        self._gap = max(1, round(min_interval * fs))
+        self._recent = round(2.5 * fs)
         self._taps = hann_taps(fs, 0.040)
-        self._lead = round(0.1 * fs)                    # search starts this before the block
-        self._trim = round(0.05 * fs)                   # and ends this before its end
-        self._max_block = int(self.MAX_LOOKAHEAD * fs) - self._lead - 1
-        self._min_gap = round(min_interval * fs)
-        self.lookahead = (self._max_block + self._lead + 1) / fs
+        # the peak lies after the steepest point of the upstroke, which lies in the slope
+        # window before the candidate, or up to the band-pass group delay (~45 ms) earlier
+        self._back = self._ssf.n + round(0.06 * fs)
+        self._ahead = round(0.25 * fs)                  # the peak is searched this far ahead
+        self._wait = max(self._gap, self._near // 2, self._ahead + len(self._taps) // 2 + 1)
+        self.lookahead = (self._back + self._wait + 1) / fs
         self._raw = SignalBuffer()
         self._n = 0
-        self._inside = False            # is the newest sample inside a block?
-        self._open: int | None = None   # start of the current block, unless already cut
-        self._last: int | None = None   # previous peak
+        self._last_lp = None
+        self._tail = np.array([np.inf, np.inf])       # last two slope sums
+        self._pol_before = 1                            # polarity at the last sample
+        self._cands: deque[tuple[int, float, int]] = deque()   # (index, height, polarity)
+        self._next = 0                                  # index in _cands of the next to decide
+        self._heights: deque[float] = deque(maxlen=5)   # slope sums of the last pulses
+        self._intervals: deque[int] = deque(maxlen=5)   # the last pulse intervals, samples
+        self._last: tuple[int, float] | None = None     # last pulse: candidate index, height
+        self._last_peak = -1
 
     def update(self, x: np.ndarray) -> np.ndarray:
-        """Consume the next samples (any unit, peaks up); return newly certain peak indices.
-
-        Non-finite samples (dropouts) are replaced by the last finite one.
-        """
+        """Consume the next samples (any unit, either polarity); return newly certain peak
+        indices. Non-finite samples (dropouts) are replaced by the last finite one."""
         x = self._fill(np.asarray(x, dtype=np.float64).reshape(-1))
         if not len(x):
             return np.empty(0, dtype=np.int64)
-        s = np.maximum(self._bandpass(x), 0.0)
-        y = s * s
-        count = np.minimum(np.arange(self._n + 1, self._n + len(x) + 1), self._mean.n)
-        thr = self._beat(y) / self._beat.n + self._offset * self._mean(y) / count
-        inside = self._peak(y) / self._peak.n > thr
+        lp = self._lowpass(x)
+        d = np.diff(lp, prepend=lp[0] if self._last_lp is None else self._last_lp)
+        self._last_lp = lp[-1]
+        m3, m2 = self._moment3(d ** 3), self._moment2(d * d)
+        skew = np.divide(m3, m2 ** 1.5, out=np.zeros_like(m3), where=m2 > 0)
+        pol, self.polarity = polarity_switches(skew, self.polarity)
+        ssf = self._ssf(np.maximum(pol * d, 0.0))
+        ext = np.concatenate((self._tail, ssf))
+        mid = ext[1:-1]
+        top = np.flatnonzero((mid > ext[:-2]) & (mid >= ext[2:]))
+        pol_ext = np.concatenate(([self._pol_before], pol))
+        for j in top:      # candidate at absolute index self._n - 1 + j
+            self._cands.append((self._n - 1 + int(j), float(mid[j]), int(pol_ext[j])))
+        self._pol_before = self.polarity
+        self._tail = ext[-2:]
         self._raw.append(x)
-        flips = np.flatnonzero(np.diff(inside, prepend=self._inside)) + self._n
         self._n += len(x)
-        return self._blocks(flips.tolist())
+        return self._decide(final=False)
 
     def flush(self) -> np.ndarray:
-        """End of data: close a block still open (the data end cuts it)."""
-        return self._blocks([self._n] if self._inside else [])
+        """End of data: decide the candidates still waiting for their look-ahead."""
+        return self._decide(final=True)
 
     @property
     def pending_from(self) -> int:
         """Smallest sample index a peak not yet reported can have."""
-        start = self._n if self._open is None else self._open
-        return max(0, start - self._lead - len(self._taps))
+        first = self._cands[self._next][0] if self._next < len(self._cands) else self._n - 1
+        return max(0, min(first, self._n - 1) - self._back)
 
-    def _blocks(self, flips: list[int]) -> np.ndarray:
-        """Walk the block starts and ends (they alternate); a block is cut at the cap length."""
+    def _decide(self, final: bool) -> np.ndarray:
+        """Decide every candidate whose look-ahead has arrived; forget what no longer counts."""
         out: list[int] = []
-        for i in flips:
-            self._inside = not self._inside
-            if self._inside:
-                self._open = i
-            elif self._open is not None:
-                self._peak_in(self._open, min(i, self._open + self._max_block), out)
-                self._open = None
-        if self._open is not None and self._n - self._open >= self._max_block:
-            self._peak_in(self._open, self._open + self._max_block, out)
-            self._open = None
-        self._raw.discard_before(self.pending_from)
+        while self._next < len(self._cands):
+            i, h, pol = self._cands[self._next]
+            if not final and i + self._wait >= self._n:
+                break
+            if self._is_pulse(self._next):
+                peak = self._peak(i, pol)
+                self._heights.append(h)
+                if self._last is not None:
+                    self._intervals.append(i - self._last[0])
+                self._last = (i, h)
+                if peak > self._last_peak:
+                    out.append(peak)
+                    self._last_peak = peak
+            self._next += 1
+        horizon = (self._cands[self._next][0] if self._next < len(self._cands) else self._n) \
+            - max(self._near, self._recent)
+        while self._cands and self._cands[0][0] < horizon:
+            self._cands.popleft()
+            self._next -= 1
+        self._raw.discard_before(self.pending_from - len(self._taps))
         return np.asarray(out, dtype=np.int64)
 
-    def _peak_in(self, start: int, end: int, out: list[int]) -> None:
-        """Locate the systolic peak of block ``[start, end)`` and append it if valid."""
-        if end - start < self._peak.n:
-            return
-        lo, hi = start - self._lead, end - self._trim
+    def _is_pulse(self, k: int) -> bool:
+        """Candidate ``k`` of :attr:`_cands` against its neighbours and the recent pulses."""
+        i, h, _ = self._cands[k]
+        near = recent = 0.0
+        for j, g, _ in self._cands:
+            if i < j <= i + self._gap and g > h:
+                return False                    # a larger candidate follows closely
+            if abs(j - i) <= self._near:
+                near = max(near, g)
+            if i - self._recent <= j <= i + self._gap:
+                recent = max(recent, g)
+        if h < self._ratio * near:
+            return False
+        ref = min(float(np.median(self._heights)), recent) if self._heights else recent
+        if h < self._min_height * ref:
+            return False
+        if self._last is not None:
+            since, last_h = i - self._last[0], self._last[1]
+            if since < self._gap:
+                return False
+            if self._intervals and since < 0.6 * np.median(self._intervals) \
+                    and h < self._early_ratio * last_h:
+                return False
+        return True
+
+    def _peak(self, i: int, pol: int) -> int:
+        """Systolic peak of the upstroke whose slope sum peaks at ``i``: on the smoothed PPG,
+        the first maximum after the steepest point."""
         m = len(self._taps)
+        lo, hi = i - self._back, min(i + self._ahead, self._n - 1 - m // 2)
         idx = np.clip(np.arange(lo - m // 2, hi + m - m // 2), 0, self._n - 1)
-        smooth = smooth_rows(self._raw.data[idx - self._raw.start][None, :], self._taps)[0]
-        peak = int(np.clip(lo + int(np.argmax(smooth)), 0, self._n - 1))
-        if self._last is None or peak - self._last >= self._min_gap:
-            out.append(peak)
-            self._last = peak
+        seg = pol * smooth_rows(self._raw.data[idx - self._raw.start][None, :], self._taps)[0]
+        slope = np.diff(seg)
+        if not len(slope):
+            return i
+        steep = int(np.argmax(slope[:max(1, i - lo + 1)]))
+        down = np.flatnonzero(slope[steep:] <= 0)
+        top = steep + int(down[0]) if len(down) else steep + int(np.argmax(seg[steep:]))
+        return max(0, lo + top)
+
+
+def polarity_switches(skew: np.ndarray, polarity: int, margin: float = 0.1) -> tuple[np.ndarray, int]:
+    """Polarity per sample from the running skewness of the PPG derivative, with hysteresis.
+
+    The polarity (+1 peaks up, -1 peaks down) flips where the skewness, times the current
+    polarity, falls below ``-margin``. Returns the per-sample polarity and the last one.
+    """
+    out = np.empty(len(skew), dtype=np.int64)
+    start = 0
+    while start < len(skew):
+        flip = np.flatnonzero(polarity * skew[start:] < -margin)
+        stop = start + int(flip[0]) if len(flip) else len(skew)
+        out[start:stop] = polarity
+        if stop < len(skew):
+            polarity = -polarity
+        start = stop
+    return out, polarity
 
 
 def ppg_peaks(ppg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
-    """Systolic peak sample indices of a whole PPG record.
+    """Systolic peak sample indices of a whole PPG record (either polarity).
 
     Runs :class:`PulseDetector` over the array, so the result is exactly what the online
     detector reports live.
@@ -148,7 +245,7 @@ def ppg_peaks(ppg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
     Parameters
     ----------
     ppg : array_like, shape (n,)
-        PPG, systolic peaks up (any unit).
+        PPG, any unit, peaks up or down.
     fs : float
         Sampling rate, Hz.
     **kwargs
