@@ -1,9 +1,10 @@
 """Which processors run on which streams: the signal core, declared per stream kind.
 
-ECG -> R-peaks + RR; PPG -> pulse peaks + RR; every RR stream (from a detector or straight from
+ECG -> R-peaks + RR + signal quality; PPG -> pulse peaks + RR + signal quality; every RR stream (from a detector or straight from
 a device) -> artifact-corrected NN (one cleaner per RR stream), and that NN stream -> windowed
 HRV, coherence and RSA amplitude per breath (breaths from the participant's first respiration
-stream, or from the pacer when there is none); EDA -> SCL + SCRs; respiration -> breath onsets;
+stream, or from the pacer when there is none); EDA -> SCL + SCRs, and signal quality;
+respiration -> breath onsets;
 the participant's first NN, HRV, SCL and SCR streams -> the arousal index. Participants are
 told apart by device label (a dyad: ``parent@...``, ``child@...``).
 """
@@ -18,6 +19,7 @@ from .physio.ecg import RPeakProcessor
 from .physio.eda import EdaProcessor
 from .physio.hrv import HRVProcessor
 from .physio.ppg import PulseProcessor
+from .physio.quality import EcgQuality, EdaQualityProcessor, PpgQuality
 from .physio.rr import NNProcessor
 from .physio.rsa import RsaProcessor
 from .devices.labels import label_of
@@ -34,6 +36,24 @@ _BY_KIND = {"ecg": RPeakProcessor, "ppg": PulseProcessor, "eda": EdaProcessor,
 #: which move over seconds, 1 s later (the tonic estimate looks 4 s ahead); breath onsets 4 s
 #: later, which leaves RSA as late as before (its cycles wait for the NN stream too).
 _BATCH_S = {"ecg": 0.5, "ppg": 0.5, "eda": 1.0, "resp": 4.0}
+#: Signal-quality raters of the beat processors (``X.quality``, :mod:`biofeed.physio.quality`).
+_BEAT_QUALITY = {"ecg": EcgQuality, "ppg": PpgQuality}
+
+
+def raw_processors(info: StreamInfo) -> list[Processor]:
+    """The processors of one raw stream, batched (:data:`_BATCH_S`): beats, RR and quality
+    ``X.quality`` of ECG and PPG; SCL, SCRs and quality of EDA; breaths of respiration; none
+    for other kinds."""
+    if info.kind not in _BY_KIND:
+        return []
+    batch = _BATCH_S[info.kind]
+    if info.kind in _BEAT_QUALITY:
+        return [Batched(_BY_KIND[info.kind](info, quality=_BEAT_QUALITY[info.kind](info.rate)),
+                        batch)]
+    procs = [Batched(_BY_KIND[info.kind](info), batch)]
+    if info.kind == "eda":
+        procs.append(Batched(EdaQualityProcessor(info), batch))
+    return procs
 
 
 def rr_processors(rr: str, breaths: str | None = None) -> list[Processor]:
@@ -68,8 +88,7 @@ def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
 
 def _participant(streams: list[StreamInfo], arousal: str) -> list[Processor]:
     """The processors of one participant's raw streams; the arousal index is named ``arousal``."""
-    procs: list[Processor] = [Batched(_BY_KIND[s.kind](s), _BATCH_S[s.kind])
-                              for s in streams if s.kind in _BY_KIND]
+    procs: list[Processor] = [p for s in streams for p in raw_processors(s)]
     rr_streams = [s.name for s in streams if s.kind == "rr"]
     rr_streams += [o.name for p in procs for o in p.outputs if o.kind == "rr"]
     breaths = next((o.name for p in procs for o in p.outputs if o.kind == "breath"), None)

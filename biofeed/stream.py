@@ -16,6 +16,7 @@ import numpy as np
 KINDS = frozenset({
     "ecg", "ppg", "rr", "hr", "eda", "resp", "acc", "temp", "marker",   # raw
     "rpeak", "pulse", "breath", "nn", "hrv", "coherence", "rsa", "scl", "scr", "arousal",  # derived
+    "quality",              # derived: signal quality per segment (biofeed.physio.quality)
 })
 
 

@@ -29,7 +29,17 @@ def live_recording(tmp_path_factory):
 def test_every_derived_stream_is_recorded(live_recording):
     kinds = {s.kind for s in live_recording.streams.values() if s.derived}
     assert kinds == {"rpeak", "rr", "nn", "hrv", "coherence", "rsa", "breath", "scl", "scr",
-                     "arousal"}
+                     "arousal", "quality"}
+    quality = {n for n, s in live_recording.streams.items() if s.kind == "quality"}
+    assert quality == {"ecg.quality", "eda.quality"}
+
+
+def test_the_simulated_participant_is_rated_good(live_recording):
+    # 10 s segments every 5 s over the 240 s demo; a motion artifact a minute
+    # (SimConfig(artifact_per_min=1.0)) may spoil a few
+    for name in ("ecg.quality", "eda.quality"):
+        good = live_recording.signals[name].values[:, 0]
+        assert len(good) == 47 and good.mean() >= 0.7, (name, good.mean())
 
 
 def test_replay_reproduces_the_live_derived_streams(live_recording):

@@ -4,7 +4,8 @@ A beat detector (:class:`~biofeed.physio.ecg.RPeakDetector`,
 :class:`~biofeed.physio.ppg.PulseDetector`) takes consecutive samples of one signal and returns
 the beats that became certain, as absolute sample indices, whatever the chunking.
 :func:`detect_all` runs one over a whole record; :class:`BeatProcessor` turns one into an
-engine processor emitting beat times and beat-to-beat intervals.
+engine processor emitting beat times and beat-to-beat intervals (and, given a
+:class:`BeatQuality` rater, signal quality per segment).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..processor import Processor
 from ..stream import Chunk, StreamInfo
 from .filters import SignalBuffer
 
-__all__ = ["BeatDetector", "BeatProcessor", "detect_all"]
+__all__ = ["BeatDetector", "BeatProcessor", "BeatQuality", "SampleTimes", "detect_all"]
 
 
 class BeatDetector(Protocol):
@@ -32,6 +33,63 @@ class BeatDetector(Protocol):
     @property
     def pending_from(self) -> int:
         """Smallest sample index a beat not yet reported can have."""
+
+
+class BeatQuality(Protocol):
+    """What :class:`BeatProcessor` needs of a signal-quality rater
+    (:mod:`biofeed.physio.quality`): segments of the signal rated from its samples and beats."""
+
+    #: Names of the values of one rated segment (the quality stream's channels).
+    channels: tuple[str, ...]
+
+    def update(self, x: np.ndarray, beats: np.ndarray, known: int) -> list[tuple[int, list[float]]]:
+        """Consume the samples given to the detector and the beats it reported (absolute
+        sample indices); every beat below sample ``known`` has been reported. Returns the
+        segments now rated: (absolute index just after the segment's last sample, values)."""
+
+    @property
+    def pending_from(self) -> int:
+        """Smallest sample index a segment not yet rated can start at."""
+
+
+class SampleTimes:
+    """Session time of every sample of one regular stream, by absolute sample index.
+
+    Times count samples from the start of each contiguous run, so they do not depend on where
+    chunks were cut; a chunk more than half a sample off where the last one ended starts a
+    new run (a gap).
+
+    Parameters
+    ----------
+    rate : float
+        Sampling rate, Hz.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = float(rate)
+        self._starts: deque[tuple[int, float]] = deque()   # (first sample index, t0 s) per run
+        self.end = 0                                        # samples so far
+
+    def append(self, t0: float, n: int) -> None:
+        """The next ``n`` samples, the first at session time ``t0`` (s)."""
+        if self._starts:
+            start, s0 = self._starts[-1]
+            expected = s0 + (self.end - start) / self.rate
+        if not self._starts or abs(t0 - expected) > 0.5 / self.rate:
+            self._starts.append((self.end, t0))
+        self.end += n
+
+    def times(self, idx: np.ndarray) -> np.ndarray:
+        """Session times (s) of the samples at absolute indices ``idx`` (not forgotten ones)."""
+        starts = np.array([s for s, _ in self._starts])
+        t0s = np.array([t for _, t in self._starts])
+        j = np.searchsorted(starts, idx, side="right") - 1
+        return t0s[j] + (idx - starts[j]) / self.rate
+
+    def discard_before(self, index: int) -> None:
+        """Forget the runs that end before sample ``index``."""
+        while len(self._starts) > 1 and self._starts[1][0] <= index:
+            self._starts.popleft()
 
 
 def detect_all(detector: BeatDetector, x: np.ndarray) -> np.ndarray:
@@ -57,7 +115,10 @@ class BeatProcessor(Processor):
     A subclass names its detector and stream kinds in the class attributes below. The beat
     stream (kind :attr:`peak_kind`, in the input's unit) has one sample per beat, value = input
     value at the beat, timestamp = beat time in session seconds. ``X.rr`` (kind ``"rr"``, ms)
-    holds the interval ending at each beat after the first, stamped at that beat.
+    holds the interval ending at each beat after the first, stamped at that beat. With a
+    ``quality`` rater, ``X.quality`` (kind ``"quality"``, channels ``quality.channels``) has
+    one sample per rated segment, stamped at the segment's end; a segment is rated once every
+    beat in it is known, so its values do not depend on chunking.
 
     Parameters
     ----------
@@ -65,6 +126,8 @@ class BeatProcessor(Processor):
         The input stream (regular, of kind :attr:`input_kind`).
     channel : int
         Which channel of the input to analyse.
+    quality : BeatQuality, optional
+        Rates the signal from its samples and beats (:mod:`biofeed.physio.quality`).
     **kwargs
         Passed to the detector.
     """
@@ -77,7 +140,8 @@ class BeatProcessor(Processor):
     peak_kind: str
     peak_suffix: str
 
-    def __init__(self, info: StreamInfo, channel: int = 0, **kwargs) -> None:
+    def __init__(self, info: StreamInfo, channel: int = 0, *, quality: BeatQuality | None = None,
+                 **kwargs) -> None:
         if info.kind != self.input_kind or not info.regular:
             raise ValueError(f"stream {info.name!r}: need a regular {self.input_kind!r} stream, "
                              f"got kind {info.kind!r} at {info.rate} Hz")
@@ -93,8 +157,12 @@ class BeatProcessor(Processor):
                        device=device, derived=True),
             StreamInfo(f"{info.name}.rr", "rr", "ms", 0.0, device=device, derived=True),
         )
+        self.quality = quality
+        if quality is not None:
+            self.outputs += (StreamInfo(f"{info.name}.quality", "quality", "a.u.", 0.0,
+                                        quality.channels, device=device, derived=True),)
         self._raw = SignalBuffer()
-        self._starts: deque[tuple[int, float]] = deque()   # (first sample index, t0) per chunk
+        self._times = SampleTimes(info.rate)
         self._last_time: float | None = None
 
     def update(self, chunk: Chunk) -> list[Chunk]:
@@ -105,29 +173,25 @@ class BeatProcessor(Processor):
         if not len(chunk):
             return []
         x = chunk.values[:, self.channel]
-        # Times count samples from the start of each contiguous segment, so they do not depend
-        # on where chunks were cut; a chunk more than half a sample off starts a new segment.
-        if self._starts:
-            start, t0 = self._starts[-1]
-            expected = t0 + (self._raw.end - start) / self.info.rate
-        if not self._starts or abs(chunk.t0 - expected) > 0.5 / self.info.rate:
-            self._starts.append((self._raw.end, chunk.t0))
+        self._times.append(chunk.t0, len(x))
         self._raw.append(x)
-        return self._emit(self.detector.update(x))
+        beats = self.detector.update(x)
+        rated = self.quality.update(x, beats, self.detector.pending_from) if self.quality else []
+        return self._emit(beats, rated)
 
     def flush(self) -> list[Chunk]:
-        """End of data: beats still held back by the detector's look-ahead."""
-        return self._emit(self.detector.flush())
+        """End of data: beats still held back by the detector's look-ahead, and the segments
+        they complete."""
+        beats = self.detector.flush()
+        rated = self.quality.update(np.empty(0), beats, self._raw.end) if self.quality else []
+        return self._emit(beats, rated)
 
-    def _emit(self, idx: np.ndarray) -> list[Chunk]:
+    def _emit(self, idx: np.ndarray, rated: list[tuple[int, list[float]]]) -> list[Chunk]:
         out: list[Chunk] = []
         if len(idx):
-            starts = np.array([s for s, _ in self._starts])
-            t0s = np.array([t for _, t in self._starts])
-            j = np.searchsorted(starts, idx, side="right") - 1
-            times = t0s[j] + (idx - starts[j]) / self.info.rate
+            times = self._times.times(idx)
             values = self._raw.data[idx - self._raw.start]
-            peaks_info, rr_info = self.outputs
+            peaks_info, rr_info = self.outputs[:2]
             out.append(Chunk(peaks_info, values, float(times[0]), timestamps=times))
             # each interval ends at a beat and starts at the one before (none for the first)
             if self._last_time is None:
@@ -138,8 +202,12 @@ class BeatProcessor(Processor):
                 out.append(Chunk(rr_info, 1000.0 * (ends - begins), float(ends[0]),
                                  timestamps=ends))
             self._last_time = float(times[-1])
+        if rated:
+            # stamped just after the segment's last sample
+            ends = self._times.times(np.array([e - 1 for e, _ in rated])) + 1.0 / self.info.rate
+            out.append(Chunk(self.outputs[2], np.array([v for _, v in rated]), float(ends[0]),
+                             timestamps=ends))
         keep = self.detector.pending_from
         self._raw.discard_before(keep)
-        while len(self._starts) > 1 and self._starts[1][0] <= keep:
-            self._starts.popleft()
+        self._times.discard_before(min(keep, self.quality.pending_from) if self.quality else keep)
         return out
