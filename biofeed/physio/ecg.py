@@ -147,11 +147,11 @@ class RPeakDetector:
             return none
         self._scan = hi
         cand = _window_maxima(self._buf.window(lo - w - 1, hi + w, fill=-np.inf)[:, 0], w) + lo
-        beats = self._classify(cand, final)
+        beats = self._classify(cand)
         self._buf.discard_before(self._oldest() - self._back)
         return beats
 
-    def _classify(self, cand: np.ndarray, final: bool) -> np.ndarray:
+    def _classify(self, cand: np.ndarray) -> np.ndarray:
         """Threshold decisions on the candidate energy peaks ``cand``; R-peaks of the beats."""
         energy = self._buf.data[cand - self._buf.start, 0]
         slopes = self._rows(cand - self._integrate.n + 1, self._integrate.n, 1,
@@ -159,33 +159,28 @@ class RPeakDetector:
                                                                              initial=0.0)
         # rounding residue of the filters on a flat signal is no complex
         real = slopes > 1e-9 * np.abs(self._buf.data[cand - self._buf.start, 2])
-        beats = self._levels.decide(cand[real], energy[real], slopes[real], self._scan)
-        return self._locate(beats, final) if len(beats) else beats
-
-    def _locate(self, beats: np.ndarray, final: bool) -> np.ndarray:
-        """R-peak of each accepted complex (energy-peak indices ``beats``) on the ECG."""
+        # a complex cut by either end of the data cannot be located
         a, b = self._search
-        starts = beats - a
-        if final:   # a complex cut off by the end of data: search up to the last sample
-            starts[beats == self._n - 1] = self._n - 1 - (a - b)
-        # the ECG around each complex, smoothed by a linear-phase Hann kernel (kept centred)
+        whole = real & (cand >= a) & (cand - b < self._n)
+        cand, energy, slopes = cand[whole], energy[whole], slopes[whole]
+        starts, dev = self._complexes(cand)
+        return self._levels.decide(cand, energy, slopes, starts, dev, self._scan)
+
+    def _complexes(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the QRS search window of each candidate starts, and the ECG over it as the
+        deviation from a local baseline (rows)."""
+        a, b = self._search
+        starts = cand - a
+        # the ECG around each complex, smoothed by a linear-phase Hann kernel (kept centred);
+        # the smoothing and the baseline may reach past the ends of the data
         m = len(self._taps)
-        edge = final or beats[0] < self._reach
+        edge = len(cand) > 0 and (cand[0] < self._reach or cand[-1] + self._reach >= self._n)
         ecg = smooth_rows(self._rows(starts - m // 2, a - b + m, 2, edge), self._taps)
         # deviation from the line joining the median ECG before and after the window
         n = self._anchor
         left = np.median(self._rows(starts - n, n, 2, edge), axis=1)[:, None]
         right = np.median(self._rows(starts + (a - b) + 1, n, 2, edge), axis=1)[:, None]
-        dev = ecg - (left + (right - left) * _ramp(a - b + 1, n))
-        top, bottom = dev.argmax(axis=1), dev.argmin(axis=1)
-        rows = np.arange(len(beats))
-        up, down = dev[rows, top], dev[rows, bottom]
-        span = up - down
-        own = np.divide(up + down, span, out=np.zeros_like(span), where=span > 0)
-        # complexes without a full baseline window (at the very start) do not vote on polarity
-        vote = np.where(beats >= self._reach, own, 0.0)
-        at = np.where(self._levels.polarity(vote, own), starts + top, starts + bottom)
-        return np.clip(at, 0, self._n - 1) if edge else at
+        return starts, ecg - (left + (right - left) * _ramp(a - b + 1, n))
 
     def _rows(self, starts: np.ndarray, width: int, column: int, edge: bool) -> np.ndarray:
         """``column`` of the buffer over ``[starts[k], starts[k] + width)``, shape (k, width).
@@ -244,11 +239,13 @@ class _Levels:
     """
 
     TH = 0.3125        # threshold position between noise and QRS levels (Hamilton 2002)
+    PREMATURE = 0.6    # a candidate this soon after a beat (x mean RR) must be of a known shape
     SEARCH = 1.5       # search back after this many mean RR intervals (Hamilton 2002)
     MAX_RR = 1.5       # s; longest RR interval counted in the mean (40 bpm)
 
     def __init__(self, fs: float, twave: float) -> None:
         self.fs = fs
+        self.shapes = _Morphologies()
         self.twave = twave
         self.initialised = False
         self.qrs: deque[float] = deque(maxlen=8)
@@ -258,8 +255,7 @@ class _Levels:
         self.since = 0                     # where the current search-back interval starts
         self.misses = 0                    # search-backs in a row that found no beat
         self.rr: deque[int] = deque(maxlen=8)     # recent beat-to-beat intervals, samples
-        self.asym: deque[float] = deque(maxlen=8)  # asymmetries of recent biphasic QRSs
-        self.waiting: list[tuple[int, float, float]] = []   # candidates below the threshold
+        self.waiting: list[tuple] = []     # candidates below the threshold, as in decide()
 
     @property
     def first_waiting(self) -> int | None:
@@ -287,15 +283,16 @@ class _Levels:
         return self.since + int(self.SEARCH * mean)
 
     def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray,
-               upto: int) -> np.ndarray:
+               starts: np.ndarray, dev: np.ndarray, upto: int) -> np.ndarray:
         """Classify candidates in order, search back where due before ``upto`` (the first
-        index not yet scanned); return the energy-peak indices of the beats, increasing.
+        index not yet scanned); return the R-peak indices of the beats, increasing.
 
         ``cand``: energy-peak indices; ``energy``, ``slopes``: their integrated energy and
-        maximal slope.
+        maximal slope; ``starts``, ``dev``: where each one's QRS search window starts and the
+        ECG over it as the deviation from baseline (rows).
         """
         out: list[int] = []
-        queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist()))
+        queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist(), starts.tolist(), dev))
         k = 0
         while True:
             due = self._due()
@@ -303,24 +300,33 @@ class _Levels:
             if due < nxt and due < upto:
                 # no beat within 1.5 RR: the best waiting candidate becomes one, and those
                 # after it are decided again
-                redo = self._search_back(due, out)
-                queue[k:k] = redo
+                queue[k:k] = self._search_back(due, out)
                 continue
             if k == len(queue):
                 break
-            i, e, s = queue[k]
+            c = queue[k]
             k += 1
-            if e > self.threshold() and not self._twave(i, s):
-                self._beat(i, e, s, out)
+            if c[1] > self.threshold() and self._qrs(c, self.twave):
+                self._beat(c, out)
             else:
-                self.waiting.append((i, e, s))
+                self.waiting.append(c)
         return np.asarray(out, dtype=np.int64)
 
-    def _twave(self, i: int, s: float, within: float | None = None) -> bool:
-        """A T wave: too slow for a QRS (under half the last beat's slope) within ``within``
-        samples of the last beat (360 ms; Pan & Tompkins 1985)."""
-        return (self.last is not None and i - self.last < (within or self.twave)
-                and s < 0.5 * self.last_slope)
+    def _qrs(self, c: tuple, twave: float, premature: bool = True) -> bool:
+        """Can candidate ``c`` be a QRS, judged by when it comes? Not a T wave (within
+        ``twave`` samples of the last beat with under half its slope; Pan & Tompkins 1985),
+        and, with ``premature``, when within 0.6 mean RR of the last beat, of a known shape or
+        at least the QRS level."""
+        if self.last is None:
+            return True
+        since = c[0] - self.last
+        if since < twave and c[2] < 0.5 * self.last_slope:
+            return False
+        if not premature:
+            return True
+        mean = sum(self.rr) / len(self.rr) if self.rr else 0.0
+        return (since >= self.PREMATURE * mean or c[1] >= float(np.median(self.qrs))
+                or self.shapes.known(c[4]))
 
     def _late(self) -> float:
         """T-wave window of the search-back, samples: 360 ms or half the mean RR interval if
@@ -329,8 +335,9 @@ class _Levels:
         mean = sum(self.rr) / len(self.rr) if self.rr else 0.0
         return max(self.twave, 0.5 * mean)
 
-    def _beat(self, i: int, e: float, s: float, out: list[int]) -> None:
-        """Accept candidate ``i``; the candidates waiting before it were noise."""
+    def _beat(self, c: tuple, out: list[int]) -> None:
+        """Accept candidate ``c``; the candidates waiting before it were noise."""
+        i, e, s, start, dev = c
         self.noise.extend(w[1] for w in self.waiting if w[0] < i)
         self.waiting = [w for w in self.waiting if w[0] > i]
         self.qrs.append(e)
@@ -339,13 +346,13 @@ class _Levels:
         self.last = self.since = i
         self.last_slope = s
         self.misses = 0
-        out.append(i)
+        out.append(start + int(dev.argmax() if self.shapes.add(dev) else dev.argmin()))
 
-    def _search_back(self, due: int, out: list[int]) -> list[tuple[int, float, float]]:
+    def _search_back(self, due: int, out: list[int]) -> list[tuple]:
         """Search the candidates waiting before ``due``; returns those to decide again."""
         floor = 0.5 ** (1 + min(self.misses, 3)) * self.threshold()
         before = [w for w in self.waiting if w[0] < due]
-        fit = [w for w in before if w[1] > floor and not self._twave(w[0], w[2], self._late())]
+        fit = [w for w in before if w[1] > floor and self._qrs(w, self._late(), False)]
         if not fit:
             self.noise.extend(w[1] for w in before)
             self.waiting = [w for w in self.waiting if w[0] >= due]
@@ -355,32 +362,83 @@ class _Levels:
         best = max(fit, key=lambda w: w[1])
         later = [w for w in self.waiting if w[0] > best[0]]
         self.waiting = [w for w in self.waiting if w[0] < best[0]]
-        self._beat(*best, out)
+        self._beat(best, out)
         return later
 
-    #: A QRS whose asymmetry is at least this is one-sided: its smaller deflection is under
-    #: 60 % of the larger.
-    ONE_SIDED = 0.25
 
-    def polarity(self, vote: np.ndarray, own: np.ndarray) -> np.ndarray:
-        """Per beat, True when its R-peak is the positive extremum, False for the negative.
+class _Morphologies:
+    """Beat shapes seen so far and the deflection that marks each (its fiducial point).
 
-        ``own``: each beat's QRS asymmetry (max + min) / (max - min) about the local baseline,
-        in [-1, 1]; ``vote``: the same, or 0 for a beat without a full baseline window. A
-        one-sided QRS (|asymmetry| >= :attr:`ONE_SIDED`) is marked at its dominant deflection,
-        so beats of opposite polarity in one record (a PVC among normal beats) each get their
-        own. A biphasic QRS takes the sign summed over the last 8 biphasic beats, so one
-        morphology keeps one deflection while noise tips its own balance (its own sign serves
-        while those votes cancel).
-        """
-        out = np.empty(len(vote), dtype=bool)
-        for k, (v, o) in enumerate(zip(vote.tolist(), own.tolist())):
-            if abs(o) >= self.ONE_SIDED:
-                out[k] = o >= 0
-            else:
-                self.asym.append(v)
-                out[k] = (sum(self.asym) or o) >= 0
-        return out
+    Each complex, as its deviation from the local baseline over the search window, joins the
+    template it matches best (cosine similarity >= 0.8), which then follows it slowly
+    (exponential average, weight 1/8); a complex that matches none starts a new template in
+    place of the one unused longest (at most 4: normal beats, PVCs, fusion, paced). A template
+    is marked at its positive extremum when its asymmetry (max + min) / (max - min) is positive,
+    and keeps its choice until the asymmetry passes 0.1 the other way. The template averages
+    the noise out of the choice, so beats of one shape keep one fiducial point and beats of
+    another shape (a PVC of opposite polarity) get their own; an inverted lead gives the same
+    beats.
+    """
+
+    MATCH = 0.8        # cosine similarity that makes a complex one of a template's beats
+    WEIGHT = 0.125     # weight of a new beat in its template
+    HYSTERESIS = 0.1   # asymmetry that flips a template's marked deflection
+    SLOTS = 4
+
+    def __init__(self) -> None:
+        self.shapes: list[np.ndarray] = []     # unit-norm templates
+        self.positive: list[bool] = []         # marked at the positive extremum?
+        self.used: list[int] = []              # beat count when each was last matched
+        self.count = 0
+
+    def _best(self, dev: np.ndarray) -> tuple[int, float, np.ndarray]:
+        """The template most like ``dev`` (index, cosine similarity; -1 when there is none)
+        and ``dev`` scaled to unit norm."""
+        norm = float(np.linalg.norm(dev))
+        v = dev / norm if norm > 0 else dev
+        if not self.shapes:
+            return -1, -1.0, v
+        sims = [float(t @ v) for t in self.shapes]
+        j = int(np.argmax(sims))
+        return j, sims[j], v
+
+    def known(self, dev: np.ndarray) -> bool:
+        """Is ``dev`` (a complex's deviation from baseline) of a shape seen before?"""
+        return self._best(dev)[1] >= self.MATCH
+
+    def add(self, dev: np.ndarray) -> bool:
+        """Count ``dev`` as a beat of its shape; True when its R-peak is its positive
+        extremum."""
+        self.count += 1
+        j, sim, v = self._best(dev)
+        if sim < self.MATCH:
+            j = self._new(v)
+        else:
+            t = (1 - self.WEIGHT) * self.shapes[j] + self.WEIGHT * v
+            self.shapes[j] = t / (np.linalg.norm(t) or 1.0)
+            asym = _asymmetry(self.shapes[j])
+            if (asym < -self.HYSTERESIS) if self.positive[j] else (asym > self.HYSTERESIS):
+                self.positive[j] = not self.positive[j]
+        self.used[j] = self.count
+        return self.positive[j]
+
+    def _new(self, v: np.ndarray) -> int:
+        if len(self.shapes) < self.SLOTS:
+            self.shapes.append(v)
+            self.positive.append(False)
+            self.used.append(0)
+            j = len(self.shapes) - 1
+        else:
+            j = int(np.argmin(self.used))
+            self.shapes[j] = v
+        self.positive[j] = _asymmetry(v) >= 0
+        return j
+
+
+def _asymmetry(v: np.ndarray) -> float:
+    """(max + min) / (max - min) of a deviation from baseline: +1 all up, -1 all down."""
+    hi, lo = float(v.max()), float(v.min())
+    return (hi + lo) / (hi - lo) if hi > lo else 0.0
 
 
 def ecg_peaks(ecg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
