@@ -91,20 +91,23 @@ class PulseDetector:
         self._moment3 = LinearFilter([1.0 - decay], [1.0, -decay])
         self._moment2 = LinearFilter([1.0 - decay], [1.0, -decay])
         self.polarity = 1
+        self._settle = round(2.0 * fs)
         self._ssf = MovingSum(max(1, round(slope_window * fs)))
         self._min_height = min_height
         self._ratio = neighbour_ratio
         self._early_ratio = early_ratio
         self._near = round(neighbour_window * fs)
         self._gap = max(1, round(min_interval * fs))
-        self._recent = round(2.5 * fs)
+        self._recent = round(3.0 * fs)
         self._taps = hann_taps(fs, 0.040)
         # the peak lies after the steepest point of the upstroke, which lies in the slope
         # window before the candidate, or up to the band-pass group delay (~45 ms) earlier
         self._back = self._ssf.n + round(0.06 * fs)
         self._ahead = round(0.25 * fs)                  # the peak is searched this far ahead
-        self._wait = max(self._gap, self._near // 2, self._ahead + len(self._taps) // 2 + 1)
-        self.lookahead = (self._back + self._wait + 1) / fs
+        # a candidate is decided once this many samples after it are in: every rule looks
+        # no further ahead (so the output does not depend on the chunking)
+        self._wait = max(self._gap, self._ahead + len(self._taps) // 2 + 1)
+        self.lookahead = (self._back + self._wait + 2) / fs
         self._raw = SignalBuffer()
         self._n = 0
         self._last_lp = None
@@ -112,7 +115,6 @@ class PulseDetector:
         self._pol_before = 1                            # polarity at the last sample
         self._cands: deque[tuple[int, float, int]] = deque()   # (index, height, polarity)
         self._next = 0                                  # index in _cands of the next to decide
-        self._heights: deque[float] = deque(maxlen=5)   # slope sums of the last pulses
         self._intervals: deque[int] = deque(maxlen=5)   # the last pulse intervals, samples
         self._last: tuple[int, float] | None = None     # last pulse: candidate index, height
         self._last_peak = -1
@@ -128,6 +130,7 @@ class PulseDetector:
         self._last_lp = lp[-1]
         m3, m2 = self._moment3(d ** 3), self._moment2(d * d)
         skew = np.divide(m3, m2 ** 1.5, out=np.zeros_like(m3), where=m2 > 0)
+        skew[:max(0, self._settle - self._n)] = 0.0      # too few pulses seen to judge
         pol, self.polarity = polarity_switches(skew, self.polarity)
         ssf = self._ssf(np.maximum(pol * d, 0.0))
         ext = np.concatenate((self._tail, ssf))
@@ -157,11 +160,10 @@ class PulseDetector:
         out: list[int] = []
         while self._next < len(self._cands):
             i, h, pol = self._cands[self._next]
-            if not final and i + self._wait >= self._n:
-                break
+            if not final and i + self._wait + 1 >= self._n:   # a candidate is known one
+                break                                           # sample after it
             if self._is_pulse(self._next):
                 peak = self._peak(i, pol)
-                self._heights.append(h)
                 if self._last is not None:
                     self._intervals.append(i - self._last[0])
                 self._last = (i, h)
@@ -180,25 +182,25 @@ class PulseDetector:
     def _is_pulse(self, k: int) -> bool:
         """Candidate ``k`` of :attr:`_cands` against its neighbours and the recent pulses."""
         i, h, _ = self._cands[k]
-        near = recent = 0.0
+        interval = float(np.median(self._intervals)) if len(self._intervals) >= 3 else np.inf
+        reach = min(self._near, 0.75 * interval)
+        near = first = second = 0.0
         for j, g, _ in self._cands:
             if i < j <= i + self._gap and g > h:
                 return False                    # a larger candidate follows closely
-            if abs(j - i) <= self._near:
+            if i - reach <= j <= i + min(reach, self._wait):
                 near = max(near, g)
-            if i - self._recent <= j <= i + self._gap:
-                recent = max(recent, g)
-        if h < self._ratio * near:
-            return False
-        ref = min(float(np.median(self._heights)), recent) if self._heights else recent
-        if h < self._min_height * ref:
+            if i - self._recent <= j <= i + self._wait:
+                first, second = (g, first) if g > first else (first, max(second, g))
+        typical = second or first       # one artefact among the recent candidates is ignored
+        if h < self._ratio * near or h < self._min_height * typical:
             return False
         if self._last is not None:
             since, last_h = i - self._last[0], self._last[1]
             if since < self._gap:
                 return False
-            if self._intervals and since < 0.6 * np.median(self._intervals) \
-                    and h < self._early_ratio * last_h:
+            if np.isfinite(interval) and since < 0.6 * interval \
+                    and h < self._early_ratio * max(last_h, typical):
                 return False
         return True
 
