@@ -90,10 +90,16 @@ def _with_whole_phase(rec: Recording) -> pd.DataFrame:
 
 
 def artifact_summary(rec: Recording) -> pd.DataFrame:
-    """Corrected beats (% of NN), gaps per raw stream (count, s), coverage (% of the recording)
-    and implausible EDA samples (% outside :data:`EDA_PLAUSIBLE_US`)."""
+    """Corrected beats (% of NN), gaps per raw stream (count, s), coverage (% of the recording),
+    implausible EDA samples (% outside :data:`EDA_PLAUSIBLE_US`) and, per quality stream, its
+    segments and the share rated good (%; :mod:`biofeed.physio.quality`)."""
     rows, end = [], _end_s(rec)
     for name, info in rec.streams.items():
+        if info.kind == "quality":
+            good = rec.signals[name].values[:, 0]
+            rows += [(name, "segments (10 s)", float(len(good)), "segments"),
+                     (name, "good segments", 100.0 * float(np.mean(good == 1)) if len(good)
+                      else np.nan, "%")]
         if info.kind == "nn":
             artifact = rec.signals[name].values[:, 1]
             rows += [(name, "beats", float(len(artifact)), "beats"),

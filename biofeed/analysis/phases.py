@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..devices.labels import belongs, participants
 from ..physio.hrv import hrv
+from ..physio.quality import SEGMENT_S
 from ..record.reader import Recording, Signal
 from .replay import derived_signals
 
@@ -26,6 +27,10 @@ def _within(sig: Signal, start: float, end: float) -> np.ndarray:
 #: Columns of :func:`phase_table` that hold measures (reactivity is computed for these).
 MEASURES = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf", "coherence", "rsa_bpm", "scl_us",
             "scr_per_min", "scr_amp_us", "arousal")
+#: Columns of :func:`phase_table` on signal quality (:mod:`biofeed.physio.quality`).
+QUALITY_COLUMNS = ("heart_good_pct", "eda_good_pct", "hrv_poor_data")
+#: HRV of a phase is flagged when fewer than this share of its heart-signal segments are good.
+HRV_MIN_GOOD_PCT = 80.0
 #: Moving-average window of the arousal index for the half-recovery time, seconds.
 HALF_RECOVERY_SMOOTH_S = 10.0
 
@@ -37,6 +42,22 @@ def _mean(sig: Signal | None, start: float, end: float, channel: int = 0) -> flo
     values = values if values.ndim == 1 else values[:, channel]
     values = values[np.isfinite(values)]
     return float(values.mean()) if values.size else np.nan
+
+
+def good_pct(quality: Signal | None, start: float, end: float) -> float:
+    """Share of the segments of a quality stream whose middle lies in ``[start, end)`` that
+    were rated good, % (NaN without segments there)."""
+    if quality is None:
+        return np.nan
+    middle = quality.times - SEGMENT_S / 2
+    good = quality.values[(middle >= start) & (middle < end), 0]
+    return 100.0 * float(np.mean(good == 1)) if good.size else np.nan
+
+
+def _quality_of(signals: dict[str, Signal], source: str | None) -> Signal | None:
+    """The quality stream of raw stream ``source`` (``source.quality``), if recorded."""
+    sig = signals.get(f"{source}.quality") if source else None
+    return sig if sig is not None and sig.info.kind == "quality" else None
 
 
 def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
@@ -51,8 +72,12 @@ def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
     ``scr_per_min`` (SCR onsets in the phase per minute), ``scr_amp_us`` (mean SCR amplitude,
     uS; Boucsein et al. 2012), ``arousal`` (mean arousal index, baseline SDs;
     :mod:`biofeed.physio.arousal`), ``half_recovery_s`` (recovery phases, see
-    :func:`half_recovery_s`). Derived streams come from the recording, or from a replay when
-    none were recorded.
+    :func:`half_recovery_s`), ``heart_good_pct`` (% of the 10 s segments of the heart signal
+    behind the NN stream rated good, each segment counted in the phase its middle lies in;
+    :mod:`biofeed.physio.quality`), ``eda_good_pct`` (the same for the EDA), ``hrv_poor_data``
+    (True when ``heart_good_pct`` < :data:`HRV_MIN_GOOD_PCT`: the phase's HR and HRV rest on
+    poor data). Derived streams come from the recording, or from a replay when none were
+    recorded.
 
     ``participant`` is a device label (:func:`biofeed.devices.labels.participants`; "" for the
     unlabelled devices): only that participant's streams are used. By default the first
@@ -72,6 +97,10 @@ def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
     arousal = _first_of_kind(signals, "arousal")
     coherence = _first_of_kind(signals, "coherence")
     rsa = _first_of_kind(signals, "rsa")
+    # the heart signal behind the NN stream: NN "X.rr.nn" comes from beats of raw stream "X"
+    heart = _quality_of(signals, nn.info.name.removesuffix(".rr.nn") if nn is not None else None)
+    eda_source = scl.info.name.removesuffix(".scl") if scl is not None else None
+    eda_quality = _quality_of(signals, eda_source)
     phases = rec.events[rec.events.kind == "phase"]
     rows = []
     for ev in phases.itertuples():
@@ -79,6 +108,9 @@ def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
         row = {"phase": ev.label, "kind": ev.payload.get("phase_kind", ""), "onset_s": start,
                "duration_s": ev.duration, **dict.fromkeys(MEASURES, np.nan),
                "half_recovery_s": np.nan}
+        row["heart_good_pct"] = good_pct(heart, start, end)
+        row["eda_good_pct"] = good_pct(eda_quality, start, end)
+        row["hrv_poor_data"] = bool(row["heart_good_pct"] < HRV_MIN_GOOD_PCT)
         if nn is not None:
             values = nn.values[_within(nn, start, end)]
             nn_ms = values[:, 0] if values.ndim == 2 else values
@@ -97,7 +129,7 @@ def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
             row["half_recovery_s"] = half_recovery_s(arousal, phases, start, end)
         rows.append(row)
     return pd.DataFrame(rows, columns=["phase", "kind", "onset_s", "duration_s", *MEASURES,
-                                       "half_recovery_s"])
+                                       "half_recovery_s", *QUALITY_COLUMNS])
 
 
 def half_recovery_s(arousal: Signal, phases: pd.DataFrame, start: float, end: float) -> float:

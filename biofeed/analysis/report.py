@@ -11,11 +11,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
 from .analyze import Analysis
 from .figures import FIGURES
+from .phases import HRV_MIN_GOOD_PCT
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
@@ -84,6 +86,33 @@ def _figures(a: Analysis) -> str:
     return "\n".join(parts) or '<p class="note">no figures: no heart or skin signal</p>'
 
 
+#: Columns of the phase table computed from the heart beats: flagged on poor data.
+_HEART_COLUMNS = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf")
+
+
+def _phase_summary(a: Analysis) -> str:
+    """The phase table, its heart-beat measures marked ``!`` where the heart signal was poor."""
+    shown = a.phases.copy()
+    poor = shown["hrv_poor_data"].to_numpy(dtype=bool)
+    for col in _HEART_COLUMNS:
+        shown[col] = [f"{v:.2f} !" if bad and np.isfinite(v) else v
+                      for v, bad in zip(shown[col], poor)]
+    note = ""
+    if poor.any():
+        note = (f'<p class="note">! poor data: fewer than {HRV_MIN_GOOD_PCT:.0f} % of the heart '
+                "signal's 10 s segments in the phase were rated good (heart_good_pct), so its "
+                "HR and HRV may rest on missed or false beats.</p>")
+    return _table(shown) + note
+
+
+def _quality_note() -> str:
+    return ('<p class="note">Signal quality: 10 s segments every 5 s. ECG: heart rate '
+            "40-180 bpm, no interval over 3 s, beat-to-template correlation >= 0.66 "
+            "(Orphanidou et al. 2015), no stuck signal for 1 s. PPG: the same with correlation "
+            ">= 0.86, and positive skewness (Elgendi 2016). EDA: 0.05-60 uS, under 10 uS/s, "
+            "and 5 s from invalid data (Kleckner et al. 2018).</p>")
+
+
 def _resonance(a: Analysis) -> str:
     """The resonance assessment: criteria per paced rate and the chosen rate, when present."""
     if a.resonance is None:
@@ -105,7 +134,7 @@ def render_html(a: Analysis) -> str:
             "<h2>Session</h2>", _metadata(a),
             "<h2>Protocol timeline</h2>", _timeline(a),
             "<h2>Figures</h2>", _figures(a),
-            "<h2>Per-phase summary</h2>", _table(a.phases),
+            "<h2>Per-phase summary</h2>", _phase_summary(a),
             "<h2>Reactivity and recovery</h2>",
             '<p class="note">Each measure in each phase minus the baseline phase; half-recovery: '
             "seconds after the stressor until the arousal index is halfway back to baseline.</p>",
@@ -114,7 +143,7 @@ def render_html(a: Analysis) -> str:
             '<p class="note">HR: mean change 0-10 s after onset; SCR: largest skin-conductance '
             "rise 1-5 s after onset; both from the mean of the 5 s before onset.</p>",
             _table(a.responses),
-            "<h2>Artifacts and signal quality</h2>", _table(a.artifacts),
+            "<h2>Artifacts and signal quality</h2>", _table(a.artifacts), _quality_note(),
             _resonance(a)]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"

@@ -54,6 +54,43 @@ def test_report_matches_the_live_derived_streams(demo_report, demo_session):
     pd.testing.assert_frame_equal(result.phases, live)
 
 
+def test_signal_quality_per_sensor_and_phase(demo_report):
+    result, files = demo_report
+    phases = result.phases.set_index("phase")
+    # the simulated sensor is clean but for a motion artifact every 2 min
+    assert (phases.heart_good_pct >= 70).all() and (phases.eda_good_pct >= 70).all()
+    assert not phases.hrv_poor_data.any()
+    quality = result.artifacts.set_index(["stream", "measure"]).value
+    assert quality["ecg.quality", "segments (10 s)"] == 47
+    assert 70 <= quality["ecg.quality", "good segments"] <= 100
+    assert 70 <= quality["eda.quality", "good segments"] <= 100
+    page = files.html.read_text()
+    assert "Orphanidou et al. 2015" in page and "! poor data" not in page
+
+
+def test_hrv_on_poor_data_is_flagged(demo_raw, tmp_path):
+    """A pulled ECG electrode through the stressor phase: that phase's HR and HRV are flagged."""
+    from biofeed.record.reader import Recording, Signal
+
+    ecg = demo_raw.signals["ecg"]
+    stressor = demo_raw.events[demo_raw.events.label == "stressor"].iloc[0]
+    values = ecg.values.copy()
+    pulled = (ecg.times >= stressor.onset + 5) & (ecg.times < stressor.onset + stressor.duration)
+    values[pulled] = values[pulled][0]                      # stuck at one value
+    signals = [Signal(values, ecg.times, ecg.fs, ecg.unit, ecg.info)]
+    signals += [demo_raw.signals[n] for n in demo_raw.streams if n != "ecg"]
+    rec = Recording.from_signals(signals, demo_raw.events, demo_raw.meta, tmp_path / "pulled")
+    result = analyze(rec)
+    phases = result.phases.set_index("phase")
+    assert phases.loc["stressor", "heart_good_pct"] < 20
+    assert phases.hrv_poor_data.tolist() == [False, True, False, False]
+    assert phases.loc["stressor", "eda_good_pct"] >= 70            # the EDA was fine
+    page = write_report(result, tmp_path / "report").html.read_text()
+    assert page.count(" !</td>") == sum(np.isfinite(phases.loc["stressor", c])
+                                        for c in ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf"))
+    assert "! poor data: fewer than 80 %" in page
+
+
 def test_resonance_assessment_in_the_report(tmp_path):
     """A simulated participant whose RSA peaks at 5.5 breaths/min: the report names that rate."""
     from analysis_data import record_protocol
