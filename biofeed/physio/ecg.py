@@ -34,7 +34,8 @@ import numpy as np
 from scipy import signal as sps
 
 from .beats import BeatProcessor, detect_all
-from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows
+from .filters import (HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows,
+                      windows)
 
 __all__ = ["RPeakDetector", "RPeakProcessor", "ecg_peaks"]
 
@@ -94,7 +95,7 @@ class RPeakDetector:
         # local baseline: median ECG over this many samples before and after the search window
         self._anchor = max(1, round(0.06 * fs))
         # the locator reads this far before an energy peak
-        self._reach = self._search[0] + max(self._anchor, len(self._taps))
+        self._reach = self._search[0] + max(self._anchor, 2 * len(self._taps))
         self._half = max(1, round(refractory * fs))      # candidate: max within +-refractory
         self._twave = twave * fs
         self._learning = max(1, round(learning * fs))
@@ -171,11 +172,13 @@ class RPeakDetector:
         deviation from a local baseline (rows)."""
         a, b = self._search
         starts = cand - a
-        # the ECG around each complex, smoothed by a linear-phase Hann kernel (kept centred);
-        # the smoothing and the baseline may reach past the ends of the data
+        # the ECG around each complex: a running median (which removes pacemaker spikes and
+        # other spikes narrower than half of it), then a linear-phase Hann kernel, both 20 ms
+        # and centred; the filters and the baseline may reach past the ends of the data
         m = len(self._taps)
         edge = len(cand) > 0 and (cand[0] < self._reach or cand[-1] + self._reach >= self._n)
-        ecg = smooth_rows(self._rows(starts - m // 2, a - b + m, 2, edge), self._taps)
+        rows = self._rows(starts - (m // 2) * 2, a - b + 2 * m - 1, 2, edge)
+        ecg = smooth_rows(np.median(windows(rows, m), axis=-1), self._taps)
         # deviation from the line joining the median ECG before and after the window
         n = self._anchor
         left = np.median(self._rows(starts - n, n, 2, edge), axis=1)[:, None]
