@@ -45,6 +45,8 @@ def test_window_shows_the_session_and_records_markers(window, qtbot):
     hr_x, hr_y = w.plots.curves["hr"].getData()
     assert len(hr_x) > 100 and 50 < np.median(hr_y) < 100
     assert w.indices.values["hr_bpm"].text() != "—"
+    assert set(w.quality.rows) == {"ECG", "EDA"}                    # a light per sensor
+    assert w.quality.rows["ECG"][2].text().endswith(" % session")
     assert w.controls.status.text().startswith("Session ended")
     rec = bf.read(w.session.path)
     markers = rec.events[rec.events.kind == "marker"]
@@ -179,3 +181,50 @@ def test_status_line_reports_corrected_beats_and_lost_samples(tmp_path):
     device = SimpleNamespace(id="gsr", connected=False, reconnects=2, battery_percent=None,
                              stats=SimpleNamespace(lost=7))
     assert device_status(device) == "gsr RECONNECTING 2 drop-outs 7 samples lost"
+
+
+def test_quality_lights_show_the_share_of_good_segments(qtbot):
+    from biofeed.clock import SessionClock
+    from biofeed.gui.indices import QualityTracker
+    from biofeed.gui.panels import QualityPanel
+    from biofeed.gui.style import QUALITY_COLOURS
+    from biofeed.live import LiveBuffers
+    from biofeed.physio.quality import ECG_CHANNELS, EDA_CHANNELS
+    from biofeed.stream import Chunk, StreamInfo
+
+    ecg = StreamInfo("child.ecg", "ecg", "mV", 250.0, device="child@sim")
+    streams = [ecg, StreamInfo("child.ecg.quality", "quality", "a.u.", 0.0, ECG_CHANNELS,
+                               derived=True),
+               StreamInfo("eda.quality", "quality", "a.u.", 0.0, EDA_CHANNELS, derived=True),
+               StreamInfo("ppg.quality", "quality", "a.u.", 0.0, ECG_CHANNELS, derived=True),
+               StreamInfo("eda", "eda", "uS", 32.0)]      # (no raw stream for the PPG quality)
+    live = LiveBuffers()
+    live.start(SessionClock(), streams)
+    tracker, panel = QualityTracker(), QualityPanel()
+    qtbot.addWidget(panel)
+
+    def segments(info, good, first_end):
+        rows = np.zeros((len(good), len(info.channels)))
+        rows[:, 0] = good
+        live.write(Chunk(info, rows, first_end, timestamps=first_end + 5.0 * np.arange(len(good))))
+
+    segments(streams[1], np.ones(12), 10.0)                  # a minute of good ECG: 10-65 s
+    eda_good = np.ones(12)
+    eda_good[[0, 1, 2, 3, 5]] = 0                             # 5 of the last 12 poor
+    segments(streams[2], eda_good, 10.0)
+    lights = tracker.update(live)
+    assert [(q.sensor, q.state) for q in lights] == [("child ECG", "good"), ("EDA", "fair"),
+                                                     ("ppg", "waiting")]
+    assert lights[1].recent_pct == pytest.approx(100 * 7 / 12)
+    segments(streams[1], np.array([1, 0]), 70.0)             # the electrode comes off
+    lights = tracker.update(live)
+    assert lights[0].state == "poor"
+    assert lights[0].session_pct == pytest.approx(100 * 13 / 14)
+    assert lights[0].recent_pct == pytest.approx(100 * 11 / 12)   # segments ending 20-75 s
+    panel.show_quality(lights)
+    light, name, text = panel.rows["child ECG"]
+    assert QUALITY_COLOURS["poor"] in light.styleSheet()
+    assert text.text() == "POOR  ·  92 % last min  ·  93 % session"
+    assert QUALITY_COLOURS["fair"] in panel.rows["EDA"][0].styleSheet()
+    assert panel.rows["ppg"][2].text() == "waiting for the first 10 s"
+    assert panel.none.isHidden()

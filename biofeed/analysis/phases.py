@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..devices.labels import belongs, participants
 from ..physio.hrv import hrv
-from ..physio.quality import SEGMENT_S
+from ..physio.quality import MIN_GOOD_PCT, SEGMENT_S
 from ..record.reader import Recording, Signal
 from .replay import derived_signals
 
@@ -29,8 +29,6 @@ MEASURES = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf", "coherence", "rsa_bpm", "s
             "scr_per_min", "scr_amp_us", "arousal")
 #: Columns of :func:`phase_table` on signal quality (:mod:`biofeed.physio.quality`).
 QUALITY_COLUMNS = ("heart_good_pct", "eda_good_pct", "hrv_poor_data")
-#: HRV of a phase is flagged when fewer than this share of its heart-signal segments are good.
-HRV_MIN_GOOD_PCT = 80.0
 #: Moving-average window of the arousal index for the half-recovery time, seconds.
 HALF_RECOVERY_SMOOTH_S = 10.0
 
@@ -75,7 +73,8 @@ def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
     :func:`half_recovery_s`), ``heart_good_pct`` (% of the 10 s segments of the heart signal
     behind the NN stream rated good, each segment counted in the phase its middle lies in;
     :mod:`biofeed.physio.quality`), ``eda_good_pct`` (the same for the EDA), ``hrv_poor_data``
-    (True when ``heart_good_pct`` < :data:`HRV_MIN_GOOD_PCT`: the phase's HR and HRV rest on
+    (True when ``heart_good_pct`` <
+    :data:`~biofeed.physio.quality.MIN_GOOD_PCT` (80 %): the phase's HR and HRV rest on
     poor data). Derived streams come from the recording, or from a replay when none were
     recorded.
 
@@ -110,7 +109,7 @@ def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
                "half_recovery_s": np.nan}
         row["heart_good_pct"] = good_pct(heart, start, end)
         row["eda_good_pct"] = good_pct(eda_quality, start, end)
-        row["hrv_poor_data"] = bool(row["heart_good_pct"] < HRV_MIN_GOOD_PCT)
+        row["hrv_poor_data"] = bool(row["heart_good_pct"] < MIN_GOOD_PCT)
         if nn is not None:
             values = nn.values[_within(nn, start, end)]
             nn_ms = values[:, 0] if values.ndim == 2 else values

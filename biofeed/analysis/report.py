@@ -17,7 +17,7 @@ import pandas as pd
 from .. import __version__
 from .analyze import Analysis
 from .figures import FIGURES
-from .phases import HRV_MIN_GOOD_PCT
+from ..physio.quality import MIN_GOOD_PCT
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
@@ -99,7 +99,7 @@ def _phase_summary(a: Analysis) -> str:
                       for v, bad in zip(shown[col], poor)]
     note = ""
     if poor.any():
-        note = (f'<p class="note">! poor data: fewer than {HRV_MIN_GOOD_PCT:.0f} % of the heart '
+        note = (f'<p class="note">! poor data: fewer than {MIN_GOOD_PCT:.0f} % of the heart '
                 "signal's 10 s segments in the phase were rated good (heart_good_pct), so its "
                 "HR and HRV may rest on missed or false beats.</p>")
     return _table(shown) + note

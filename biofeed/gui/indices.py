@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..live import LiveBuffers
 from ..physio.hrv import HRV_KEYS
+from ..physio.quality import MIN_GOOD_PCT
 
 #: (key, label, unit, format) of each index shown, in order.
 INDICES = (("hr_bpm", "Heart rate", "bpm", "{:.0f}"), ("rmssd_ms", "RMSSD", "ms", "{:.0f}"),
@@ -70,3 +72,59 @@ def format_index(key: str, value: float) -> str:
     """The number as shown, or an em dash while unknown."""
     fmt = next(f for k, _, _, f in INDICES if k == key)
     return fmt.format(value) if math.isfinite(value) else "—"
+
+
+#: Seconds of quality segments (by their end) behind a light's recent share.
+RECENT_S = 60.0
+
+
+@dataclass(frozen=True)
+class SensorQuality:
+    """What a sensor's quality light shows (:mod:`biofeed.physio.quality`).
+
+    ``sensor``: e.g. ``"ECG"``, ``"child EDA"``; ``state``: ``"good"`` (newest segment good
+    and at least :data:`~biofeed.physio.quality.MIN_GOOD_PCT` of the last minute's), ``"fair"``
+    (newest good, fewer in the last minute), ``"poor"`` (newest segment poor), ``"waiting"``
+    (no segment yet); ``recent_pct`` and ``session_pct``: good segments over the last
+    :data:`RECENT_S` and over the session, % (NaN while none).
+    """
+
+    sensor: str
+    state: str
+    recent_pct: float
+    session_pct: float
+
+
+class QualityTracker:
+    """Per quality stream of the live buffers, the light to show; counts every segment of the
+    session (the live buffers keep only the recent ones)."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, tuple[float, int, int]] = {}   # name -> (last end s, good, all)
+
+    def update(self, live: LiveBuffers) -> list[SensorQuality]:
+        """The lights now, one per quality stream in the order the streams were declared."""
+        out = []
+        for name in live.of_kind("quality"):
+            t, v = live.window(name)
+            last, good, total = self._counts.get(name, (-math.inf, 0, 0))
+            new = t > last
+            good += int(np.count_nonzero(v[new, 0] == 1))
+            total += int(np.count_nonzero(new))
+            self._counts[name] = (float(t[-1]) if len(t) else last, good, total)
+            out.append(_light(live, name, t, v, good, total))
+        return out
+
+
+def _light(live: LiveBuffers, name: str, t: np.ndarray, v: np.ndarray, good: int,
+           total: int) -> SensorQuality:
+    source = name.removesuffix(".quality")
+    info = live.streams.get(source)
+    label = source.removesuffix(f".{info.kind}") if info and source != info.kind else ""
+    sensor = f"{label} {info.kind.upper()}".strip() if info else source
+    if not len(t):
+        return SensorQuality(sensor, "waiting", math.nan, math.nan)
+    recent = v[t > t[-1] - RECENT_S, 0] == 1
+    recent_pct = 100.0 * float(recent.mean())
+    state = ("poor" if v[-1, 0] != 1 else "good" if recent_pct >= MIN_GOOD_PCT else "fair")
+    return SensorQuality(sensor, state, recent_pct, 100.0 * good / total)

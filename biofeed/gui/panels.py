@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEd
                                QVBoxLayout, QWidget)
 
 from ..protocol.runner import ProtocolState
-from .indices import INDICES, format_index
-from .style import FONT_LABEL_PT, FONT_PROMPT_PT, FONT_VALUE_PT
+from .indices import INDICES, SensorQuality, format_index
+from .style import FONT_LABEL_PT, FONT_PROMPT_PT, FONT_VALUE_PT, QUALITY_COLOURS
 
 #: Index tiles per row: the cardiac indices (HR, RMSSD, coherence, RSA) on the first row.
 TILES_PER_ROW = 4
@@ -58,6 +58,48 @@ class IndicesPanel(QFrame):
                 delta = current[key] - b
                 arrow = "" if not math.isfinite(delta) else ("▲" if delta > 0 else "▼" if delta < 0 else "")
                 self.baselines[key].setText(f"baseline {format_index(key, b)} {arrow}")
+
+
+class QualityPanel(QFrame):
+    """A light per sensor: green / amber / red with the word, and the share of good 10 s
+    segments over the last minute and the session (:class:`~biofeed.gui.indices.SensorQuality`)."""
+
+    #: Diameter of a light, pixels.
+    LIGHT_PX = 18
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.StyledPanel)
+        self.grid = QGridLayout(self)
+        title = QLabel("Signal quality (good 10 s segments)")
+        title.setFont(_font(FONT_LABEL_PT))
+        self.grid.addWidget(title, 0, 0, 1, 4)
+        self.rows: dict[str, tuple[QLabel, QLabel, QLabel]] = {}
+        self.none = QLabel("no ECG, PPG or EDA stream")
+        self.none.setStyleSheet("color: #555")
+        self.grid.addWidget(self.none, 1, 0, 1, 4)
+        self.grid.setColumnStretch(2, 1)
+
+    def show_quality(self, sensors: list[SensorQuality]) -> None:
+        self.none.setVisible(not sensors)
+        for q in sensors:
+            if q.sensor not in self.rows:
+                light, name, text = QLabel(), QLabel(q.sensor), QLabel()
+                light.setFixedSize(self.LIGHT_PX, self.LIGHT_PX)
+                name.setFont(_font(FONT_LABEL_PT + 1, bold=True))
+                text.setFont(_font(FONT_LABEL_PT))
+                row = len(self.rows) + 1
+                for col, w in enumerate((light, name, text)):
+                    self.grid.addWidget(w, row, col)
+                self.rows[q.sensor] = (light, name, text)
+            light, _, text = self.rows[q.sensor]
+            light.setStyleSheet(f"background: {QUALITY_COLOURS[q.state]}; "
+                                f"border-radius: {self.LIGHT_PX // 2}px;")
+            if q.state == "waiting":
+                text.setText("waiting for the first 10 s")
+            else:
+                text.setText(f"{q.state.upper()}  ·  {q.recent_pct:.0f} % last min  ·  "
+                             f"{q.session_pct:.0f} % session")
 
 
 class PromptPanel(QFrame):

@@ -10,6 +10,8 @@ PHASE_COLOURS = {
 }
 TRACE = {"ecg": "#1f3b73", "hr": "#b22222", "eda": "#2e7d32", "resp": "#6a1b9a",
          "pacer": "#1565c0", "scr": "#e65100", "artifact": "#d32f2f"}
+#: Colour of a sensor's quality light per state (biofeed.gui.indices.SensorQuality).
+QUALITY_COLOURS = {"good": "#2e7d32", "fair": "#f9a825", "poor": "#c62828", "waiting": "#9e9e9e"}
 FONT_VALUE_PT = 26
 FONT_LABEL_PT = 11
 FONT_PROMPT_PT = 18

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, Q
 from ..engine import SessionEnd
 from ..protocol.runner import ProtocolState
 from ..session import Session
-from .indices import current_indices
+from .indices import QualityTracker, current_indices
 from .pacer import PacerWidget
-from .panels import ControlsPanel, IndicesPanel, PromptPanel
+from .panels import ControlsPanel, IndicesPanel, PromptPanel, QualityPanel
 from .plots import SignalPlots
 
 #: Milliseconds between frames (up to 33 frames per second).
@@ -69,7 +69,8 @@ def beat_quality(live) -> str:
 
 
 class MainWindow(QMainWindow):
-    """Live traces, indices against baseline, pacer, prompt and clinician controls."""
+    """Live traces, indices against baseline, signal-quality lights, pacer, prompt and
+    clinician controls."""
 
     def __init__(self, session: Session) -> None:
         super().__init__()
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("biofeed: live session")
         self.plots = SignalPlots(session.live, session.runner)
         self.indices = IndicesPanel()
+        self.quality = QualityPanel()
+        self.quality_tracker = QualityTracker()
         self.pacer = PacerWidget()
         runner = session.runner
         self.prompt = PromptPanel(on_rating=None if runner is None else runner.rate)
@@ -90,6 +93,7 @@ class MainWindow(QMainWindow):
         side = QVBoxLayout()
         side.addWidget(self.progress)
         side.addWidget(self.indices)
+        side.addWidget(self.quality)
         side.addWidget(self.pacer, 1)
         side.addWidget(self.prompt)
         side.addWidget(self.controls)
@@ -137,6 +141,7 @@ class MainWindow(QMainWindow):
         if self.baseline is None and baseline_end is not None and self.view.now() > baseline_end:
             self.baseline = current_indices(live, before=baseline_end)
         self.indices.show_values(current_indices(live), self.baseline)
+        self.quality.show_quality(self.quality_tracker.update(live))
         remaining = None if state is None or state.paused else state.phase.duration_s - state.elapsed
         self.prompt.show_state(state, remaining)
         self.controls.pause.setText("Resume" if state is not None and state.paused else "Pause")

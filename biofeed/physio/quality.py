@@ -59,9 +59,9 @@ from ..stream import Chunk, StreamInfo
 from .beats import SampleTimes
 from .filters import HoldLast, LinearFilter, SignalBuffer
 
-__all__ = ["SEGMENT_S", "HOP_S", "ECG_CHANNELS", "PPG_CHANNELS", "EDA_CHANNELS", "EcgQuality",
-           "PpgQuality", "EdaQualityProcessor", "ecg_quality", "ppg_quality", "eda_quality",
-           "beat_rules", "template_correlation", "longest_flat_s"]
+__all__ = ["SEGMENT_S", "HOP_S", "MIN_GOOD_PCT", "ECG_CHANNELS", "PPG_CHANNELS",
+           "EDA_CHANNELS", "EcgQuality", "PpgQuality", "EdaQualityProcessor", "ecg_quality",
+           "ppg_quality", "eda_quality", "beat_rules", "template_correlation", "longest_flat_s"]
 
 #: Length of a rated segment, seconds (Orphanidou et al. 2015).
 SEGMENT_S = 10.0
@@ -85,6 +85,10 @@ EDA_MAX_SLOPE_US_S = 10.0
 EDA_SLOPE_SPAN_S = 1.0 / 8.0
 #: Data this close to invalid EDA are invalid too, s (Kleckner et al. 2018).
 EDA_TRANSITION_S = 5.0
+
+#: A stretch of signal (a protocol phase, the last minute) with fewer good segments than this,
+#: %, is flagged: its beat-based indices (HR, HRV) may rest on missed or false beats.
+MIN_GOOD_PCT = 80.0
 
 #: Channels of an ECG quality stream: good (1/0), score (share of criteria met, 0-1), heart
 #: rate (bpm), longest interval (s), longest / shortest interval, mean beat-to-template
