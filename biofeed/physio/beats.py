@@ -116,7 +116,8 @@ class BeatProcessor(Processor):
     stream (kind :attr:`peak_kind`, in the input's unit) has one sample per beat, value = input
     value at the beat, timestamp = beat time in session seconds. ``X.rr`` (kind ``"rr"``, ms)
     holds the interval ending at each beat after the first, stamped at that beat. With a
-    ``quality`` rater, ``X.quality`` (kind ``"quality"``, channels ``quality.channels``) has
+    ``quality`` rater, ``X.quality`` (kind ``"quality"``, channels ``quality.channels``, whose
+    names give their units; no stream unit) has
     one sample per rated segment, stamped at the segment's end; a segment is rated once every
     beat in it is known, so its values do not depend on chunking.
 
@@ -159,7 +160,7 @@ class BeatProcessor(Processor):
         )
         self.quality = quality
         if quality is not None:
-            self.outputs += (StreamInfo(f"{info.name}.quality", "quality", "a.u.", 0.0,
+            self.outputs += (StreamInfo(f"{info.name}.quality", "quality", "", 0.0,
                                         quality.channels, device=device, derived=True),)
         self._raw = SignalBuffer()
         self._times = SampleTimes(info.rate)

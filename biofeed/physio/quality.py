@@ -4,7 +4,10 @@ Every signal is rated in segments of :data:`SEGMENT_S` (10 s) that start every :
 (5 s; segments overlap by half, so a pulled electrode shows within 10 s). A segment is
 ``good`` when it meets every criterion of its sensor; ``score`` is the share of criteria met
 (0-1; EDA: the share of valid samples). Segments are counted in samples from the stream's
-first sample and stamped just after their last sample.
+first sample and stamped just after their last sample. Quality streams (``X.quality``, kind
+``"quality"``) have no stream unit: each channel's name gives its unit (``hr_bpm``,
+``max_rr_s``, ``min_us``, ...; ``good``, ``score``, ``rr_ratio``, ``template_r`` and
+``skewness`` are dimensionless).
 
 ECG (:class:`EcgQuality`, on the R-peaks the beat detector reports, no second detector):
 Orphanidou et al. (2015) rules on the beats inside the segment -- heart rate 40-180 bpm,
@@ -268,7 +271,7 @@ class EdaQualityProcessor(Processor):
                              f"{info.kind!r} at {info.rate} Hz")
         self.info, self.channel, self.fs = info, channel, float(info.rate)
         self.inputs = (info.name,)
-        self.outputs = (StreamInfo(f"{info.name}.quality", "quality", "a.u.", 0.0, EDA_CHANNELS,
+        self.outputs = (StreamInfo(f"{info.name}.quality", "quality", "", 0.0, EDA_CHANNELS,
                                    device=type(self).__name__, derived=True),)
         self._hop = max(1, round(HOP_S * self.fs))
         self._len = max(1, round(SEGMENT_S * self.fs))

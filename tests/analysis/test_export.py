@@ -184,7 +184,9 @@ def test_bids_derived_streams_are_exact_and_described(tmp_path, demo):
              "ecg.rr.hrv": "recording-ecg_desc-rrhrv_events",
              "ecg.rr.coherence": "recording-ecg_desc-rrcoherence_events",
              "ecg.rr.rsa": "recording-ecg_desc-rrrsa_events",
-             "arousal": "desc-arousal_events"}
+             "arousal": "desc-arousal_events",
+             "ecg.quality": "recording-ecg_desc-quality_events",
+             "eda.quality": "recording-eda_desc-quality_events"}
     derived = _derived(demo)
     assert set(derived) == set(files) and out.skipped == {}
     for name, sig in derived.items():
