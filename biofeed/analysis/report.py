@@ -90,19 +90,47 @@ def _figures(a: Analysis) -> str:
 _HEART_COLUMNS = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf")
 
 
-def _phase_summary(a: Analysis) -> str:
-    """The phase table, its heart-beat measures marked ``!`` where the heart signal was poor."""
-    shown = a.phases.copy()
-    poor = shown["hrv_poor_data"].to_numpy(dtype=bool)
-    for col in _HEART_COLUMNS:
+def _marked(frame: pd.DataFrame, columns: list[str], poor: np.ndarray) -> pd.DataFrame:
+    """``frame`` with the finite values of ``columns`` in the ``poor`` rows shown as ``x.xx !``."""
+    shown = frame.copy()
+    for col in columns:
         shown[col] = [f"{v:.2f} !" if bad and np.isfinite(v) else v
                       for v, bad in zip(shown[col], poor)]
-    note = ""
-    if poor.any():
-        note = (f'<p class="note">! poor data: fewer than {MIN_GOOD_PCT:.0f} % of the heart '
-                "signal's 10 s segments in the phase were rated good (heart_good_pct), so its "
-                "HR and HRV may rest on missed or false beats.</p>")
-    return _table(shown) + note
+    return shown
+
+
+def _poor_note() -> str:
+    return (f'<p class="note">! poor data: fewer than {MIN_GOOD_PCT:.0f} % of the heart '
+            "signal's 10 s segments in the phase (or in the baseline it is compared with) were "
+            "rated good (heart_good_pct), so its HR and HRV may rest on missed or false "
+            "beats.</p>")
+
+
+def _phase_summary(a: Analysis) -> str:
+    """The phase table, its heart-beat measures marked ``!`` where the heart signal was poor."""
+    poor = a.phases["hrv_poor_data"].to_numpy(dtype=bool)
+    return (_table(_marked(a.phases, list(_HEART_COLUMNS), poor))
+            + (_poor_note() if poor.any() else ""))
+
+
+def _reactivity(a: Analysis) -> str:
+    """Reactivity, its heart-beat changes marked where the phase or the baseline was poor."""
+    if a.reactivity.empty:
+        return _table(a.reactivity)
+    poor = a.phases["hrv_poor_data"].to_numpy(dtype=bool)
+    baseline = (a.phases.kind == "baseline").to_numpy()
+    poor = poor | poor[baseline][0]
+    shown = _marked(a.reactivity, [f"d_{c}" for c in _HEART_COLUMNS], poor)
+    return _table(shown) + (_poor_note() if poor.any() else "")
+
+
+def _quality_by_phase(a: Analysis) -> str:
+    """Share of good segments per sensor and phase (the quality columns of the phase table)."""
+    table = pd.DataFrame({
+        "phase": a.phases.phase, "heart signal good (%)": a.phases.heart_good_pct,
+        "EDA good (%)": a.phases.eda_good_pct,
+        "HR/HRV on poor data": ["yes" if p else "no" for p in a.phases.hrv_poor_data]})
+    return "<h3>Signal quality per phase</h3>" + _table(table, 0)
 
 
 def _quality_note() -> str:
@@ -138,12 +166,13 @@ def render_html(a: Analysis) -> str:
             "<h2>Reactivity and recovery</h2>",
             '<p class="note">Each measure in each phase minus the baseline phase; half-recovery: '
             "seconds after the stressor until the arousal index is halfway back to baseline.</p>",
-            _table(a.reactivity),
+            _reactivity(a),
             "<h2>Event-related responses</h2>",
             '<p class="note">HR: mean change 0-10 s after onset; SCR: largest skin-conductance '
             "rise 1-5 s after onset; both from the mean of the 5 s before onset.</p>",
             _table(a.responses),
             "<h2>Artifacts and signal quality</h2>", _table(a.artifacts), _quality_note(),
+            _quality_by_phase(a),
             _resonance(a)]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"

@@ -86,9 +86,14 @@ def test_hrv_on_poor_data_is_flagged(demo_raw, tmp_path):
     assert phases.hrv_poor_data.tolist() == [False, True, False, False]
     assert phases.loc["stressor", "eda_good_pct"] >= 70            # the EDA was fine
     page = write_report(result, tmp_path / "report").html.read_text()
-    assert page.count(" !</td>") == sum(np.isfinite(phases.loc["stressor", c])
-                                        for c in ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf"))
+    heart = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf")
+    flagged = sum(np.isfinite(phases.loc["stressor", c]) for c in heart)
+    changes = result.reactivity.set_index("phase")
+    flagged += sum(np.isfinite(changes.loc["stressor", f"d_{c}"]) for c in heart)
+    assert flagged >= 2 and page.count(" !</td>") == flagged
     assert "! poor data: fewer than 80 %" in page
+    assert "<h3>Signal quality per phase</h3>" in page
+    assert re.search(r"<td>stressor</td>\s*<td>\d+</td>\s*<td>\d+</td>\s*<td>yes</td>", page)
 
 
 def test_resonance_assessment_in_the_report(tmp_path):
