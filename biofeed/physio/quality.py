@@ -156,6 +156,8 @@ class _BeatRater:
     :class:`~biofeed.physio.beats.BeatQuality`); subclasses give the criteria."""
 
     channels: tuple[str, ...] = ()
+    #: Smallest mean beat-to-template correlation of a good segment.
+    template_r: float
 
     def __init__(self, fs: float) -> None:
         self.fs = float(fs)
@@ -191,9 +193,6 @@ class _BeatRater:
 
     def _prepare(self, x: np.ndarray) -> np.ndarray:
         return x
-
-    #: Smallest mean beat-to-template correlation of a good segment.
-    template_r: float
 
     def _rate(self, seg: np.ndarray, beats: np.ndarray) -> list[float]:
         """Values of one segment (rows: samples; columns: signal, prepared signal)."""

@@ -93,6 +93,8 @@ def test_a_pulled_electrode_is_poor_within_10_s(simulated_ecg, pulled_s, fault):
 
 
 def test_any_chunking_gives_the_same_ratings(simulated_ecg):
+    from beat_testing import simulate_ppg
+
     x, fs = simulated_ecg
     y = x.copy()
     y[round(40 * fs):round(47 * fs)] = 0.0      # a dropout, some poor segments
@@ -100,10 +102,14 @@ def test_any_chunking_gives_the_same_ratings(simulated_ecg):
     eda_info = StreamInfo("eda", "eda", "uS", fs)
     eda = 5 + np.cumsum(np.random.default_rng(3).normal(0, 0.01, len(x)))
     eda[round(20 * fs):round(21 * fs)] = 0.0
-    whole = {"ecg": ecg_quality(y, fs), "eda": eda_quality(eda, fs)}
-    assert (whole["ecg"][:, GOOD] == 0).any() and (whole["eda"][:, GOOD] == 0).any()
+    ppg = simulate_ppg(fs, 4, noisy=True)[:len(x)]
+    ppg[round(30 * fs):round(40 * fs)] = np.random.default_rng(4).normal(size=round(10 * fs))
+    ppg_info = StreamInfo("ppg", "ppg", "a.u.", fs)
+    whole = {"ecg": ecg_quality(y, fs), "eda": eda_quality(eda, fs), "ppg": ppg_quality(ppg, fs)}
+    for rows in whole.values():
+        assert (rows[:, GOOD] == 0).any() and (rows[:, GOOD] == 1).any()
     rng = np.random.default_rng(5)
-    for signal, stream in ((y, info), (eda, eda_info)):
+    for signal, stream in ((y, info), (eda, eda_info), (ppg, ppg_info)):
         (proc,) = [p for p in raw_processors(stream) if p.outputs[-1].kind == "quality"]
         out, i = [], 0
         while i < len(signal):
@@ -208,3 +214,15 @@ def test_stream_channels_are_what_the_processors_give():
     assert ppg.outputs[-1].name == "ppg.quality" and ppg.outputs[-1].channels == PPG_CHANNELS
     names = [p.outputs[0].name for p in raw_processors(StreamInfo("eda", "eda", "uS", 4.0))]
     assert names == ["eda.scl", "eda.quality"]
+
+
+def test_a_stuck_second_and_a_half_is_poor_though_the_beats_go_on(simulated_ecg):
+    x, fs = simulated_ecg
+    y = x.copy()
+    y[round(42 * fs):round(43.5 * fs)] = y[round(42 * fs)]     # too short to miss 3 s of beats
+    q = ecg_quality(y, fs)
+    ends = SEGMENT_S + HOP_S * np.arange(len(q))
+    hit = (ends > 43.5) & (ends - SEGMENT_S < 42)
+    assert (q[hit, GOOD] == 0).all() and (q[~hit, GOOD] == 1).all()
+    assert (q[hit, ECG_CHANNELS.index("max_rr_s")] < 3).all()
+    assert q[hit, ECG_CHANNELS.index("flat_s")] == pytest.approx(1.5, abs=0.01)
