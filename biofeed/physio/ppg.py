@@ -1,30 +1,40 @@
 """Online PPG pulse (systolic peak) detection at 40-200 bpm, either polarity, causal and
 chunk-size invariant.
 
-Methods (see :class:`PulseDetector` for the numbers):
+Methods (the numbers are :class:`PulseDetector`'s defaults):
 
-1. Band-pass 0.5-8 Hz (2nd-order Butterworth, causal), the pre-filter of Elgendi et al. (2013,
-   PLoS ONE 8:e76585) and of NeuroKit2's PPG cleaning.
-2. Polarity from the signal itself: the systolic upstroke is steeper than the diastolic decay,
-   so the first derivative of a PPG with its peaks up is positively skewed (the skewness
-   signal-quality index of Elgendi 2016, Bioengineering 3:21, applied to the derivative).
-   The third and second moments of the derivative are averaged exponentially over about 10 s;
-   the polarity flips only when the skewness has the other sign beyond a margin (hysteresis).
+1. Low-pass 8 Hz (2nd-order Butterworth, causal) and the first difference. No high-pass: the
+   derivative ignores the baseline, and the 0.5 Hz high-pass of Elgendi et al. (2013, PLoS ONE
+   8:e76585) would bend 40 bpm pulses out of shape.
+2. Polarity from the signal itself: the systolic upstroke is steeper than the decay, so the
+   derivative of a PPG with its peaks up is positively skewed (the skewness signal-quality
+   index of Elgendi 2016, Bioengineering 3:21, applied to the derivative). The third and
+   second moments of the derivative are averaged exponentially (10 s); the polarity flips
+   when the skewness has the other sign beyond a margin of 0.1 (hysteresis).
 3. Slope sum function (Zong et al. 2003, Computers in Cardiology 30:259): the sum of the
-   upward slopes over the last 128 ms; each upstroke makes one hump, whose maximum is a pulse
-   candidate. This is the front end of ``qppg`` (Vest et al. 2018, Physiol Meas 39:105004),
-   one of the most accurate PPG beat detectors in the review of Charlton et al. (2022, Physiol
-   Meas 43:085007).
-4. Candidate selection by relative height, not by a fixed refractory period (so nothing
-   assumes a heart rate): a candidate is a pulse when it reaches a fraction of the recent
-   pulse height (the median of the last 5 pulses, or the largest candidate of the last 2.5 s
-   if smaller, which recovers from a sudden loss of perfusion), is not much smaller than any
-   candidate within 0.6 s (the diastolic wave after a dicrotic notch is), and no larger
-   candidate follows within 0.25 s (one upstroke split by noise counts once). Within 0.6 x the
-   median recent pulse interval after a pulse, a candidate must be nearly as large as it (the
-   diastolic wave of a deep notch is not).
+   upward slopes (polarity applied) over the last 128 ms; each upstroke makes one hump, whose
+   maximum is a pulse candidate. This is the front end of ``qppg`` (Vest et al. 2018, Physiol
+   Meas 39:105004), among the best PPG beat detectors in the benchmark of Charlton et al.
+   (2022, Physiol Meas 43:085007).
+4. Candidates are chosen by relative height, with windows that follow the heart rate (the
+   median of the last 5 pulse intervals) instead of a fixed refractory period. A candidate is
+   a pulse unless
+   - a larger candidate follows within 0.25 s, or a pulse precedes it within 0.25 s (one
+     upstroke split by noise counts once; 240 bpm at most);
+   - it is below 0.3 x the largest candidate from 1.5 pulse intervals before it (1-2.5 s;
+     2.5 s until the rate is known) to 0.45 s after it: the reference follows a loss of
+     perfusion within that time, and is not set by the detector's own past choices;
+   - it is below 0.5 x a candidate within 0.75 pulse intervals (at most 0.6 s) before it or
+     (at most 0.45 s) after it: the diastolic wave after a dicrotic notch, a bump before the
+     upstroke;
+   - it comes at a phase (time since the last pulse / pulse interval) where the next pulse is
+     not due and is small against the last or the recent pulse (:func:`early_ratio`), as the
+     diastolic wave of a deep notch and motion between beats are.
 5. The systolic peak: on the PPG (polarity applied) smoothed by a 40 ms Hann kernel (zero
    phase, nulls 50 Hz mains), the first maximum after the steepest point of the upstroke.
+
+The look-ahead is about 0.65 s (0.72 s at 25 Hz): the 0.45 s a candidate waits for its
+neighbours, the slope window and the filter delay before it.
 """
 from __future__ import annotations
 
@@ -36,7 +46,7 @@ from scipy import signal as sps
 from .beats import BeatProcessor, detect_all
 from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows
 
-__all__ = ["PulseDetector", "PulseProcessor", "ppg_peaks", "polarity_switches"]
+__all__ = ["PulseDetector", "PulseProcessor", "early_ratio", "polarity_switches", "ppg_peaks"]
 
 
 class PulseDetector:
@@ -45,7 +55,9 @@ class PulseDetector:
     Feed consecutive samples with :meth:`update`; each call returns the pulse peaks that became
     certain, as absolute sample indices (0 = first sample ever fed). :meth:`flush` returns the
     rest at the end of the data. Output does not depend on how the signal is cut into chunks.
-    Any unit and scale: every threshold is relative to the signal itself.
+    Any unit and scale: every threshold is relative to the signal itself. Cost per sample: a
+    few vectorised numpy passes per chunk; Python work only per slope-sum maximum (a few per
+    beat).
 
     Parameters
     ----------
@@ -54,15 +66,17 @@ class PulseDetector:
     slope_window : float
         Window of the slope sum function, seconds (Zong et al. 2003: 128 ms).
     min_height : float
-        A pulse's slope sum reaches at least this fraction of the recent pulse height (0.3).
+        A pulse's slope sum reaches at least this fraction of the largest recent one (0.3).
     neighbour_ratio : float
-        ... and at least this fraction of every candidate within ``neighbour_window`` (0.5).
+        ... and at least this fraction of every candidate within ``neighbour_window`` before
+        it and up to 0.45 s after it, both at most 0.75 pulse intervals (0.5).
     neighbour_window : float
-        Seconds either side of a candidate compared by ``neighbour_ratio`` (0.6 s: past the
-        diastolic wave at 40 bpm).
+        Seconds before a candidate compared by ``neighbour_ratio`` (0.6 s: past the diastolic
+        wave at 40 bpm).
     early_ratio : float
-        Within 0.6 x the median recent pulse interval after a pulse, a candidate reaches at
-        least this fraction of that pulse (0.7).
+        Before 0.6 pulse intervals since the last pulse, a candidate reaches at least this
+        fraction of that pulse or of the largest recent one, whichever is larger (0.7;
+        :func:`early_ratio`).
     min_interval : float
         Shortest time between pulses, seconds (0.25 s: 240 bpm); of candidates closer than
         this, the larger one is kept.
@@ -73,10 +87,13 @@ class PulseDetector:
     ----------
     lookahead : float
         Longest delay in seconds between a peak and the end of the data that reveals it
-        (about 0.5 s).
+        (0.64-0.72 s at 25-1000 Hz).
     polarity : int
         Current polarity, +1 (peaks up) or -1 (peaks down).
     """
+
+    #: Seconds after a candidate in which its neighbours are looked at.
+    NEIGHBOURS_AHEAD = 0.45
 
     def __init__(self, fs: float, *, slope_window: float = 0.128, min_height: float = 0.3,
                  neighbour_ratio: float = 0.5, neighbour_window: float = 0.6,
@@ -91,26 +108,26 @@ class PulseDetector:
         self._moment3 = LinearFilter([1.0 - decay], [1.0, -decay])
         self._moment2 = LinearFilter([1.0 - decay], [1.0, -decay])
         self.polarity = 1
-        self._settle = round(2.0 * fs)
         self._ssf = MovingSum(max(1, round(slope_window * fs)))
         self._min_height = min_height
         self._ratio = neighbour_ratio
         self._early_ratio = early_ratio
         self._near = round(neighbour_window * fs)
         self._gap = max(1, round(min_interval * fs))
-        self._recent = round(3.0 * fs)
+        self._recent, self._recent_min = round(2.5 * fs), round(1.0 * fs)
         self._taps = hann_taps(fs, 0.040)
         # the peak lies after the steepest point of the upstroke, which lies in the slope
-        # window before the candidate, or up to the band-pass group delay (~45 ms) earlier
+        # window before the candidate, or up to the low-pass group delay (~30 ms) earlier
         self._back = self._ssf.n + round(0.06 * fs)
         self._ahead = round(0.25 * fs)                  # the peak is searched this far ahead
         # a candidate is decided once this many samples after it are in: every rule looks
         # no further ahead (so the output does not depend on the chunking)
-        self._wait = max(self._gap, self._ahead + len(self._taps) // 2 + 1)
+        self._wait = max(self._gap, self._ahead + len(self._taps) // 2 + 1,
+                         round(self.NEIGHBOURS_AHEAD * fs))
         self.lookahead = (self._back + self._wait + 2) / fs
         self._raw = SignalBuffer()
         self._n = 0
-        self._last_lp = None
+        self._last_lp: float | None = None             # last low-passed sample
         self._tail = np.array([np.inf, np.inf])       # last two slope sums
         self._pol_before = 1                            # polarity at the last sample
         self._cands: deque[tuple[int, float, int]] = deque()   # (index, height, polarity)
@@ -130,7 +147,6 @@ class PulseDetector:
         self._last_lp = lp[-1]
         m3, m2 = self._moment3(d ** 3), self._moment2(d * d)
         skew = np.divide(m3, m2 ** 1.5, out=np.zeros_like(m3), where=m2 > 0)
-        skew[:max(0, self._settle - self._n)] = 0.0      # too few pulses seen to judge
         pol, self.polarity = polarity_switches(skew, self.polarity)
         ssf = self._ssf(np.maximum(pol * d, 0.0))
         ext = np.concatenate((self._tail, ssf))
@@ -180,27 +196,27 @@ class PulseDetector:
         return np.asarray(out, dtype=np.int64)
 
     def _is_pulse(self, k: int) -> bool:
-        """Candidate ``k`` of :attr:`_cands` against its neighbours and the recent pulses."""
+        """Candidate ``k`` of :attr:`_cands` against its neighbours and the last pulses."""
         i, h, _ = self._cands[k]
-        interval = float(np.median(self._intervals)) if len(self._intervals) >= 3 else np.inf
+        interval = float(np.median(self._intervals)) if len(self._intervals) == 5 else np.inf
         reach = min(self._near, 0.75 * interval)
-        near = first = second = 0.0
+        recent = min(self._recent, max(self._recent_min, 1.5 * interval))
+        near = typical = 0.0
         for j, g, _ in self._cands:
             if i < j <= i + self._gap and g > h:
-                return False                    # a larger candidate follows closely
+                return False                  # a larger candidate follows closely
             if i - reach <= j <= i + min(reach, self._wait):
                 near = max(near, g)
-            if i - self._recent <= j <= i + self._wait:
-                first, second = (g, first) if g > first else (first, max(second, g))
-        typical = second or first       # one artefact among the recent candidates is ignored
+            if i - recent <= j <= i + self._wait:
+                typical = max(typical, g)
         if h < self._ratio * near or h < self._min_height * typical:
             return False
         if self._last is not None:
             since, last_h = i - self._last[0], self._last[1]
             if since < self._gap:
                 return False
-            if np.isfinite(interval) and since < 0.6 * interval \
-                    and h < self._early_ratio * max(last_h, typical):
+            if np.isfinite(interval) and h < max(last_h, typical) * early_ratio(
+                    since / interval, self._early_ratio):
                 return False
         return True
 
@@ -220,7 +236,15 @@ class PulseDetector:
         return max(0, lo + top)
 
 
-def polarity_switches(skew: np.ndarray, polarity: int, margin: float = 0.1) -> tuple[np.ndarray, int]:
+def early_ratio(phase: float, ratio: float = 0.7) -> float:
+    """Fraction of the last (or typical) pulse a candidate must reach ``phase`` median pulse
+    intervals after the last pulse: ``ratio`` before 0.6 (where a diastolic wave lies), then
+    falling linearly to 0 at 0.9, where the next pulse is due."""
+    return ratio if phase < 0.6 else ratio * max(0.0, 0.9 - phase) / 0.3
+
+
+def polarity_switches(skew: np.ndarray, polarity: int,
+                      margin: float = 0.1) -> tuple[np.ndarray, int]:
     """Polarity per sample from the running skewness of the PPG derivative, with hysteresis.
 
     The polarity (+1 peaks up, -1 peaks down) flips where the skewness, times the current
