@@ -2,25 +2,27 @@
 
 Detection follows Pan & Tompkins (1985, IEEE Trans Biomed Eng 32:230) with the decision rules
 of Hamilton & Tompkins (1986, IEEE Trans Biomed Eng 33:1157) and Hamilton (2002, Computers in
-Cardiology 29:101, the OSEA detector): band-pass 5-15 Hz, derivative, then a 150 ms moving
-average of its absolute value (a linear measure, so a wide PVC with half the slope of a
-normal beat keeps half its energy, not a quarter). Candidates are the largest energy peaks
-within +-200 ms (the refractory period). A candidate is a beat when it exceeds a threshold
-0.3125 of the way from the noise level to the QRS level, the medians of the last 8 noise and
-QRS peaks, unless it is a T wave (within 360 ms of the previous beat with under half its
-slope). When no beat comes within 1.5 mean RR intervals, the largest candidate since the last
-beat above half the threshold is taken (search-back), and each search-back that finds nothing
-halves that threshold again. Candidates below the threshold count as noise only once the next
-beat is found, so missed beats never raise the noise level: medians and this rule keep the
-detector from locking onto one beat shape or running away after a change of amplitude
-(details in :class:`_Levels`).
+Cardiology 29:101, the OSEA detector): band-pass 8-20 Hz (the band Elgendi et al. 2010,
+Biosignals, found best for QRS detection: it keeps small sharp QRSs above wide T waves and
+motion better than Pan & Tompkins' 5-15 Hz), derivative, then a 150 ms moving average of its
+absolute value (a linear measure, so a wide PVC with half the slope of a normal beat keeps
+half its energy, not a quarter). Candidates are the largest energy peaks within +-200 ms (the
+refractory period). A candidate is a beat when it exceeds a threshold 0.3125 of the way from
+the noise level to the QRS level, the medians of the last 8 noise and QRS peaks, and passes
+the timing rules (T waves; premature complexes of an unknown shape). When no beat comes within
+1.5 mean RR intervals, the largest candidate since the last beat above half the threshold is
+taken (search-back), and each search-back that finds nothing halves that threshold again.
+Candidates below the threshold count as noise only once the next beat is found, so missed
+beats never raise the noise level: medians and this rule keep the detector from locking onto
+one beat shape or running away after a change of amplitude (details in :class:`_Levels`).
 
-Each detected complex is then located on the ECG itself, smoothed by a 20 ms linear-phase
-Hann kernel (which does not shift the peak), at the extremum of its dominant deflection about
-a local baseline (the line between the median ECG in the 60 ms before and after the search
-window). A one-sided QRS takes its own larger deflection, so beats of opposite polarity in one
-record each get theirs; a biphasic QRS takes the deflection the last biphasic beats voted for,
-so one morphology keeps one fiducial point and an inverted lead gives the same beats.
+Each complex is located on the ECG itself, filtered by a 20 ms running median (which removes
+pacemaker spikes) and a 20 ms linear-phase Hann kernel (which does not shift the peak), at an
+extremum of its deviation from a local baseline (the line between the median ECG in the 60 ms
+before and after the search window). Which extremum is decided per beat shape: complexes are
+grouped into up to four templates by their correlation, and each template is marked at its
+dominant deflection (details in :class:`_Morphologies`), so one morphology keeps one fiducial
+point, a PVC of opposite polarity gets its own, and an inverted lead gives the same beats.
 
 All filtering is stateful (``lfilter`` with carried state, carried cumulative sums) and
 vectorised per chunk; only the threshold logic runs in Python, once per candidate peak.
@@ -28,6 +30,7 @@ vectorised per chunk; only the threshold logic runs in Python, once per candidat
 from __future__ import annotations
 
 import functools
+import math
 from collections import deque
 
 import numpy as np
@@ -52,7 +55,7 @@ class RPeakDetector:
     fs : float
         Sampling rate in Hz (100-1000 Hz tested; at least 40 Hz).
     band : tuple of float
-        Pass band of the QRS filter, Hz (Pan & Tompkins: about 5-15 Hz).
+        Pass band of the QRS filter, Hz (8-20 Hz, Elgendi et al. 2010; Pan & Tompkins: 5-15).
     integration : float
         Moving-window integration length, seconds (150 ms).
     refractory : float
@@ -74,7 +77,7 @@ class RPeakDetector:
         1.5 mean RR intervals (each at most 1.5 s) have passed without a beat (2.66 s).
     """
 
-    def __init__(self, fs: float, *, band: tuple[float, float] = (5.0, 15.0),
+    def __init__(self, fs: float, *, band: tuple[float, float] = (8.0, 20.0),
                  integration: float = 0.150, refractory: float = 0.200, twave: float = 0.360,
                  learning: float = 2.0) -> None:
         if not fs >= 40:
@@ -233,12 +236,20 @@ class _Levels:
     electrode pop) moves them by one rank, and a new amplitude or shape takes over after 4-5
     beats. A candidate below the threshold is not counted as noise at once: it waits until the
     next beat is found. When no beat comes within 1.5 mean RR intervals of the last (the mean
-    of the last 8, each at most 1.5 s), the largest waiting candidate above half the threshold
-    is taken as a beat (search-back; Pan & Tompkins 1985; Hamilton 2002), and the candidates
-    after it are decided again. Every search-back that finds nothing halves the search-back
-    threshold again (down to 1/16), so a sudden large drop of amplitude is recovered within a
-    few beats. Only then are the candidates before the new beat noise peaks, so beats that were
-    missed never raise the noise level (which would lock the detector onto one beat shape).
+    of the last 8, each counted as at most 1.5 s), the largest waiting candidate above half the
+    threshold is taken as a beat (search-back; Pan & Tompkins 1985; Hamilton 2002), and the
+    candidates after it are decided again. Every search-back that finds nothing halves the
+    search-back threshold again (down to 1/16), so a sudden large drop of amplitude is
+    recovered within a few beats. Only then are the candidates before the new beat noise
+    peaks, so beats that were missed never raise the noise level (which would lock the
+    detector onto one beat shape).
+
+    Timing rules: a candidate within 360 ms of the last beat with under half its slope is a T
+    wave (Pan & Tompkins 1985; in the search-back the window is half the mean RR if longer);
+    a candidate within 0.6 mean RR of the last beat must be of a beat shape seen before or
+    reach the QRS level, since early complexes of a new shape are most often noise (real
+    premature beats repeat their shape, or are found by the search-back in the compensatory
+    pause that follows them).
     """
 
     TH = 0.3125        # threshold position between noise and QRS levels (Hamilton 2002)
@@ -257,7 +268,8 @@ class _Levels:
         self.last_slope = 0.0
         self.since = 0                     # where the current search-back interval starts
         self.misses = 0                    # search-backs in a row that found no beat
-        self.rr: deque[int] = deque(maxlen=8)     # recent beat-to-beat intervals, samples
+        self.rr: deque[float] = deque(maxlen=8)   # recent beat-to-beat intervals, samples
+        self.mean_rr = 0.0                        # their mean (0 before the second beat)
         self.waiting: list[tuple] = []     # candidates below the threshold, as in decide()
 
     @property
@@ -275,15 +287,12 @@ class _Levels:
         self.initialised = True
 
     def threshold(self) -> float:
-        q = float(np.median(self.qrs)) if self.qrs else 0.0
-        n = float(np.median(self.noise)) if self.noise else 0.0
+        q, n = _median(self.qrs), _median(self.noise)
         return n + self.TH * (q - n)
 
     def _due(self) -> int:
         """Sample index after which the interval since the last beat is searched back."""
-        limit = self.MAX_RR * self.fs
-        mean = sum(min(r, limit) for r in self.rr) / len(self.rr) if self.rr else limit
-        return self.since + int(self.SEARCH * mean)
+        return self.since + int(self.SEARCH * (self.mean_rr or self.MAX_RR * self.fs))
 
     def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray,
                starts: np.ndarray, dev: np.ndarray, upto: int) -> np.ndarray:
@@ -327,16 +336,14 @@ class _Levels:
             return False
         if not premature:
             return True
-        mean = sum(self.rr) / len(self.rr) if self.rr else 0.0
-        return (since >= self.PREMATURE * mean or c[1] >= float(np.median(self.qrs))
+        return (since >= self.PREMATURE * self.mean_rr or c[1] >= _median(self.qrs)
                 or self.shapes.known(c[4]))
 
     def _late(self) -> float:
         """T-wave window of the search-back, samples: 360 ms or half the mean RR interval if
         longer (a weak candidate found only by searching back, after a premature beat, is
         most often its T wave)."""
-        mean = sum(self.rr) / len(self.rr) if self.rr else 0.0
-        return max(self.twave, 0.5 * mean)
+        return max(self.twave, 0.5 * self.mean_rr)
 
     def _beat(self, c: tuple, out: list[int]) -> None:
         """Accept candidate ``c``; the candidates waiting before it were noise."""
@@ -345,7 +352,8 @@ class _Levels:
         self.waiting = [w for w in self.waiting if w[0] > i]
         self.qrs.append(e)
         if self.last is not None:
-            self.rr.append(i - self.last)
+            self.rr.append(min(i - self.last, self.MAX_RR * self.fs))
+            self.mean_rr = sum(self.rr) / len(self.rr)
         self.last = self.since = i
         self.last_slope = s
         self.misses = 0
@@ -373,18 +381,20 @@ class _Morphologies:
     """Beat shapes seen so far and the deflection that marks each (its fiducial point).
 
     Each complex, as its deviation from the local baseline over the search window, joins the
-    template it matches best (cosine similarity >= 0.8), which then follows it slowly
-    (exponential average, weight 1/8); a complex that matches none starts a new template in
-    place of the one unused longest (at most 4: normal beats, PVCs, fusion, paced). A template
-    is marked at its positive extremum when its asymmetry (max + min) / (max - min) is positive,
-    and keeps its choice until the asymmetry passes 0.1 the other way. The template averages
-    the noise out of the choice, so beats of one shape keep one fiducial point and beats of
-    another shape (a PVC of opposite polarity) get their own; an inverted lead gives the same
-    beats.
+    template it matches best (cosine similarity >= 0.8); a complex that matches none starts a
+    new template in place of the one unused longest (at most 4: normal beats, PVCs, fusion,
+    paced). A template is the mean of its first 8 beats, then follows its beats slowly
+    (exponential average, weight 1/8). It is marked at its positive extremum when its
+    asymmetry (max + min) / (max - min) is positive; after its first 8 beats it keeps its
+    choice until the asymmetry passes 0.1 the other way. The template averages the noise out
+    of the choice, so beats of one shape keep one fiducial point (even a biphasic QRS) and
+    beats of another shape (a PVC of opposite polarity) get their own; an inverted lead gives
+    the same beats.
     """
 
     MATCH = 0.8        # cosine similarity that makes a complex one of a template's beats
-    WEIGHT = 0.125     # weight of a new beat in its template
+    LEARN = 8          # a template is the mean of this many first beats, then a running mean
+    WEIGHT = 0.125     # weight of a later beat in its template
     HYSTERESIS = 0.1   # asymmetry that flips a template's marked deflection
     SLOTS = 4
 
@@ -392,17 +402,18 @@ class _Morphologies:
         self.shapes: list[np.ndarray] = []     # unit-norm templates
         self.positive: list[bool] = []         # marked at the positive extremum?
         self.used: list[int] = []              # beat count when each was last matched
+        self.beats: list[int] = []             # beats in each
         self.count = 0
 
     def _best(self, dev: np.ndarray) -> tuple[int, float, np.ndarray]:
         """The template most like ``dev`` (index, cosine similarity; -1 when there is none)
         and ``dev`` scaled to unit norm."""
-        norm = float(np.linalg.norm(dev))
+        norm = math.sqrt(float(dev @ dev))
         v = dev / norm if norm > 0 else dev
         if not self.shapes:
             return -1, -1.0, v
         sims = [float(t @ v) for t in self.shapes]
-        j = int(np.argmax(sims))
+        j = max(range(len(sims)), key=sims.__getitem__)
         return j, sims[j], v
 
     def known(self, dev: np.ndarray) -> bool:
@@ -417,10 +428,14 @@ class _Morphologies:
         if sim < self.MATCH:
             j = self._new(v)
         else:
-            t = (1 - self.WEIGHT) * self.shapes[j] + self.WEIGHT * v
-            self.shapes[j] = t / (np.linalg.norm(t) or 1.0)
+            self.beats[j] += 1
+            weight = max(self.WEIGHT, 1 / self.beats[j])
+            t = (1 - weight) * self.shapes[j] + weight * v
+            self.shapes[j] = t / (math.sqrt(float(t @ t)) or 1.0)
             asym = _asymmetry(self.shapes[j])
-            if (asym < -self.HYSTERESIS) if self.positive[j] else (asym > self.HYSTERESIS):
+            if self.beats[j] <= self.LEARN:
+                self.positive[j] = asym >= 0
+            elif (asym < -self.HYSTERESIS) if self.positive[j] else (asym > self.HYSTERESIS):
                 self.positive[j] = not self.positive[j]
         self.used[j] = self.count
         return self.positive[j]
@@ -430,12 +445,21 @@ class _Morphologies:
             self.shapes.append(v)
             self.positive.append(False)
             self.used.append(0)
+            self.beats.append(0)
             j = len(self.shapes) - 1
         else:
             j = int(np.argmin(self.used))
             self.shapes[j] = v
+        self.beats[j] = 1
         self.positive[j] = _asymmetry(v) >= 0
         return j
+
+
+def _median(values) -> float:
+    """Median of a few numbers (0 for none); for 8 values, faster than ``np.median``."""
+    s = sorted(values)
+    n = len(s)
+    return (s[n // 2] + s[(n - 1) // 2]) / 2 if n else 0.0
 
 
 def _asymmetry(v: np.ndarray) -> float:

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BeatScore", "match_beats", "score_beats"]
+__all__ = ["BEAT_SYMBOLS", "BeatScore", "match_beats", "score_beats"]
+
+#: Annotation symbols of the MIT-BIH / WFDB convention that mark a beat (normal, bundle branch
+#: block, atrial and nodal premature, aberrated, ventricular, fusion, escape, paced,
+#: unclassifiable); the rest mark rhythm changes, noise and other non-beats.
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 
 
 @dataclass(frozen=True)

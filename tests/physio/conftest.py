@@ -1,4 +1,4 @@
-"""Recordings shared by the beat-detector tests: MIT-BIH record 100 and a simulated noisy PPG."""
+"""Recordings shared by the beat-detector tests: the MIT-BIH records and a simulated noisy PPG."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +7,7 @@ import pytest
 from beat_testing import simulate_ppg
 from biofeed.physio.ecg import ecg_peaks
 from biofeed.physio.ppg import ppg_peaks
-
-#: Annotation symbols that count as beats (shared/data/README.md).
-BEAT_SYMBOLS = set("NLRBAaJSVrFejnE/fQ?")
+from biofeed.physio.scoring import BEAT_SYMBOLS
 
 
 @pytest.fixture(scope="session")
@@ -17,10 +15,29 @@ def mitdb(shared_data):
     """MIT-BIH record 100 (wfdb record, 360 Hz) and the sample indices of its annotated beats."""
     wfdb = pytest.importorskip("wfdb")
     rec = wfdb.rdrecord(str(shared_data / "mitdb" / "100"))
-    ann = wfdb.rdann(str(shared_data / "mitdb" / "100"), "atr")
-    beats = np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym in BEAT_SYMBOLS])
+    beats = _reference_beats(shared_data / "mitdb" / "100")
     assert rec.fs == 360 and len(beats) == 2273
     return rec, beats
+
+
+def _reference_beats(base) -> np.ndarray:
+    """Expert beat positions of a record: its .atr beats, or every .qrs position."""
+    wfdb = pytest.importorskip("wfdb")
+    ext = "atr" if base.with_suffix(".atr").exists() else "qrs"
+    ann = wfdb.rdann(str(base), ext)
+    return np.array([s for s, sym in zip(ann.sample, ann.symbol) if sym in BEAT_SYMBOLS])
+
+
+@pytest.fixture(scope="session")
+def mitdb_all(shared_data):
+    """Every record in ``mitdb/``: name -> (wfdb record, sample indices of its expert beats)."""
+    wfdb = pytest.importorskip("wfdb")
+    out = {}
+    for hea in sorted((shared_data / "mitdb").glob("*.hea")):
+        base = hea.with_suffix("")
+        out[base.name] = (wfdb.rdrecord(str(base)), _reference_beats(base))
+    assert len(out) >= 8
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,9 @@ robustness, the processor's input checks and the stateful filters (chunk-size in
 the processor's streams: test_beats.py)."""
 from __future__ import annotations
 
+import functools
+import operator
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,17 +15,168 @@ from scipy import signal as sps
 
 from beat_testing import match
 from biofeed.physio.ecg import RPeakDetector, RPeakProcessor, ecg_peaks
+from biofeed.physio.scoring import score_beats
 from biofeed.stream import Chunk, StreamInfo
 
 
-@pytest.mark.parametrize("lead", [0, 1], ids=["MLII", "V5"])
-def test_mitdb_100_sensitivity_and_predictivity(mitdb, lead):
+#: Least Se and +P on each MIT-BIH record's first lead (105: noise that defeats every published
+#: detector in places), and pooled over the records.
+MIN_RECORD, MIN_NOISY, MIN_POOLED = 0.990, 0.980, 0.997
+
+
+@pytest.fixture(scope="module")
+def first_lead_scores(mitdb_all):
+    """Per record and polarity, the score of the first lead."""
+    return {(name, sign): score_beats(ecg_peaks(sign * rec.p_signal[:, 0], rec.fs), ref, rec.fs)
+            for name, (rec, ref) in mitdb_all.items() for sign in (1, -1)}
+
+
+def test_every_mitdb_record_first_lead(first_lead_scores):
+    """Se and +P >= 99 % on every record's first lead (MLII), as recorded and inverted (>= 98 %
+    on 105), at +-75 ms after the fiducial offset; pooled >= 99.7 %."""
+    for (name, sign), s in first_lead_scores.items():
+        print(f"{name} {'+' if sign > 0 else '-'}: Se {s.se:.2%} +P {s.ppv:.2%} "
+              f"(FN {s.fn}, FP {s.fp})")
+    low = {k: (round(s.se, 4), round(s.ppv, 4)) for k, s in first_lead_scores.items()
+           if min(s.se, s.ppv) < (MIN_NOISY if k[0] == "105" else MIN_RECORD)}
+    assert not low
+    pooled = functools.reduce(operator.add, first_lead_scores.values())
+    assert pooled.se >= MIN_POOLED and pooled.ppv >= MIN_POOLED, pooled
+
+
+def test_r_peaks_do_not_depend_on_polarity(mitdb_all):
+    """Every record's first lead, inverted, gives the same beats within one sample (which of
+    two equal samples is the extremum may differ)."""
+    for name, (rec, _) in mitdb_all.items():
+        x = rec.p_signal[:, 0]
+        up, down = ecg_peaks(x, rec.fs), ecg_peaks(-x, rec.fs)
+        assert len(up) == len(down) and np.abs(up - down).max() <= 1, name
+
+
+@pytest.mark.slow
+def test_at_least_neurokit2_on_every_lead(mitdb_all):
+    """Pooled first leads, and each second lead (V5 of 100, V1 of 208) in either polarity: Se
+    and +P at least those of ``nk.ecg_peaks(nk.ecg_clean(x))`` on the same signal."""
+    pooled_bf = pooled_nk = None
+    for name, (rec, ref) in mitdb_all.items():
+        for lead in range(rec.n_sig):
+            for sign in (1, -1):
+                x = sign * rec.p_signal[:, lead]
+                bf = score_beats(ecg_peaks(x, rec.fs), ref, rec.fs)
+                nk = score_beats(nk_reference(x, int(rec.fs)), ref, rec.fs)
+                print(f"{name} {rec.sig_name[lead]} {sign:+d}: biofeed Se {bf.se:.2%} "
+                      f"+P {bf.ppv:.2%}, neurokit2 Se {nk.se:.2%} +P {nk.ppv:.2%}")
+                if lead == 0:
+                    pooled_bf = bf if pooled_bf is None else pooled_bf + bf
+                    pooled_nk = nk if pooled_nk is None else pooled_nk + nk
+                else:
+                    assert bf.se >= nk.se and bf.ppv >= nk.ppv, (name, lead, sign)
+    assert pooled_bf.se >= pooled_nk.se and pooled_bf.ppv >= pooled_nk.ppv
+
+
+def gaussians(t: np.ndarray, at: float, waves) -> np.ndarray:
+    """Sum of Gaussian waves (offset from ``at`` s, amplitude mV, width s) at times ``t``."""
+    return sum(amp * np.exp(-0.5 * ((t - at - off) / width) ** 2) for off, amp, width in waves)
+
+
+#: Beat shapes, as Gaussian waves (offset s, mV, width s), and the offset of the deflection
+#: that marks each: its largest.
+PACED = ((0.06, 0.6, 0.030), (0.12, -1.0, 0.035), (0.40, -0.35, 0.060))   # wide, after a spike
+FUSION = ((0.05, 0.9, 0.015), (0.09, -0.4, 0.020), (0.40, -0.35, 0.060))
+BIPHASIC = ((-0.012, 0.80, 0.010), (0.014, -0.60, 0.010), (0.30, 0.25, 0.050))
+NORMAL = ((-0.20, 0.12, 0.025), (0.0, 1.1, 0.010), (0.03, -0.22, 0.010), (0.30, 0.3, 0.05))
+PVC_DOWN = ((0.0, -1.5, 0.028), (0.065, 0.45, 0.026), (0.32, 0.35, 0.06))
+MARK = {PACED: 0.12, FUSION: 0.05, BIPHASIC: -0.012, NORMAL: 0.0, PVC_DOWN: 0.0}
+
+
+def synthetic_ecg(fs: float, shapes: list, rr_s: float, *, spike_mv: float = 0.0,
+                  seed: int = 0, noise_mv: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """ECG (mV) whose beat k has shape ``shapes[k % len(shapes)]``, every ``rr_s`` (+-1 %)
+    seconds, with a pacemaker spike (0.5 ms, ``spike_mv`` times U(0.5, 1), and its recharge)
+    before each paced beat, 0.2 Hz wander and white noise; and each beat's marked deflection
+    (samples). Made at 8 kHz and sampled at ``fs`` Hz through an anti-aliasing filter, as an
+    ECG front end does."""
+    rng = np.random.default_rng(seed)
+    beats = 1.0 + np.cumsum(rr_s * (1 + 0.01 * rng.standard_normal(int(600 / rr_s))))
+    beats = beats[beats < 599.2]
+    fine = 8000
+    t = np.arange(600 * fine) / fine
+    x = np.zeros(len(t))
+    marks = []
+    for k, at in enumerate(beats):
+        shape = shapes[k % len(shapes)]
+        lo, hi = np.searchsorted(t, [at - 0.3, at + 0.8])
+        x[lo:hi] += gaussians(t[lo:hi], at, shape)
+        if shape is PACED and spike_mv:
+            amp = spike_mv * rng.uniform(0.5, 1.0)
+            x[lo:hi] += gaussians(t[lo:hi], at, ((0.0, amp, 0.0005), (0.003, -0.3 * amp, 0.002)))
+        marks.append(at + MARK[shape])
+    x = sps.resample_poly(x, fs, fine)
+    t = np.arange(len(x)) / fs
+    x += 0.3 * np.sin(2 * np.pi * 0.2 * t) + noise_mv * rng.standard_normal(len(t))
+    return x, np.round(np.asarray(marks) * fs).astype(int)
+
+
+def fiducial_errors(peaks: np.ndarray, marks: np.ndarray, fs: float) -> np.ndarray:
+    """Distance (s) from each mark to the nearest detected beat."""
+    j = np.clip(np.searchsorted(peaks, marks), 1, len(peaks) - 1)
+    return np.minimum(np.abs(peaks[j - 1] - marks), np.abs(peaks[j] - marks)) / fs
+
+
+@pytest.mark.parametrize("fs", [128, 360, 1000])
+@pytest.mark.parametrize("sign", [1, -1], ids=["upright", "inverted"])
+def test_paced_rhythm_holds_for_ten_minutes(fs, sign):
+    """Paced beats (a 4 mV spike, then a wide QRS) with 1 in 10 fusion beats, 70 bpm: every
+    beat found in each 5 minutes (the threshold cannot run away), none extra, each at its own
+    shape's largest deflection (within 10 ms)."""
+    shapes = [PACED] * 9 + [FUSION]
+    x, marks = synthetic_ecg(fs, shapes, 0.857, spike_mv=4.0, seed=fs)
+    peaks = ecg_peaks(sign * x, fs)
+    for half in (0, 1):
+        part = (marks >= half * 300 * fs) & (marks < (half + 1) * 300 * fs)
+        found = (peaks >= half * 300 * fs) & (peaks < (half + 1) * 300 * fs)
+        assert match(peaks[found], marks[part], round(0.075 * fs)) == (part.sum(), 0, 0)
+    assert fiducial_errors(peaks, marks, fs).max() <= 0.010
+
+
+@pytest.mark.parametrize("fs", [128, 250])
+def test_biphasic_qrs_keeps_one_deflection(fs):
+    """A biphasic QRS (R 0.80 mV, S -0.60 mV) at Holter rates with noise: every beat is marked
+    on the same deflection (the R wave, within one sample), in either polarity."""
+    x, marks = synthetic_ecg(fs, [BIPHASIC], 0.8, seed=3, noise_mv=0.04)
+    for sign in (1, -1):
+        peaks = ecg_peaks(sign * x, fs)
+        inner = marks[(marks > 3 * fs) & (marks < len(x) - fs)]
+        assert len(peaks) == len(marks)
+        assert fiducial_errors(peaks, inner, fs).max() <= 1.5 / fs
+
+
+def test_chest_strap_worn_reversed_with_pvcs():
+    """Polar H10 rate (130 Hz), strap the other way round (inverted), bigeminy with PVCs of the
+    opposite polarity: every beat found, each at its own largest deflection."""
+    fs = 130
+    x, marks = synthetic_ecg(fs, [NORMAL, PVC_DOWN], 0.75, seed=5)
+    peaks = ecg_peaks(-x, fs)
+    assert match(peaks, marks, round(0.075 * fs)) == (len(marks), 0, 0)
+    assert fiducial_errors(peaks, marks[marks > 3 * fs], fs).max() <= 1.5 / fs
+
+
+@pytest.mark.parametrize("gain", [0.2, 5.0])
+def test_recovers_within_a_few_beats_after_an_amplitude_change(mitdb, gain):
+    """MIT-BIH 100 MLII whose amplitude changes by x0.2 or x5 after 5 minutes (an electrode
+    re-seated): at most 3 beats missed or extra after the change, none after 10 s."""
     rec, ref = mitdb
-    peaks = ecg_peaks(rec.p_signal[:, lead], rec.fs)
-    tp, fn, fp = match(peaks, ref, round(0.075 * rec.fs))
-    se, ppv = tp / (tp + fn), tp / (tp + fp)
-    print(f"MIT-BIH 100 {rec.sig_name[lead]}: Se={se:.4%} +P={ppv:.4%} (FN={fn}, FP={fp})")
-    assert se >= 0.998 and ppv >= 0.998
+    fs, cut = rec.fs, int(300 * rec.fs)
+    x = rec.p_signal[:int(600 * fs), 0].copy()
+    x[cut:] = np.median(x) + gain * (x[cut:] - np.median(x))
+    ref = ref[ref < len(x) - fs]
+    peaks = ecg_peaks(x, fs)
+    peaks = peaks[peaks < len(x) - fs]
+    tol = round(0.075 * fs)
+    after = lambda p, t: p[p >= cut + t * fs]       # noqa: E731
+    _, fn, fp = match(after(peaks, 0), after(ref, 0), tol)
+    assert fn + fp <= 3
+    assert match(after(peaks, 10), after(ref, 10), tol)[1:] == (0, 0)
 
 
 @pytest.mark.parametrize("lead", [0, 1], ids=["MLII", "V5"])
@@ -79,13 +233,13 @@ def test_agrees_with_neurokit2(shared_data, name, column, fs):
 @pytest.mark.parametrize("drop", [False, True], ids=["every-beat", "weak-beat"])
 def test_beats_are_reported_within_the_lookahead(mitdb_minute, drop):
     """After the 2 s learning stretch, each beat is out by ``lookahead`` (< 0.5 s) later; a
-    beat too weak for the threshold (one QRS scaled down to 1/4 by a Hann taper) is found by
+    beat too weak for the threshold (one QRS scaled down to 40 % by a Hann taper) is found by
     searching back, within ``searchback`` (< 3 s)."""
     x, whole = mitdb_minute
     x = x.copy()
     weak = whole[30]
     if drop:
-        taper, base = 1 - 0.75 * np.hanning(109), np.median(x)
+        taper, base = 1 - 0.6 * np.hanning(109), np.median(x)
         x[weak - 54:weak + 55] = base + (x[weak - 54:weak + 55] - base) * taper
     det = RPeakDetector(360)
     assert det.lookahead < 0.5 and det.searchback < 3.0

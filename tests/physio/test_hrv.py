@@ -14,10 +14,10 @@ from biofeed.physio.hrv import (BANDS, HRV_KEYS, NORMS, HRVProcessor, autonomic_
                                 cubic_spline, hrv, hrv_frequency, hrv_time, psd, resample_nn,
                                 stress_index, welch_psd)
 from biofeed.physio.rr import RRCleaner, clean_rr
+from biofeed.physio.scoring import BEAT_SYMBOLS
 
 from beat_testing import rr_from, run_after_nn
 
-BEAT_SYMBOLS = list("NLRBAaJSVrFejnE/fQ?")
 
 
 def known_power(t):
@@ -166,7 +166,7 @@ def test_long_series_equal_whole_series_reference(monkeypatch, small_blocks):
 def mitdb_nn(shared_data):
     wfdb = pytest.importorskip("wfdb")
     ann = wfdb.rdann(str(shared_data / "mitdb" / "100"), "atr")
-    rr = np.diff(ann.sample[np.isin(ann.symbol, BEAT_SYMBOLS)]) / 360 * 1000
+    rr = np.diff(ann.sample[np.isin(ann.symbol, list(BEAT_SYMBOLS))]) / 360 * 1000
     return clean_rr(rr)[0]
 
 

@@ -10,9 +10,9 @@ from biofeed.physio.hrv import hrv_time
 from biofeed.physio.rr import (ARTIFACT_TYPES, ECTOPIC, EXTRA, MISSED, NORMAL, SHORT,
                                NNProcessor,
                                RRCleaner, clean_rr, detect_artifacts)
+from biofeed.physio.scoring import BEAT_SYMBOLS
 from biofeed.stream import Chunk, StreamInfo
 
-BEAT_SYMBOLS = list("NLRBAaJSVrFejnE/fQ?")
 
 
 def synthetic_rr(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_injected_artifacts_synthetic(seed, rate):
 def mitdb_rr(shared_data):
     wfdb = pytest.importorskip("wfdb")
     ann = wfdb.rdann(str(shared_data / "mitdb" / "100"), "atr")
-    keep = np.isin(ann.symbol, BEAT_SYMBOLS)
+    keep = np.isin(ann.symbol, list(BEAT_SYMBOLS))
     return np.diff(ann.sample[keep]) / 360 * 1000, np.asarray(ann.symbol)[keep][1:]
 
 
