@@ -38,7 +38,10 @@ neighbours, the slope window and the filter delay before it.
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections import deque
+from operator import itemgetter
 
 import numpy as np
 from scipy import signal as sps
@@ -130,9 +133,9 @@ class PulseDetector:
         self._last_lp: float | None = None             # last low-passed sample
         self._tail = np.array([np.inf, np.inf])       # last two slope sums
         self._pol_before = 1                            # polarity at the last sample
-        self._cands: deque[tuple[int, float, int]] = deque()   # (index, height, polarity)
+        self._cands: list[tuple[int, float, int]] = []   # (index, height, polarity), in order
         self._next = 0                                  # index in _cands of the next to decide
-        self._intervals: deque[int] = deque(maxlen=5)   # the last pulse intervals, samples
+        self._intervals: deque[int] = deque(maxlen=5)   # the last 5 pulse intervals, samples
         self._last: tuple[int, float] | None = None     # last pulse: candidate index, height
         self._last_peak = -1
 
@@ -189,20 +192,24 @@ class PulseDetector:
             self._next += 1
         horizon = (self._cands[self._next][0] if self._next < len(self._cands) else self._n) \
             - max(self._near, self._recent)
-        while self._cands and self._cands[0][0] < horizon:
-            self._cands.popleft()
-            self._next -= 1
+        drop = bisect.bisect_left(self._cands, horizon, key=_index)
+        del self._cands[:drop]
+        self._next -= drop
         self._raw.discard_before(self.pending_from - len(self._taps))
         return np.asarray(out, dtype=np.int64)
 
     def _is_pulse(self, k: int) -> bool:
         """Candidate ``k`` of :attr:`_cands` against its neighbours and the last pulses."""
         i, h, _ = self._cands[k]
-        interval = float(np.median(self._intervals)) if len(self._intervals) == 5 else np.inf
+        interval = float(sorted(self._intervals)[2]) if len(self._intervals) == 5 else np.inf
         reach = min(self._near, 0.75 * interval)
         recent = min(self._recent, max(self._recent_min, 1.5 * interval))
         near = typical = 0.0
-        for j, g, _ in self._cands:
+        cands = self._cands
+        first = bisect.bisect_left(cands, i - max(reach, recent), key=_index)
+        for j, g, _ in itertools.islice(cands, first, None):
+            if j > i + self._wait:
+                break
             if i < j <= i + self._gap and g > h:
                 return False                  # a larger candidate follows closely
             if i - reach <= j <= i + min(reach, self._wait):
@@ -234,6 +241,10 @@ class PulseDetector:
         down = np.flatnonzero(slope[steep:] <= 0)
         top = steep + int(down[0]) if len(down) else steep + int(np.argmax(seg[steep:]))
         return max(0, lo + top)
+
+
+#: Sample index of a candidate tuple.
+_index = itemgetter(0)
 
 
 def early_ratio(phase: float, ratio: float = 0.7) -> float:
