@@ -15,6 +15,11 @@ Cases (:func:`ppg_cases`):
   0.25 s, beat-to-beat and respiratory amplitude variation, motion and noise. Also the resting
   beats played 2.5 x faster (real variability at about 150-190 bpm) and with a deep dicrotic
   notch.
+- Low perfusion: ``ppg_from_beats`` on beats at 45, 120 and 190 bpm (3 % respiratory and 2 %
+  random variation, from 2 s before the start), pulse amplitude swinging 4-fold over 20 s and
+  halved after 80 s, at 1e-4 units, motion SD 0.02 and noise 0.005 of the full pulse (as
+  ``tests/physio/test_ppg.py``); and once with 2.5 x the motion and twice the noise, beyond
+  what the tests ask.
 
 :func:`bvp_plausibility` checks the real BITalino BVP (``opensignals/bvp_sample.txt``, no
 reference): pulse rate, interval regularity, and the same pulses either way up.
@@ -108,6 +113,23 @@ def recording_ppg(data: Path, file: str, ecg_fs: int, fs: int, factor: float = 1
     return x, np.round(beats * fs).astype(np.int64)
 
 
+def low_perfusion(bpm: float, motion: float = 0.02, noise: float = 0.005, fs: int = 100,
+                  seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """2 min of weak PPG (1e-4 units) whose amplitude swings 4-fold over 20 s and halves after
+    80 s, and its beats (samples)."""
+    rng = np.random.default_rng(int(bpm))
+    t, beats = -2.0, []
+    while t < 119.0:
+        beats.append(t)
+        t += 60 / bpm * (1 + 0.03 * np.sin(2 * np.pi * 0.25 * t) + 0.02 * rng.standard_normal())
+    beats = np.asarray(beats)
+    gain = 0.625 + 0.375 * np.cos(2 * np.pi * beats / 20.0)
+    gain[beats > 80] /= 2.0
+    x = 1e-4 * ppg_from_beats(beats, fs, 120.0, amplitude=gain, motion=motion, noise=noise,
+                              seed=seed)
+    return x, np.round(beats[beats >= 0] * fs).astype(np.int64)
+
+
 def ppg_cases(data: Path):
     """(label, signal, fs Hz, reference beats in samples) of every case."""
     for bpm in SIMULATED_BPM:
@@ -117,6 +139,11 @@ def ppg_cases(data: Path):
         if (data / "neurokit" / file).exists():
             x, ref = recording_ppg(data, file, ecg_fs, fs, factor, **options)
             yield label, x, fs, ref
+    for bpm in (45, 120, 190):
+        x, ref = low_perfusion(bpm)
+        yield f"low perfusion {bpm} bpm", x, 100, ref
+    x, ref = low_perfusion(120, motion=0.05, noise=0.01)
+    yield "low perf. 120, 2.5x motion", x, 100, ref
 
 
 def ppg_table(data: Path, with_nk: bool) -> list[tuple]:

@@ -209,7 +209,7 @@ def test_polarity_is_decided_from_the_signal():
 
 def test_real_bvp_is_plausible(shared_data):
     """BITalino BVP (1000 Hz, about 27 s, no reference): a resting pulse rate, regular pulse
-    intervals, and the same pulses found either way up."""
+    intervals, the same pulses found either way up, and the pulses neurokit2 finds."""
     x = np.loadtxt(shared_data / "opensignals" / "bvp_sample.txt", comments="#", usecols=2)
     fs = 1000
     up, down = ppg_peaks(x, fs), ppg_peaks(-x, fs)
@@ -217,6 +217,9 @@ def test_real_bvp_is_plausible(shared_data):
     assert 50 <= 60 / np.median(iv) <= 90
     assert np.mean(np.abs(iv / np.median(iv) - 1) < 0.2) >= 0.9
     tp, fn, fp = match(down, up, round(0.05 * fs))
+    assert fn == 0 and fp == 0
+    _, info = nk.ppg_peaks(nk.ppg_clean(x, sampling_rate=fs), sampling_rate=fs)
+    tp, fn, fp = match(up, np.asarray(info["PPG_Peaks"]), round(0.05 * fs))
     assert fn == 0 and fp == 0
 
 
