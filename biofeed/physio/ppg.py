@@ -39,7 +39,6 @@ neighbours, the slope window and the filter delay before it.
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections import deque
 from operator import itemgetter
 
@@ -201,13 +200,15 @@ class PulseDetector:
     def _is_pulse(self, k: int) -> bool:
         """Candidate ``k`` of :attr:`_cands` against its neighbours and the last pulses."""
         i, h, _ = self._cands[k]
-        interval = float(sorted(self._intervals)[2]) if len(self._intervals) == 5 else np.inf
+        known = sorted(self._intervals)
+        interval = float(known[len(known) // 2]) if len(known) >= 3 else np.inf
         reach = min(self._near, 0.75 * interval)
         recent = min(self._recent, max(self._recent_min, 1.5 * interval))
         near = typical = 0.0
         cands = self._cands
         first = bisect.bisect_left(cands, i - max(reach, recent), key=_index)
-        for j, g, _ in itertools.islice(cands, first, None):
+        for m in range(first, len(cands)):
+            j, g, _ = cands[m]
             if j > i + self._wait:
                 break
             if i < j <= i + self._gap and g > h:
