@@ -8,22 +8,25 @@ Methods (the numbers are :class:`PulseDetector`'s defaults):
    8:e76585) would bend 40 bpm pulses out of shape.
 2. Polarity from the signal itself: the systolic upstroke is steeper than the decay, so the
    derivative of a PPG with its peaks up is positively skewed (the skewness signal-quality
-   index of Elgendi 2016, Bioengineering 3:21, applied to the derivative). The third and
-   second moments of the derivative are averaged exponentially (10 s); the polarity flips
-   when the skewness has the other sign beyond a margin of 0.1 (hysteresis).
+   index of Elgendi 2016, Bioengineering 3:21, applied to the derivative). Each 1.5 s block
+   (a beat at 40 bpm) votes with the sign of its derivative's skewness; the polarity flips
+   when the last 8 votes (12 s) hold 3 more against it than for it (:class:`PolarityVote`),
+   so a motion artefact sways a vote or two, not the polarity. Before the first vote, the
+   skewness of all samples so far decides.
 3. Slope sum function (Zong et al. 2003, Computers in Cardiology 30:259): the sum of the
    upward slopes (polarity applied) over the last 128 ms; each upstroke makes one hump, whose
    maximum is a pulse candidate. This is the front end of ``qppg`` (Vest et al. 2018, Physiol
    Meas 39:105004), among the best PPG beat detectors in the benchmark of Charlton et al.
    (2022, Physiol Meas 43:085007).
 4. Candidates are chosen by relative height, with windows that follow the heart rate (the
-   median of the last 5 pulse intervals) instead of a fixed refractory period. A candidate is
+   median of the last 3-5 pulse intervals) instead of a fixed refractory period. A candidate is
    a pulse unless
    - a larger candidate follows within 0.25 s, or a pulse precedes it within 0.25 s (one
      upstroke split by noise counts once; 240 bpm at most);
    - it is below 0.3 x the largest candidate from 1.5 pulse intervals before it (1-2.5 s;
-     2.5 s until the rate is known) to 0.45 s after it: the reference follows a loss of
-     perfusion within that time, and is not set by the detector's own past choices;
+     2.5 s until the rate is known) to 0.45 s after it, leaving out candidates over 3 x the
+     median of the last 5 pulses (artefacts): the reference follows a loss of perfusion
+     within that time;
    - it is below 0.5 x a candidate within 0.75 pulse intervals (at most 0.6 s) before it or
      (at most 0.45 s) after it: the diastolic wave after a dicrotic notch, a bump before the
      upstroke;
@@ -48,7 +51,8 @@ from scipy import signal as sps
 from .beats import BeatProcessor, detect_all
 from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows
 
-__all__ = ["PulseDetector", "PulseProcessor", "early_ratio", "polarity_switches", "ppg_peaks"]
+__all__ = ["PolarityVote", "PulseDetector", "PulseProcessor", "early_ratio", "ppg_peaks",
+           "vote_polarity"]
 
 
 class PulseDetector:
@@ -82,16 +86,14 @@ class PulseDetector:
     min_interval : float
         Shortest time between pulses, seconds (0.25 s: 240 bpm); of candidates closer than
         this, the larger one is kept.
-    polarity_window : float
-        Time constant of the polarity's moments, seconds (10 s).
+    polarity_block : float
+        Seconds per polarity vote (1.5 s; see :class:`PolarityVote`).
 
     Attributes
     ----------
     lookahead : float
         Longest delay in seconds between a peak and the end of the data that reveals it
         (0.64-0.72 s at 25-1000 Hz).
-    polarity : int
-        Current polarity, +1 (peaks up) or -1 (peaks down).
     """
 
     #: Seconds after a candidate in which its neighbours are looked at.
@@ -100,16 +102,13 @@ class PulseDetector:
     def __init__(self, fs: float, *, slope_window: float = 0.128, min_height: float = 0.3,
                  neighbour_ratio: float = 0.5, neighbour_window: float = 0.6,
                  early_ratio: float = 0.7, min_interval: float = 0.25,
-                 polarity_window: float = 10.0) -> None:
+                 polarity_block: float = 1.5) -> None:
         if not fs >= 20:
             raise ValueError(f"sampling rate must be >= 20 Hz, got {fs!r}")
         self.fs = float(fs)
         self._fill = HoldLast()
         self._lowpass = LinearFilter(*sps.butter(2, min(8.0, 0.4 * fs), fs=fs))
-        decay = np.exp(-1.0 / (polarity_window * fs))
-        self._moment3 = LinearFilter([1.0 - decay], [1.0, -decay])
-        self._moment2 = LinearFilter([1.0 - decay], [1.0, -decay])
-        self.polarity = 1
+        self._polarity = PolarityVote(max(1, round(polarity_block * fs)))
         self._ssf = MovingSum(max(1, round(slope_window * fs)))
         self._min_height = min_height
         self._ratio = neighbour_ratio
@@ -135,6 +134,8 @@ class PulseDetector:
         self._cands: list[tuple[int, float, int]] = []   # (index, height, polarity), in order
         self._next = 0                                  # index in _cands of the next to decide
         self._intervals: deque[int] = deque(maxlen=5)   # the last 5 pulse intervals, samples
+        self._heights: deque[float] = deque(maxlen=5)   # slope sums of the last 5 pulses
+        self._artefact = 3.0        # candidates this many times the median pulse are artefacts
         self._last: tuple[int, float] | None = None     # last pulse: candidate index, height
         self._last_peak = -1
 
@@ -147,9 +148,7 @@ class PulseDetector:
         lp = self._lowpass(x)
         d = np.diff(lp, prepend=lp[0] if self._last_lp is None else self._last_lp)
         self._last_lp = lp[-1]
-        m3, m2 = self._moment3(d ** 3), self._moment2(d * d)
-        skew = np.divide(m3, m2 ** 1.5, out=np.zeros_like(m3), where=m2 > 0)
-        pol, self.polarity = polarity_switches(skew, self.polarity)
+        pol = self._polarity(d)
         ssf = self._ssf(np.maximum(pol * d, 0.0))
         ext = np.concatenate((self._tail, ssf))
         mid = ext[1:-1]
@@ -157,7 +156,7 @@ class PulseDetector:
         pol_ext = np.concatenate(([self._pol_before], pol))
         for j in top:      # candidate at absolute index self._n - 1 + j
             self._cands.append((self._n - 1 + int(j), float(mid[j]), int(pol_ext[j])))
-        self._pol_before = self.polarity
+        self._pol_before = int(pol[-1])
         self._tail = ext[-2:]
         self._raw.append(x)
         self._n += len(x)
@@ -166,6 +165,11 @@ class PulseDetector:
     def flush(self) -> np.ndarray:
         """End of data: decide the candidates still waiting for their look-ahead."""
         return self._decide(final=True)
+
+    @property
+    def polarity(self) -> int:
+        """Current polarity, +1 (peaks up) or -1 (peaks down)."""
+        return self._polarity.polarity
 
     @property
     def pending_from(self) -> int:
@@ -185,6 +189,7 @@ class PulseDetector:
                 if self._last is not None:
                     self._intervals.append(i - self._last[0])
                 self._last = (i, h)
+                self._heights.append(h)
                 if peak > self._last_peak:
                     out.append(peak)
                     self._last_peak = peak
@@ -205,6 +210,8 @@ class PulseDetector:
         reach = min(self._near, 0.75 * interval)
         recent = min(self._recent, max(self._recent_min, 1.5 * interval))
         near = typical = 0.0
+        heights = sorted(self._heights)
+        cap = self._artefact * heights[len(heights) // 2] if len(heights) >= 3 else np.inf
         cands = self._cands
         first = bisect.bisect_left(cands, i - max(reach, recent), key=_index)
         for m in range(first, len(cands)):
@@ -215,7 +222,7 @@ class PulseDetector:
                 return False                  # a larger candidate follows closely
             if i - reach <= j <= i + min(reach, self._wait):
                 near = max(near, g)
-            if i - recent <= j <= i + self._wait:
+            if i - recent <= j <= i + self._wait and g <= cap:
                 typical = max(typical, g)
         if h < self._ratio * near or h < self._min_height * typical:
             return False
@@ -255,23 +262,53 @@ def early_ratio(phase: float, ratio: float = 0.7) -> float:
     return ratio if phase < 0.6 else ratio * max(0.0, 0.9 - phase) / 0.3
 
 
-def polarity_switches(skew: np.ndarray, polarity: int,
-                      margin: float = 0.1) -> tuple[np.ndarray, int]:
-    """Polarity per sample from the running skewness of the PPG derivative, with hysteresis.
+class PolarityVote:
+    """Polarity of a PPG from its derivative, per block of samples, chunk-size invariant.
 
-    The polarity (+1 peaks up, -1 peaks down) flips where the skewness, times the current
-    polarity, falls below ``-margin``. Returns the per-sample polarity and the last one.
+    Each complete block votes with the sign of the skewness of the derivative in it (+1: the
+    upstrokes are the steep part, peaks up). The polarity flips when the last 8 votes hold at
+    least ``min(3, number of votes)`` more against it than for it, so an artefact, whose skew
+    is large but random, sways a block or two, not the polarity.
+
+    Parameters
+    ----------
+    block : int
+        Samples per block.
     """
-    out = np.empty(len(skew), dtype=np.int64)
-    start = 0
-    while start < len(skew):
-        flip = np.flatnonzero(polarity * skew[start:] < -margin)
-        stop = start + int(flip[0]) if len(flip) else len(skew)
-        out[start:stop] = polarity
-        if stop < len(skew):
-            polarity = -polarity
-        start = stop
-    return out, polarity
+
+    def __init__(self, block: int) -> None:
+        self._block = np.empty(block)
+        self._filled = 0
+        self._votes: deque[int] = deque(maxlen=8)
+        self.polarity = 1
+
+    def __call__(self, d: np.ndarray) -> np.ndarray:
+        """The polarity at each of the next derivative samples (the one in force when the
+        sample's block began)."""
+        out = np.empty(len(d), dtype=np.int64)
+        pos, size = 0, len(self._block)
+        while pos < len(d):
+            take = min(size - self._filled, len(d) - pos)
+            self._block[self._filled:self._filled + take] = d[pos:pos + take]
+            if self._votes:
+                out[pos:pos + take] = self.polarity
+            else:       # before the first vote: the skew of everything so far
+                so_far = np.cumsum(self._block[:self._filled + take] ** 3)[self._filled:]
+                out[pos:pos + take] = np.where(so_far < 0, -1, 1)
+            self._filled += take
+            pos += take
+            if self._filled == size:
+                self._votes.append(int(np.sign(np.sum(self._block ** 3))))
+                self.polarity = vote_polarity(list(self._votes), self.polarity)
+                self._filled = 0
+        return out
+
+
+def vote_polarity(votes: list[int], polarity: int) -> int:
+    """The polarity after ``votes`` (+1, -1 or 0 each): flipped when the votes against it
+    outnumber those for it by at least ``min(3, len(votes))``."""
+    margin = -polarity * sum(votes)
+    return -polarity if votes and margin >= min(3, len(votes)) else polarity
 
 
 def ppg_peaks(ppg: np.ndarray, fs: float, **kwargs) -> np.ndarray:
