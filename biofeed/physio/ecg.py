@@ -35,6 +35,7 @@ from collections import deque
 
 import numpy as np
 from scipy import signal as sps
+from scipy.ndimage import maximum_filter1d
 
 from .beats import BeatProcessor, detect_all
 from .filters import (HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows,
@@ -96,7 +97,7 @@ class RPeakDetector:
         lag = self._integrate.n / 2 + bp_delay
         self._search = (round(lag + 0.09 * fs), round(lag - 0.05 * fs))   # samples before i
         # local baseline: median ECG over this many samples before and after the search window
-        self._anchor = max(1, round(0.06 * fs))
+        self._anchor = 2 * round(0.03 * fs) + 1
         # the locator reads this far before an energy peak
         self._reach = self._search[0] + max(self._anchor, 2 * len(self._taps))
         self._half = max(1, round(refractory * fs))      # candidate: max within +-refractory
@@ -181,11 +182,11 @@ class RPeakDetector:
         m = len(self._taps)
         edge = len(cand) > 0 and (cand[0] < self._reach or cand[-1] + self._reach >= self._n)
         rows = self._rows(starts - (m // 2) * 2, a - b + 2 * m - 1, 2, edge)
-        ecg = smooth_rows(np.median(windows(rows, m), axis=-1), self._taps)
+        ecg = smooth_rows(_middle(windows(rows, m)), self._taps)
         # deviation from the line joining the median ECG before and after the window
         n = self._anchor
-        left = np.median(self._rows(starts - n, n, 2, edge), axis=1)[:, None]
-        right = np.median(self._rows(starts + (a - b) + 1, n, 2, edge), axis=1)[:, None]
+        left = _middle(self._rows(starts - n, n, 2, edge))[:, None]
+        right = _middle(self._rows(starts + (a - b) + 1, n, 2, edge))[:, None]
         return starts, ecg - (left + (right - left) * _ramp(a - b + 1, n))
 
     def _rows(self, starts: np.ndarray, width: int, column: int, edge: bool) -> np.ndarray:
@@ -215,16 +216,13 @@ def _ramp(n: int, anchor: int) -> np.ndarray:
 def _window_maxima(e: np.ndarray, w: int) -> np.ndarray:
     """Positions in ``e[w + 1 : -w]`` holding the largest value within +-w samples, > 0.
 
-    A plateau counts once, at its first sample. Only local maxima are compared with their
-    window (a smooth envelope has few). Returns indices relative to ``e[w + 1]``.
+    A plateau counts once, at its first sample. Returns indices relative to ``e[w + 1]``.
     """
     n = len(e)
     core = e[w + 1:n - w]
-    i = np.flatnonzero((core > e[w:n - w - 1]) & (core >= e[w + 2:n - w + 1]) & (core > 0))
-    if len(i):
-        span = e[(i + 1)[:, None] + _arange(2 * w + 1)]     # core[i] is e[i + w + 1]
-        i = i[core[i] >= span.max(axis=1)]
-    return i
+    top = maximum_filter1d(e, 2 * w + 1)[w + 1:n - w]        # max of e[j - w, j + w]
+    return np.flatnonzero((core > e[w:n - w - 1]) & (core >= e[w + 2:n - w + 1]) & (core > 0)
+                          & (core >= top))
 
 
 class _Levels:
@@ -383,38 +381,37 @@ class _Morphologies:
     Each complex, as its deviation from the local baseline over the search window, joins the
     template it matches best (cosine similarity >= 0.8); a complex that matches none starts a
     new template in place of the one unused longest (at most 4: normal beats, PVCs, fusion,
-    paced). A template is the mean of its first 8 beats, then follows its beats slowly
-    (exponential average, weight 1/8). It is marked at its positive extremum when its
-    asymmetry (max + min) / (max - min) is positive; after its first 8 beats it keeps its
-    choice until the asymmetry passes 0.1 the other way. The template averages the noise out
+    paced). A template is the mean of its first 8 beats; after that, every 8 beats it moves
+    halfway to the mean of those 8, so it follows slow changes of shape. It is marked at its
+    positive extremum when its asymmetry (max + min) / (max - min) is positive; once learnt it
+    keeps its choice until the asymmetry passes 0.1 the other way. The template averages the noise out
     of the choice, so beats of one shape keep one fiducial point (even a biphasic QRS) and
     beats of another shape (a PVC of opposite polarity) get their own; an inverted lead gives
     the same beats.
     """
 
     MATCH = 0.8        # cosine similarity that makes a complex one of a template's beats
-    LEARN = 8          # a template is the mean of this many first beats, then a running mean
-    WEIGHT = 0.125     # weight of a later beat in its template
+    LEARN = 8          # a template is the mean of its first 8 beats, then moves every 8 beats
     HYSTERESIS = 0.1   # asymmetry that flips a template's marked deflection
     SLOTS = 4
 
     def __init__(self) -> None:
-        self.shapes: list[np.ndarray] = []     # unit-norm templates
+        self.shapes = np.empty((0, 0))         # unit-norm templates, one a row
+        self.recent = np.empty((0, 0))         # sum of each one's beats since it was set
         self.positive: list[bool] = []         # marked at the positive extremum?
         self.used: list[int] = []              # beat count when each was last matched
         self.beats: list[int] = []             # beats in each
         self.count = 0
 
-    def _best(self, dev: np.ndarray) -> tuple[int, float, np.ndarray]:
+    def _best(self, dev: np.ndarray) -> tuple[int, float, float]:
         """The template most like ``dev`` (index, cosine similarity; -1 when there is none)
-        and ``dev`` scaled to unit norm."""
-        norm = math.sqrt(float(dev @ dev))
-        v = dev / norm if norm > 0 else dev
-        if not self.shapes:
-            return -1, -1.0, v
-        sims = [float(t @ v) for t in self.shapes]
-        j = max(range(len(sims)), key=sims.__getitem__)
-        return j, sims[j], v
+        and the norm of ``dev``."""
+        norm = math.sqrt(float(dev @ dev)) or 1.0
+        if not len(self.shapes):
+            return -1, -1.0, norm
+        sims = self.shapes @ dev
+        j = int(sims.argmax())
+        return j, float(sims[j]) / norm, norm
 
     def known(self, dev: np.ndarray) -> bool:
         """Is ``dev`` (a complex's deviation from baseline) of a shape seen before?"""
@@ -424,35 +421,51 @@ class _Morphologies:
         """Count ``dev`` as a beat of its shape; True when its R-peak is its positive
         extremum."""
         self.count += 1
-        j, sim, v = self._best(dev)
+        j, sim, norm = self._best(dev)
         if sim < self.MATCH:
-            j = self._new(v)
+            j = self._new(dev / norm)
         else:
-            self.beats[j] += 1
-            weight = max(self.WEIGHT, 1 / self.beats[j])
-            t = (1 - weight) * self.shapes[j] + weight * v
-            self.shapes[j] = t / (math.sqrt(float(t @ t)) or 1.0)
-            asym = _asymmetry(self.shapes[j])
-            if self.beats[j] <= self.LEARN:
-                self.positive[j] = asym >= 0
-            elif (asym < -self.HYSTERESIS) if self.positive[j] else (asym > self.HYSTERESIS):
-                self.positive[j] = not self.positive[j]
+            k = self.beats[j] = self.beats[j] + 1
+            acc = self.recent[j]
+            acc += dev * (1 / norm)
+            if k <= self.LEARN:         # the mean of the first beats
+                self._set(j, acc, False)
+            elif k % self.LEARN == 0:   # halfway to the mean of the last 8
+                self._set(j, self.shapes[j] + acc * (1 / self.LEARN), True)
+            if k % self.LEARN == 0:
+                acc[:] = 0.0
         self.used[j] = self.count
         return self.positive[j]
 
+    def _set(self, j: int, t: np.ndarray, learnt: bool) -> None:
+        """Template ``j`` becomes ``t`` (scaled to unit norm) and chooses its deflection."""
+        self.shapes[j] = t / (math.sqrt(float(t @ t)) or 1.0)
+        asym = _asymmetry(self.shapes[j])
+        if not learnt:
+            self.positive[j] = asym >= 0
+        elif (asym < -self.HYSTERESIS) if self.positive[j] else (asym > self.HYSTERESIS):
+            self.positive[j] = not self.positive[j]
+
     def _new(self, v: np.ndarray) -> int:
         if len(self.shapes) < self.SLOTS:
-            self.shapes.append(v)
+            self.shapes = np.vstack((self.shapes.reshape(-1, len(v)), v))
+            self.recent = np.vstack((self.recent.reshape(-1, len(v)), v))
             self.positive.append(False)
             self.used.append(0)
             self.beats.append(0)
             j = len(self.shapes) - 1
         else:
-            j = int(np.argmin(self.used))
-            self.shapes[j] = v
+            j = min(range(self.SLOTS), key=self.used.__getitem__)
+        self.recent[j] = v
         self.beats[j] = 1
-        self.positive[j] = _asymmetry(v) >= 0
+        self._set(j, v, False)
         return j
+
+
+def _middle(x: np.ndarray) -> np.ndarray:
+    """Median along the last axis, of odd length (``np.median`` without its overhead)."""
+    k = x.shape[-1] // 2
+    return np.partition(x, k, axis=-1)[..., k]
 
 
 def _median(values) -> float:
