@@ -17,6 +17,7 @@ KINDS = frozenset({
     "ecg", "ppg", "rr", "hr", "eda", "resp", "acc", "temp", "marker",   # raw
     "rpeak", "pulse", "breath", "nn", "hrv", "coherence", "rsa", "scl", "scr", "arousal",  # derived
     "quality",              # derived: signal quality per segment (biofeed.physio.quality)
+    "beat_quality",         # derived: each beat's correlation with its segment's average beat
 })
 
 

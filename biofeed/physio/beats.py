@@ -42,10 +42,13 @@ class BeatQuality(Protocol):
     #: Names of the values of one rated segment (the quality stream's channels).
     channels: tuple[str, ...]
 
-    def update(self, x: np.ndarray, beats: np.ndarray, known: int) -> list[tuple[int, list[float]]]:
+    def update(self, x: np.ndarray, beats: np.ndarray,
+               known: int) -> list[tuple[int, list[float], np.ndarray, np.ndarray]]:
         """Consume the samples given to the detector and the beats it reported (absolute
         sample indices); every beat below sample ``known`` has been reported. Returns the
-        segments now rated: (absolute index just after the segment's last sample, values)."""
+        segments now rated: (absolute index just after the segment's last sample, values, the
+        beats rated with it (each beat is rated in one segment), their correlations with the
+        segment's average beat)."""
 
     @property
     def pending_from(self) -> int:
@@ -117,9 +120,12 @@ class BeatProcessor(Processor):
     value at the beat, timestamp = beat time in session seconds. ``X.rr`` (kind ``"rr"``, ms)
     holds the interval ending at each beat after the first, stamped at that beat. With a
     ``quality`` rater, ``X.quality`` (kind ``"quality"``, channels ``quality.channels``, whose
-    names give their units; no stream unit) has
-    one sample per rated segment, stamped at the segment's end; a segment is rated once every
-    beat in it is known, so its values do not depend on chunking.
+    names give their units; no stream unit) has one sample per rated segment, stamped at the
+    segment's end, and ``X.<peak_suffix>.quality`` (kind ``"beat_quality"``, channel
+    ``template_r``) one
+    sample per rated beat, stamped at the beat: its correlation with the average beat of its
+    segment (Orphanidou et al. 2015), -1 to 1, NaN where its window does not fit. A segment is
+    rated once every beat in it is known, so neither depends on chunking.
 
     Parameters
     ----------
@@ -161,7 +167,10 @@ class BeatProcessor(Processor):
         self.quality = quality
         if quality is not None:
             self.outputs += (StreamInfo(f"{info.name}.quality", "quality", "", 0.0,
-                                        quality.channels, device=device, derived=True),)
+                                        quality.channels, device=device, derived=True),
+                             StreamInfo(f"{info.name}.{self.peak_suffix}.quality",
+                                        "beat_quality", "", 0.0, ("template_r",),
+                                        device=device, derived=True))
         self._raw = SignalBuffer()
         self._times = SampleTimes(info.rate)
         self._last_time: float | None = None
@@ -187,7 +196,7 @@ class BeatProcessor(Processor):
         rated = self.quality.update(np.empty(0), beats, self._raw.end) if self.quality else []
         return self._emit(beats, rated)
 
-    def _emit(self, idx: np.ndarray, rated: list[tuple[int, list[float]]]) -> list[Chunk]:
+    def _emit(self, idx: np.ndarray, rated: list[tuple]) -> list[Chunk]:
         out: list[Chunk] = []
         if len(idx):
             times = self._times.times(idx)
@@ -205,9 +214,14 @@ class BeatProcessor(Processor):
             self._last_time = float(times[-1])
         if rated:
             # stamped just after the segment's last sample
-            ends = self._times.times(np.array([e - 1 for e, _ in rated])) + 1.0 / self.info.rate
-            out.append(Chunk(self.outputs[2], np.array([v for _, v in rated]), float(ends[0]),
+            ends = self._times.times(np.array([r[0] - 1 for r in rated])) + 1.0 / self.info.rate
+            out.append(Chunk(self.outputs[2], np.array([r[1] for r in rated]), float(ends[0]),
                              timestamps=ends))
+            beats = np.concatenate([r[2] for r in rated])
+            if len(beats):
+                at = self._times.times(beats)
+                out.append(Chunk(self.outputs[3], np.concatenate([r[3] for r in rated]),
+                                 float(at[0]), timestamps=at))
         keep = self.detector.pending_from
         self._raw.discard_before(keep)
         self._times.discard_before(min(keep, self.quality.pending_from) if self.quality else keep)

@@ -9,6 +9,10 @@ first sample and stamped just after their last sample. Quality streams (``X.qual
 ``max_rr_s``, ``min_us``, ...; ``good``, ``score``, ``rr_ratio``, ``template_r`` and
 ``skewness`` are dimensionless).
 
+ECG and PPG beats are also rated one by one (``X.rpeaks.quality``, ``X.peaks.quality``): each
+beat's correlation with the average beat of the segment that starts at its 5 s hop (the
+template of the rule below; Orphanidou et al. 2015), so every beat is rated once.
+
 ECG (:class:`EcgQuality`, on the R-peaks the beat detector reports, no second detector):
 Orphanidou et al. (2015) rules on the beats inside the segment -- heart rate 40-180 bpm,
 longest beat-to-beat interval under 3 s (the stretches from the segment's start to its first
@@ -64,7 +68,8 @@ from .filters import HoldLast, LinearFilter, SignalBuffer
 
 __all__ = ["SEGMENT_S", "HOP_S", "MIN_GOOD_PCT", "ECG_CHANNELS", "PPG_CHANNELS",
            "EDA_CHANNELS", "EcgQuality", "PpgQuality", "EdaQualityProcessor", "ecg_quality",
-           "ppg_quality", "eda_quality", "beat_rules", "template_correlation", "longest_flat_s"]
+           "ppg_quality", "eda_quality", "beat_rules", "template_correlation",
+           "beat_correlations", "longest_flat_s"]
 
 #: Length of a rated segment, seconds (Orphanidou et al. 2015).
 SEGMENT_S = 10.0
@@ -128,18 +133,28 @@ def template_correlation(x: np.ndarray, beats: np.ndarray) -> float:
     ``beats``; beats whose window does not fit in ``x`` are left out. NaN with fewer than two
     beats that fit; 0 for a beat with no variation.
     """
+    r = beat_correlations(x, beats)
+    r = r[np.isfinite(r)]
+    return float(r.mean()) if len(r) else math.nan
+
+
+def beat_correlations(x: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Correlation of each beat of ``x`` with the average of them all (one value per entry of
+    ``beats``; windows as in :func:`template_correlation`; NaN where it does not fit, or for
+    all with fewer than two beats that fit)."""
+    out = np.full(len(beats), math.nan)
     if len(beats) < 2:
-        return math.nan
+        return out
     half = int(np.median(np.diff(beats))) // 2
-    beats = beats[(beats >= half) & (beats + half < len(x))]
-    if len(beats) < 2 or half < 1:
-        return math.nan
-    rows = x[beats[:, None] + np.arange(-half, half + 1)]
+    fit = (beats >= half) & (beats + half < len(x))
+    if fit.sum() < 2 or half < 1:
+        return out
+    rows = x[beats[fit][:, None] + np.arange(-half, half + 1)]
     rows = rows - rows.mean(axis=1, keepdims=True)
     template = rows.mean(axis=0)
     norms = np.sqrt(np.einsum("ij,ij->i", rows, rows) * float(template @ template))
-    r = np.divide(rows @ template, norms, out=np.zeros(len(rows)), where=norms > 0)
-    return float(r.mean())
+    out[fit] = np.divide(rows @ template, norms, out=np.zeros(len(rows)), where=norms > 0)
+    return out
 
 
 def longest_flat_s(x: np.ndarray, fs: float) -> float:
@@ -173,7 +188,8 @@ class _BeatRater:
         """First sample of the next segment to rate."""
         return self._next
 
-    def update(self, x: np.ndarray, beats: np.ndarray, known: int) -> list[tuple[int, list[float]]]:
+    def update(self, x: np.ndarray, beats: np.ndarray,
+               known: int) -> list[tuple[int, list[float], np.ndarray, np.ndarray]]:
         """See :class:`~biofeed.physio.beats.BeatQuality`."""
         x = self._fill(np.asarray(x, dtype=np.float64))
         if len(x):
@@ -185,7 +201,10 @@ class _BeatRater:
         while self._next + self._len <= min(known, self._raw.end):
             a, b = self._next, self._next + self._len
             lo, hi = np.searchsorted(self._beats, (a, b))
-            out.append((b, self._rate(self._raw.window(a, b), self._beats[lo:hi] - a)))
+            beats = self._beats[lo:hi]
+            values, r = self._rate(self._raw.window(a, b), beats - a)
+            own = beats < a + self._hop         # each beat is rated in one segment
+            out.append((b, values, beats[own], r[own]))
             self._next += self._hop
         self._raw.discard_before(self._next)
         self._beats = self._beats[np.searchsorted(self._beats, self._next):]
@@ -194,16 +213,19 @@ class _BeatRater:
     def _prepare(self, x: np.ndarray) -> np.ndarray:
         return x
 
-    def _rate(self, seg: np.ndarray, beats: np.ndarray) -> list[float]:
-        """Values of one segment (rows: samples; columns: signal, prepared signal)."""
+    def _rate(self, seg: np.ndarray, beats: np.ndarray) -> tuple[list[float], np.ndarray]:
+        """Values of one segment (rows: samples; columns: signal, prepared signal), and each
+        beat's correlation with the segment's average beat."""
         hr, max_rr, ratio = beat_rules(beats, len(seg), self.fs)
-        r = template_correlation(seg[:, 1], beats)
+        per_beat = beat_correlations(seg[:, 1], beats)
+        finite = per_beat[np.isfinite(per_beat)]
+        r = float(finite.mean()) if len(finite) else math.nan
         extra = self._extra(seg[:, 1])
         flat = longest_flat_s(seg[:, 0], self.fs)
         passed = [HR_RANGE_BPM[0] <= hr <= HR_RANGE_BPM[1], max_rr < MAX_RR_S,
                   r >= self.template_r, *self._extra_ok(extra), flat < FLAT_S]
         return [float(all(passed)), sum(passed) / len(passed), hr, max_rr, ratio, r, *extra,
-                flat]
+                flat], per_beat
 
     def _extra(self, x: np.ndarray) -> list[float]:
         """Further measures of the segment's prepared signal."""
@@ -334,7 +356,7 @@ def _rate_beats(processor, x: np.ndarray) -> np.ndarray:
     """The quality rows a beat processor with a rater gives for a whole record."""
     out = processor.update(Chunk(processor.info, np.asarray(x, dtype=np.float64), 0.0))
     out += processor.flush()
-    rows = [c.values for c in out if c.info.kind == "quality"]
+    rows = [c.values for c in out if c.info.name == processor.outputs[2].name]
     return np.vstack(rows) if rows else np.empty((0, len(processor.outputs[2].channels)))
 
 

@@ -127,6 +127,20 @@ DERIVED_COLUMNS: dict[str, dict[str, tuple[str, str | None, str]]] = {
                 "z_scl": ("z_scl", "SD", "skin conductance level (1 s) against baseline"),
                 "z_scr_rate": ("z_scr_rate", "SD", "SCR rate (60 s) against baseline"),
                 "z_rmssd": ("z_rmssd", "SD", "RMSSD against baseline, sign reversed")},
+    "quality": {"good": ("good", "", "1 when the segment meets every quality criterion, else 0"),
+                "score": ("score", "", "share of the criteria met (EDA: of valid samples), 0-1"),
+                "hr_bpm": ("hr_bpm", "bpm", "mean heart rate of the segment's beats"),
+                "max_rr_s": ("max_rr_s", "s", "longest beat-to-beat interval, edges included"),
+                "rr_ratio": ("rr_ratio", "", "longest / shortest beat-to-beat interval"),
+                "template_r": ("template_r", "", "mean correlation of the beats with their "
+                                                 "average"),
+                "skewness": ("skewness", "", "skewness of the 0.5-8 Hz band-passed PPG"),
+                "flat_s": ("flat_s", "s", "longest stretch without any change (stuck signal)"),
+                "min_us": ("min_us", "uS", "lowest skin conductance"),
+                "max_us": ("max_us", "uS", "highest skin conductance"),
+                "max_slope_us_s": ("max_slope_us_s", "uS/s", "steepest change of conductance")},
+    "beat_quality": {"template_r": ("template_r", "", "correlation of the beat with the "
+                                                      "average beat of its segment")},
 }
 
 #: What one row (sample) of a derived stream is, per kind.
@@ -143,6 +157,8 @@ DERIVED_ROWS = {
     "scr": "skin conductance responses: a row per SCR, at its onset",
     "breath": "breath onsets (start of inhalation): a row per breath",
     "arousal": "arousal index against the baseline phase: a row per whole second",
+    "quality": "signal quality: a row per 10 s segment (every 5 s), at the segment's end",
+    "beat_quality": "signal quality per beat: a row per beat, at the beat",
 }
 
 #: Event payload fields biofeed writes, most telling first (the order EDF+ annotations take

@@ -186,6 +186,7 @@ def test_bids_derived_streams_are_exact_and_described(tmp_path, demo):
              "ecg.rr.rsa": "recording-ecg_desc-rrrsa_events",
              "arousal": "desc-arousal_events",
              "ecg.quality": "recording-ecg_desc-quality_events",
+             "ecg.rpeaks.quality": "recording-ecg_desc-rpeaksquality_events",
              "eda.quality": "recording-eda_desc-quality_events"}
     derived = _derived(demo)
     assert set(derived) == set(files) and out.skipped == {}

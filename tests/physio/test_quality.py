@@ -109,7 +109,7 @@ def test_any_chunking_gives_the_same_ratings(simulated_ecg):
         assert (rows[:, GOOD] == 0).any() and (rows[:, GOOD] == 1).any()
     rng = np.random.default_rng(5)
     for signal, stream in ((y, info), (eda, eda_info), (ppg, ppg_info)):
-        (proc,) = [p for p in raw_processors(stream) if p.outputs[-1].kind == "quality"]
+        (proc,) = [p for p in raw_processors(stream) if "quality" in {o.kind for o in p.outputs}]
         out, i = [], 0
         while i < len(signal):
             n = int(rng.integers(1, 400))
@@ -208,9 +208,11 @@ def test_ppg_simulated_is_good_and_noise_is_poor(fs):
 
 def test_stream_channels_are_what_the_processors_give():
     ecg, = raw_processors(StreamInfo("ecg", "ecg", "mV", 250.0))
-    assert ecg.outputs[-1].name == "ecg.quality" and ecg.outputs[-1].channels == ECG_CHANNELS
+    assert ecg.outputs[2].name == "ecg.quality" and ecg.outputs[2].channels == ECG_CHANNELS
+    assert ecg.outputs[3].name == "ecg.rpeaks.quality" and ecg.outputs[3].kind == "beat_quality"
     ppg, = raw_processors(StreamInfo("ppg", "ppg", "a.u.", 100.0))
-    assert ppg.outputs[-1].name == "ppg.quality" and ppg.outputs[-1].channels == PPG_CHANNELS
+    assert ppg.outputs[2].name == "ppg.quality" and ppg.outputs[2].channels == PPG_CHANNELS
+    assert ppg.outputs[3].name == "ppg.peaks.quality" and ppg.outputs[3].channels == ("template_r",)
     names = [p.outputs[0].name for p in raw_processors(StreamInfo("eda", "eda", "uS", 4.0))]
     assert names == ["eda.scl", "eda.quality"]
 
@@ -225,3 +227,38 @@ def test_a_stuck_second_and_a_half_is_poor_though_the_beats_go_on(simulated_ecg)
     assert (q[hit, GOOD] == 0).all() and (q[~hit, GOOD] == 1).all()
     assert (q[hit, ECG_CHANNELS.index("max_rr_s")] < 3).all()
     assert q[hit, ECG_CHANNELS.index("flat_s")] == pytest.approx(1.5, abs=0.01)
+
+
+def test_every_beat_is_rated_once_and_noise_lowers_its_rating(simulated_ecg):
+    """``ecg.rpeaks.quality``: one rating per beat of every complete 5 s hop, stamped at the
+    beat, the same for any chunking; beats of clean segments correlate >= 0.9 with their
+    segment's average beat, beats buried in 1 mV of noise (40-50 s) far less."""
+    from biofeed.physio.ecg import RPeakProcessor
+    from biofeed.physio.quality import EcgQuality
+
+    x, fs = simulated_ecg
+    y = x.copy()
+    y[round(40 * fs):round(50 * fs)] += np.random.default_rng(1).normal(0, 1.0, round(10 * fs))
+    info = StreamInfo("ecg", "ecg", "mV", fs)
+
+    def run(size):
+        proc = RPeakProcessor(info, quality=EcgQuality(fs))
+        out = [c for i in range(0, len(y), size)
+               for c in proc.update(Chunk(info, y[i:i + size], i / fs))]
+        out += proc.flush()
+        pick = lambda name: [c for c in out if c.info.name == name]      # noqa: E731
+        beats = np.concatenate([c.times for c in pick("ecg.rpeaks")])
+        rated = pick("ecg.rpeaks.quality")
+        return beats, np.concatenate([c.times for c in rated]), \
+            np.concatenate([c.values[:, 0] for c in rated])
+
+    beats, at, r = run(len(y))
+    last_hop = (int((len(y) / fs - SEGMENT_S) // HOP_S) + 1) * HOP_S
+    np.testing.assert_array_equal(at, beats[beats < last_hop])
+    for size in (37, 250, 1999):
+        again = run(size)
+        np.testing.assert_array_equal(again[1], at)
+        np.testing.assert_array_equal(again[2], r)
+    # a beat is rated in the segment starting at its hop: [35, 45) already holds noise
+    clean, noisy = (at < 35) | (at >= 50), (at > 41) & (at < 49)
+    assert np.nanmin(r[clean]) >= 0.9 and np.nanmedian(r[noisy]) < 0.66
