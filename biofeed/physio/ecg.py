@@ -384,10 +384,10 @@ class _Morphologies:
     paced). A template is the mean of its first 8 beats; after that, every 8 beats it moves
     halfway to the mean of those 8, so it follows slow changes of shape. It is marked at its
     positive extremum when its asymmetry (max + min) / (max - min) is positive; once learnt it
-    keeps its choice until the asymmetry passes 0.1 the other way. The template averages the noise out
-    of the choice, so beats of one shape keep one fiducial point (even a biphasic QRS) and
-    beats of another shape (a PVC of opposite polarity) get their own; an inverted lead gives
-    the same beats.
+    keeps its choice until the asymmetry passes 0.1 the other way. The template averages the
+    noise out of the choice, so beats of one shape keep one fiducial point (even a biphasic
+    QRS) and beats of another shape (a PVC of opposite polarity) get their own; an inverted
+    lead gives the same beats.
     """
 
     MATCH = 0.8        # cosine similarity that makes a complex one of a template's beats
