@@ -237,8 +237,9 @@ class _Levels:
     of the last 8, each counted as at most 1.5 s), the largest waiting candidate above half the
     threshold is taken as a beat (search-back; Pan & Tompkins 1985; Hamilton 2002), and the
     candidates after it are decided again. Every search-back that finds nothing halves the
-    search-back threshold again (down to 1/16), so a sudden large drop of amplitude is
-    recovered within a few beats. Only then are the candidates before the new beat noise
+    search-back threshold again (down to 1/16) for candidates of a known beat shape, so a
+    sudden large drop of amplitude is recovered within a few beats while the P waves of a
+    pause (blocked beats) are not taken for beats. Only then are the candidates before the new beat noise
     peaks, so beats that were missed never raise the noise level (which would lock the
     detector onto one beat shape).
 
@@ -361,7 +362,10 @@ class _Levels:
         """Search the candidates waiting before ``due``; returns those to decide again."""
         floor = 0.5 ** (1 + min(self.misses, 3)) * self.threshold()
         before = [w for w in self.waiting if w[0] < due]
-        fit = [w for w in before if w[1] > floor and self._qrs(w, self._late(), False)]
+        # below half the threshold, only a complex of a known beat shape (a P wave in a pause
+        # is not one; beats whose amplitude dropped keep their shape)
+        fit = [w for w in before if w[1] > floor and self._qrs(w, self._late(), False)
+               and (self.misses == 0 or self.shapes.known(w[4]))]
         if not fit:
             self.noise.extend(w[1] for w in before)
             self.waiting = [w for w in self.waiting if w[0] >= due]
