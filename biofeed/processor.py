@@ -18,6 +18,18 @@ import numpy as np
 from .stream import Chunk, Event, StreamInfo
 
 
+def check_input(info: StreamInfo, kind: str, channel: int = 0, unit: str | None = None) -> None:
+    """Raise ``ValueError`` naming the stream unless it is a regular stream of ``kind`` (in
+    ``unit``, when given) that has a channel ``channel``: what a processor of one raw stream
+    needs of its input."""
+    if info.kind != kind or not info.regular or (unit is not None and info.unit != unit):
+        want = f"a regular {kind!r} stream" + (f" in {unit}" if unit else "")
+        raise ValueError(f"stream {info.name!r}: need {want}, got kind {info.kind!r}, unit "
+                         f"{info.unit!r} at {info.rate} Hz")
+    if not 0 <= channel < len(info.channels):
+        raise ValueError(f"stream {info.name!r} has no channel {channel}")
+
+
 class Processor(ABC):
     """Base class of every online processor (one ``update()`` per incoming chunk)."""
 

@@ -14,7 +14,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from ..processor import Processor
+from ..processor import Processor, check_input
 from ..stream import Chunk, StreamInfo
 from .filters import SignalBuffer
 
@@ -149,11 +149,7 @@ class BeatProcessor(Processor):
 
     def __init__(self, info: StreamInfo, channel: int = 0, *, quality: BeatQuality | None = None,
                  **kwargs) -> None:
-        if info.kind != self.input_kind or not info.regular:
-            raise ValueError(f"stream {info.name!r}: need a regular {self.input_kind!r} stream, "
-                             f"got kind {info.kind!r} at {info.rate} Hz")
-        if not 0 <= channel < len(info.channels):
-            raise ValueError(f"stream {info.name!r} has no channel {channel}")
+        check_input(info, self.input_kind, channel)
         self.info = info
         self.detector = self.detector_type(info.rate, **kwargs)
         self.channel = channel

@@ -42,7 +42,7 @@ import math
 import numpy as np
 from scipy import signal as sps
 
-from ..processor import Processor
+from ..processor import Processor, check_input
 from ..stream import Chunk, StreamInfo
 from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer
 
@@ -226,11 +226,7 @@ class BreathProcessor(Processor):
     """
 
     def __init__(self, info: StreamInfo, channel: int = 0) -> None:
-        if info.kind != "resp" or not info.regular:
-            raise ValueError(f"BreathProcessor needs a regular respiration stream, got "
-                             f"{info.name!r} (kind {info.kind!r}, rate {info.rate} Hz)")
-        if not 0 <= channel < len(info.channels):
-            raise ValueError(f"stream {info.name!r} has no channel {channel}")
+        check_input(info, "resp", channel)
         self.info, self.channel = info, channel
         self.inputs = (info.name,)
         self.outputs = (breath_stream_info(info),)

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import bessel, group_delay, sos2tf, sosfilt, tf2sos
 
-from ..processor import Processor
+from ..processor import Processor, check_input
 from ..stream import Chunk, StreamInfo
 from .filters import LinearFilter
 from .scr import ONSET_FRACTION, Scr, ScrDetector, bateman_coefficients, scr_columns, scr_table
@@ -316,9 +316,7 @@ class EdaProcessor(Processor):
     """
 
     def __init__(self, info: StreamInfo, **options) -> None:
-        if info.kind != "eda" or info.unit != "uS" or not info.regular:
-            raise ValueError(f"EdaProcessor needs a regular EDA stream in uS, got {info.name!r} "
-                             f"(kind {info.kind!r}, unit {info.unit!r}, rate {info.rate} Hz)")
+        check_input(info, "eda", unit="uS")
         self.info, self.options = info, options
         self.inputs = (info.name,)
         device = info.device

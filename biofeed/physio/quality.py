@@ -61,7 +61,7 @@ import math
 import numpy as np
 from scipy import signal as sps
 
-from ..processor import Processor
+from ..processor import Processor, check_input
 from ..stream import Chunk, StreamInfo
 from .beats import SampleTimes
 from .filters import HoldLast, LinearFilter, SignalBuffer
@@ -287,9 +287,7 @@ class EdaQualityProcessor(Processor):
     """
 
     def __init__(self, info: StreamInfo, channel: int = 0) -> None:
-        if info.kind != "eda" or not info.regular:
-            raise ValueError(f"stream {info.name!r}: need a regular 'eda' stream, got kind "
-                             f"{info.kind!r} at {info.rate} Hz")
+        check_input(info, "eda", channel)
         self.info, self.channel, self.fs = info, channel, float(info.rate)
         self.inputs = (info.name,)
         self.outputs = (StreamInfo(f"{info.name}.quality", "quality", "", 0.0, EDA_CHANNELS,

@@ -191,7 +191,7 @@ def test_processor_restarts_after_a_gap(sim):
 def test_rejects_what_it_cannot_read():
     with pytest.raises(ValueError, match="4-1000 Hz"):
         BreathDetector(2.0)
-    with pytest.raises(ValueError, match="respiration"):
+    with pytest.raises(ValueError, match="need a regular .resp. stream"):
         BreathProcessor(StreamInfo("eda", "eda", "uS", 32.0))
 
 

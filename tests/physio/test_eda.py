@@ -279,7 +279,7 @@ def test_processor_restarts_after_a_gap_and_checks_its_input():
     released = [c for c in first + after_gap if c.info.kind == "scl"]
     assert sum(len(c) for c in released) >= 100
     assert released[-1].t0 >= 60.0 and np.allclose(released[-1].values, 3.0)
-    with pytest.raises(ValueError, match="regular EDA stream in uS"):
+    with pytest.raises(ValueError, match="regular .eda. stream in uS"):
         EdaProcessor(StreamInfo("ecg", "ecg", "mV", 250.0))
     with pytest.raises(ValueError, match="got a chunk of"):
         proc.update(Chunk(StreamInfo("other", "eda", "uS", fs), np.ones(3), 70.0))
