@@ -20,6 +20,9 @@ Cases (:func:`ppg_cases`):
   halved after 80 s, at 1e-4 units, motion SD 0.02 and noise 0.005 of the full pulse (as
   ``tests/physio/test_ppg.py``); and once with 2.5 x the motion and twice the noise, beyond
   what the tests ask.
+- Motion bursts: 2 min at 60 and 180 bpm with a 2 s burst of 0.5-3 Hz motion at 3 x the pulse
+  amplitude every 20 s (pulses inside a burst are mostly lost by any detector; the score
+  shows how fast each recovers).
 
 :func:`bvp_plausibility` checks the real BITalino BVP (``opensignals/bvp_sample.txt``, no
 reference): pulse rate, interval regularity, and the same pulses either way up.
@@ -130,6 +133,23 @@ def low_perfusion(bpm: float, motion: float = 0.02, noise: float = 0.005, fs: in
     return x, np.round(beats[beats >= 0] * fs).astype(np.int64)
 
 
+def motion_bursts(bpm: float, fs: int = 100, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """2 min of PPG at ``bpm`` with a 2 s motion burst (0.5-3 Hz, 3 x the pulse amplitude)
+    every 20 s from 10 s on, and its beats (samples)."""
+    from scipy import signal as sps
+
+    rng = np.random.default_rng(seed)
+    rr = 60 / bpm * (1 + 0.02 * rng.standard_normal(round(2.1 * bpm)))
+    beats = -2.0 + np.concatenate(([0.0], np.cumsum(rr)))
+    beats = beats[beats < 119.0]
+    x = ppg_from_beats(beats, fs, 120.0, motion=0.1, noise=0.02, seed=seed)
+    sos = sps.butter(2, [0.5, 3.0], "bandpass", fs=fs, output="sos")
+    for a in range(10 * fs, 120 * fs, 20 * fs):
+        burst = sps.sosfilt(sos, rng.standard_normal(2 * fs))
+        x[a:a + 2 * fs] += 3 * burst / burst.std() * np.hanning(2 * fs)
+    return x, np.round(beats[beats >= 0] * fs).astype(np.int64)
+
+
 def ppg_cases(data: Path):
     """(label, signal, fs Hz, reference beats in samples) of every case."""
     for bpm in SIMULATED_BPM:
@@ -144,6 +164,9 @@ def ppg_cases(data: Path):
         yield f"low perfusion {bpm} bpm", x, 100, ref
     x, ref = low_perfusion(120, motion=0.05, noise=0.01)
     yield "low perf. 120, 2.5x motion", x, 100, ref
+    for bpm in (60, 180):
+        x, ref = motion_bursts(bpm)
+        yield f"motion bursts {bpm} bpm", x, 100, ref
 
 
 def ppg_table(data: Path, with_nk: bool) -> list[tuple]:
