@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from biofeed.physio.ppg import ppg_peaks
+from biofeed.physio.scoring import pulse_counts
 from biofeed.sim.waveforms import ppg_from_beats
 
 #: Heart rates of the simulated cases, bpm.
@@ -42,23 +43,10 @@ SIMULATED_BPM = (40, 80, 120, 160, 200)
 
 
 def one_pulse_share(pulses: np.ndarray, beats: np.ndarray) -> tuple[float, int]:
-    """Share of the intervals between consecutive ``beats`` that hold exactly one pulse, and
-    the number of intervals (both in samples).
-
-    Pulses are first shifted by their median delay after the beats minus half the median beat
-    interval, so a pulse on time sits mid-interval (not on a boundary, where a one-sample
-    jitter would move it to the next interval).
-    """
-    pulses, beats = np.sort(pulses), np.sort(beats)
-    n = max(len(beats) - 1, 0)
-    if n < 2 or not len(pulses):
-        return 0.0, n
-    j = np.searchsorted(pulses, beats)
-    after = j < len(pulses)
-    delay = np.median(pulses[j[after]] - beats[after])
-    shift = delay - np.median(np.diff(beats)) / 2
-    counts = np.diff(np.searchsorted(pulses - shift, beats))
-    return float(np.mean(counts == 1)), len(counts)
+    """Share of the intervals between consecutive ``beats`` that hold exactly one pulse
+    (:func:`biofeed.physio.scoring.pulse_counts`), and the number of intervals."""
+    counts = pulse_counts(pulses, beats)
+    return (float(np.mean(counts == 1)) if len(counts) >= 2 else 0.0), len(counts)
 
 
 def simulated(bpm: float, fs: int = 100, seed: int = 0, duration: int = 120):

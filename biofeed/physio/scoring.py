@@ -6,6 +6,9 @@ complex (the R-wave maximum, the QRS onset, the energy peak), so :func:`score_be
 removes their constant offset: the median difference over the first ``offset_beats`` reference
 beats that have a detection within the wide AAMI window (150 ms). Sensitivity Se = TP/(TP+FN),
 positive predictivity +P = TP/(TP+FP).
+
+Pulses (PPG) against heart beats (:func:`pulse_counts`): the pulses inside each beat-to-beat
+interval, after the pulse transit delay is removed; a good detector puts exactly one in each.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BEAT_SYMBOLS", "BeatScore", "match_beats", "score_beats"]
+__all__ = ["BEAT_SYMBOLS", "BeatScore", "match_beats", "pulse_counts", "score_beats"]
 
 #: Annotation symbols of the MIT-BIH / WFDB convention that mark a beat (normal, bundle branch
 #: block, atrial and nodal premature, aberrated, ventricular, fusion, escape, paced,
@@ -105,3 +108,20 @@ def score_beats(detected: np.ndarray, reference: np.ndarray, fs: float, *,
     hit = match_beats(det - offset, ref, tol * fs)
     tp = int(hit.sum())
     return BeatScore(tp, len(ref) - tp, len(det) - tp, 1000.0 * offset / fs)
+
+
+def pulse_counts(pulses: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Pulses in each interval between consecutive ``beats`` (both sample indices).
+
+    The pulses are first shifted by their median delay after the beats minus half the median
+    beat interval, so a pulse on time sits mid-interval, not on a boundary where a one-sample
+    jitter would move it to the next interval. All zeros with fewer than three beats or no
+    pulse after a beat.
+    """
+    pulses, beats = np.sort(pulses), np.sort(beats)
+    j = np.searchsorted(pulses, beats)
+    after = j < len(pulses)
+    if len(beats) < 3 or not after.any():
+        return np.zeros(max(len(beats) - 1, 0), dtype=np.int64)
+    shift = np.median(pulses[j[after]] - beats[after]) - np.median(np.diff(beats)) / 2
+    return np.diff(np.searchsorted(pulses - shift, beats))

@@ -11,6 +11,7 @@ from scipy import signal as sps
 
 from beat_testing import match, run_chunked, simulate_ppg
 from biofeed.physio.ppg import PulseDetector, PulseProcessor, ppg_peaks, vote_polarity
+from biofeed.physio.scoring import pulse_counts
 from biofeed.sim.waveforms import ppg_from_beats
 from biofeed.stream import StreamInfo
 
@@ -18,19 +19,6 @@ nk = pytest.importorskip("neurokit2")
 
 #: The acceptance figure: share of the heart's beat-to-beat intervals holding exactly one pulse.
 ONE_PULSE = 0.99
-
-
-def pulse_counts(pulses: np.ndarray, beats: np.ndarray) -> np.ndarray:
-    """Pulses in each interval between consecutive ``beats`` (both in samples), after shifting
-    the pulses by their median delay after the beats minus half the median interval (a pulse
-    on time sits mid-interval, not on a boundary)."""
-    pulses, beats = np.sort(pulses), np.sort(beats)
-    j = np.searchsorted(pulses, beats)
-    after = j < len(pulses)
-    if len(beats) < 3 or not after.any():
-        return np.zeros(max(len(beats) - 1, 0), dtype=np.int64)
-    shift = np.median(pulses[j[after]] - beats[after]) - np.median(np.diff(beats)) / 2
-    return np.diff(np.searchsorted(pulses - shift, beats))
 
 
 def one_pulse_share(pulses: np.ndarray, beats: np.ndarray) -> float:
