@@ -21,6 +21,7 @@ import argparse
 import datetime
 import os
 import platform
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -128,11 +129,18 @@ def write_page(path: Path, text: str) -> None:
     temporary file beside ``path`` and renamed over the previous page when complete."""
     import neurokit2 as nk
 
+    root = Path(__file__).resolve().parents[1]
+    try:
+        shown = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
     page = f"""# Beat detection: validation
 
-Made by `python benchmarks/bench_beats.py --markdown {path.as_posix()}` on
-{datetime.date.today().isoformat()}: biofeed {biofeed.__version__}, neurokit2 {nk.__version__},
-Python {platform.python_version()}.
+Made by `python benchmarks/bench_beats.py --markdown {shown}` on
+{datetime.date.today().isoformat()} with biofeed {biofeed.__version__} (commit {commit}),
+neurokit2 {nk.__version__} and Python {platform.python_version()}.
 
 ECG: every record and lead of `../shared/data/mitdb` (MIT-BIH Arrhythmia Database, 360 Hz),
 as recorded and inverted. Se = TP / (TP + FN) and +P = TP / (TP + FP) in %, a detection
