@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from ..physio.coherence import rsa_amplitude
-from ..physio.hrv import BANDS, cubic_spline, psd
+from ..physio.hrv import BANDS
+from ..physio.spectrum import cubic_spline, psd
 from ..record.reader import Recording, Signal
 from .replay import derived_signals
 

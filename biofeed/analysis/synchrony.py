@@ -37,7 +37,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..devices.labels import belongs, participants
-from ..physio.hrv import cubic_spline
+from ..physio.spectrum import cubic_spline
 from ..record.reader import Recording, Signal
 from .replay import derived_signals
 

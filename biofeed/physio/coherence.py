@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ..stream import StreamInfo
-from .hrv import cubic_spline, psd
+from .spectrum import cubic_spline, psd
 from .rr import GridProcessor
 
 #: Length of the analysed window, s.

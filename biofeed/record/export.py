@@ -67,6 +67,7 @@ import pandas as pd
 
 from .. import __version__
 from ..clock import SessionClock
+from ..physio.hrv import HRV_INDICES
 from ..physio.rr import ARTIFACT_TYPES
 from ..stream import Chunk, Event, StreamInfo
 from .private import create_private
@@ -94,24 +95,7 @@ DERIVED_COLUMNS: dict[str, dict[str, tuple[str, str | None, str]]] = {
                                     "artifact correction, Lipponen & Tarvainen 2019)")),
            "artifact": ("artifact", "", ("artifact code of the beat (0 normal; a corrected "
                                          "beat keeps its code)"))},
-    "hrv": {"mean_nn": ("mean_nn", "ms", "mean NN interval"),
-            "sdnn": ("sdnn", "ms", "SD of the NN intervals"),
-            "rmssd": ("rmssd", "ms", "root mean square of successive NN differences"),
-            "pnn50": ("pnn50", "%", "successive NN differences above 50 ms"),
-            "mean_hr": ("mean_hr", "bpm", "mean heart rate"),
-            "vlf": ("vlf", "ms^2", "VLF power, 0.0033-0.04 Hz"),
-            "lf": ("lf", "ms^2", "LF power, 0.04-0.15 Hz"),
-            "hf": ("hf", "ms^2", "HF power, 0.15-0.40 Hz"),
-            "lf_hf": ("lf_hf", "", "LF/HF power ratio"),
-            "lfnu": ("lfnu", "%", "LF power in normalised units"),
-            "hfnu": ("hfnu", "%", "HF power in normalised units"),
-            "lf_peak": ("lf_peak", "Hz", "frequency of the LF peak"),
-            "hf_peak": ("hf_peak", "Hz", "frequency of the HF peak"),
-            "sd1": ("sd1", "ms", "Poincare SD1"),
-            "sd2": ("sd2", "ms", "Poincare SD2"),
-            "stress_index": ("stress_index", "%/s^2", "Baevsky's stress index"),
-            "pns_index": ("pns_index", "SD", "parasympathetic index (SDs of the norm)"),
-            "sns_index": ("sns_index", "SD", "sympathetic index (SDs of the norm)")},
+    "hrv": {key: (key, unit, text) for key, (unit, text) in HRV_INDICES.items()},
     "coherence": {"coherence": ("coherence", "", "coherence ratio, peak / (total - peak power)"),
                   "peak_hz": ("peak_hz", "Hz", "frequency of the coherence peak")},
     "rsa": {"rsa_bpm": ("rsa_bpm", "bpm", ("RSA amplitude: highest minus lowest heart rate "
