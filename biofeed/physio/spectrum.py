@@ -468,7 +468,9 @@ def ar_band_powers(a: np.ndarray, sigma2: float, variance: float, fs: float,
             return float((sigma2 / np.pi * np.sum(rho * part)).real)
 
         exact = abs(integral(0.0, fs / 2.0) - variance) <= 1e-6 * variance
-    grid = np.arange(0.0, fs / 2.0, 1.0 / AR_BINS_PER_HZ)
+    nfft = 1 << math.ceil(math.log2(AR_BINS_PER_HZ * fs))
+    grid = frequencies(nfft, fs)
+    density = 2.0 * sigma2 / fs / np.abs(np.fft.rfft(a, n=nfft)) ** 2
     angles = np.abs(np.angle(poles)) * fs / (2.0 * np.pi)
     power, peak = {}, {}
     for name, (lo, hi) in bands.items():
@@ -477,6 +479,9 @@ def ar_band_powers(a: np.ndarray, sigma2: float, variance: float, fs: float,
         else:
             fine = np.arange(lo, hi, 1.0 / 65536.0)
             power[name] = float(ar_density(a, sigma2, fs, fine).sum() / 65536.0)
-        f = np.concatenate((grid[(grid >= lo) & (grid < hi)], angles[(angles >= lo) & (angles < hi)]))
-        peak[name] = float(f[np.argmax(ar_density(a, sigma2, fs, f))]) if f.size else math.nan
+        i, j = np.searchsorted(grid, (lo, hi))
+        at_poles = angles[(angles >= lo) & (angles < hi)]
+        f = np.concatenate((grid[i:j], at_poles))
+        d = np.concatenate((density[i:j], ar_density(a, sigma2, fs, at_poles)))
+        peak[name] = float(f[np.argmax(d)]) if f.size else math.nan
     return power, peak
