@@ -2,23 +2,37 @@
 
 Method (all steps causal; the tonic estimate looks ahead by a bounded ``tonic_window_s / 2``):
 
-1. Cleaning: 2nd-order Butterworth low-pass at ``lowpass_hz`` (3 Hz; capped at 0.35 fs so it
-   also works at 4 Hz).
-2. Driver: the cleaned conductance, smoothed by a second low-pass (``driver_lowpass_hz``), is
-   deconvolved by the Bateman impulse response ``exp(-t/tau_decay) - exp(-t/tau_rise)``
-   (tau 0.75 s and 2 s; Alexander et al. 2005). Deconvolution by this two-pole response is
-   a three-tap causal FIR filter; the driver is in uS (the response has unit gain at 0 Hz).
-   SCRs become short bursts in the driver even when they overlap in conductance
-   (Benedek & Kaernbach 2010).
-3. Tonic driver (:mod:`biofeed.physio.tonic`): a running median of the driver over a centred
-   ``tonic_window_s`` window, after dropping values more than 3 MADs from the median (the SCR
-   bursts), evaluated on block means at about 4 Hz and interpolated linearly. Like the CDA tonic estimate
-   (Benedek & Kaernbach 2010) it is the driver level between the bursts. Phasic driver =
-   driver - tonic driver.
+1. Cleaning: 2nd-order Bessel low-pass at ``lowpass_hz`` (3 Hz; capped at 0.35 fs so it also
+   works at 4 Hz). Bessel rather than Butterworth for its nearly constant group delay: a step
+   or an SCR onset comes through with 0.4 % overshoot and no ringing, so onsets, peaks and
+   the deconvolved driver are not distorted (the price, a gentler roll-off, does not matter for
+   a signal band that ends near 1 Hz).
+2. Driver: the cleaned conductance, smoothed by a second Bessel low-pass
+   (``driver_lowpass_hz``), is deconvolved by the Bateman impulse response
+   ``exp(-t/tau_decay) - exp(-t/tau_rise)`` (tau 0.75 s and 2 s; Alexander et al. 2005).
+   Deconvolution by this two-pole response is a three-tap causal FIR filter; the driver is in
+   uS (the response has unit gain at 0 Hz). SCRs become short bursts in the driver even when
+   they overlap in conductance (Benedek & Kaernbach 2010).
+3. Tonic driver (:mod:`biofeed.physio.tonic`): a running mean of the driver over a centred
+   ``tonic_window_s`` window, after dropping values more than 3 MADs above the median (the
+   SCR bursts), evaluated on block means at about 4 Hz and interpolated linearly; the window
+   is cut to the data at the start and the end. Like the CDA tonic estimate (Benedek &
+   Kaernbach 2010) it is the driver level between the bursts. Phasic driver = driver - tonic
+   driver.
 4. Tonic conductance (SCL) = tonic driver convolved back with the Bateman response; phasic
    conductance = cleaned conductance - tonic.
 5. SCRs: bursts of the phasic driver, scored on their individual responses
-   (:mod:`biofeed.physio.scr`), minimum amplitude 0.01 uS (Boucsein et al. 2012).
+   (:mod:`biofeed.physio.scr`). The smallest SCR is ``noise_factor`` (5) times the noise
+   floor, the median amplitude of the latest 31 bursts of the negated phasic driver (noise
+   only: SCRs are positive), and never below ``min_amplitude_us`` (0.01 uS: Boucsein et al.
+   2012).
+
+Every filter starts from the steady state of the first sample: before its first sample the
+conductance is taken as flat at that value. The deconvolution (step 2) and the re-convolution
+(step 4) take the same flat past, so the tonic starts at the first cleaned sample and then
+follows the tonic driver, whatever the driver does in its first seconds (an SCR at the first
+sample, a falling or rising level). :class:`EdaProcessor` starts a new tracker after a gap,
+so the same holds after every gap.
 
 References
 ----------
@@ -65,7 +79,8 @@ def _check_eda(x, first_index: int = 0) -> np.ndarray:
 
 
 def _lowpass(fs: float, cutoff_hz: float) -> np.ndarray:
-    """2nd-order Butterworth low-pass; the cutoff is capped at 0.35 fs."""
+    """2nd-order Bessel low-pass (-3 dB at the cutoff), as sections; the cutoff is capped at
+    0.35 fs."""
     return bessel(2, min(cutoff_hz, 0.35 * fs), btype="low", norm="mag", fs=fs, output="sos")
 
 
@@ -100,7 +115,15 @@ class EdaTracker:
     fs : float
         Sampling rate, Hz (4 Hz wrist sensors to 1000 Hz lab systems).
     min_amplitude_us : float
-        Smallest SCR amplitude reported, uS (0.01: Boucsein et al. 2012).
+        Smallest SCR amplitude reported whatever the noise, uS (0.01: Boucsein et al. 2012).
+    noise_factor : float
+        SCRs must also be this many times the noise floor: the median amplitude of the latest
+        ``noise_bursts`` bursts of the negated phasic driver (see
+        :class:`biofeed.physio.scr.ScrDetector`). 5 keeps white noise at any rate from 4 to
+        1000 Hz below about 0.1 false SCR per minute; 0 uses ``min_amplitude_us`` alone.
+    noise_bursts : int
+        How many of the latest noise bursts the noise floor is the median of (31: about two
+        minutes of noise at 15-20 bursts a minute).
     lowpass_hz : float
         Cleaning low-pass cutoff, Hz (capped at 0.35 fs).
     driver_lowpass_hz : float
@@ -119,7 +142,8 @@ class EdaTracker:
         SCR, seconds.
     """
 
-    def __init__(self, fs: float, *, min_amplitude_us: float = 0.01, lowpass_hz: float = 3.0,
+    def __init__(self, fs: float, *, min_amplitude_us: float = 0.01, noise_factor: float = 5.0,
+                 noise_bursts: int = 31, lowpass_hz: float = 3.0,
                  driver_lowpass_hz: float = 1.0, tau_rise_s: float = 0.75, tau_decay_s: float = 2.0,
                  tonic_window_s: float = 8.0,
                  recovery_window_s: float = 10.0, max_burst_s: float = 4.0,
@@ -127,6 +151,12 @@ class EdaTracker:
         self.fs = fs = _check_fs(fs)
         if not min_amplitude_us >= 0:
             raise ValueError(f"min_amplitude_us must be >= 0 uS, got {min_amplitude_us!r}")
+        if not noise_factor >= 0:
+            raise ValueError(f"noise_factor must be >= 0, got {noise_factor!r}")
+        if not (isinstance(noise_bursts, (int, np.integer)) and noise_bursts >= 1):
+            raise ValueError(f"noise_bursts must be a whole number >= 1, got {noise_bursts!r}")
+        self.min_amplitude_us, self.noise_factor, self.noise_bursts = (
+            float(min_amplitude_us), float(noise_factor), int(noise_bursts))
         a1, a2, c = bateman_coefficients(fs, tau_rise_s, tau_decay_s)
         clean = _lowpass(fs, lowpass_hz)
         smooth = _lowpass(fs, driver_lowpass_hz)
@@ -143,7 +173,8 @@ class EdaTracker:
         self._scr = ScrDetector(fs, (a1, a2, c), min_amplitude_us, max_burst_s, recovery_window_s,
                                 int(round(self.delay_s * fs)),
                                 self._onset_lag(np.vstack([clean, smooth, inverse]), fs, tau_rise_s,
-                                                tau_decay_s), min_separation_s)
+                                                tau_decay_s), min_separation_s, noise_factor,
+                                noise_bursts)
 
     @staticmethod
     def _delay(sos: np.ndarray, fs: float) -> float:
@@ -164,6 +195,21 @@ class EdaTracker:
         return j - 1 + (level - driver[j - 1]) / (driver[j] - driver[j - 1])
 
     @property
+    def min_amplitude_method(self) -> str:
+        """How the smallest SCR amplitude is chosen, in words (for tables and files)."""
+        if self.noise_factor == 0:
+            return f"fixed: {self.min_amplitude_us:g} uS"
+        return (f"max({self.min_amplitude_us:g} uS, {self.noise_factor:g} x the median amplitude "
+                f"of the latest {self.noise_bursts} bursts of the negated phasic driver, "
+                "measured like SCR amplitudes)")
+
+    @property
+    def min_amplitude_range_us(self) -> tuple[float, float]:
+        """Lowest and highest smallest-SCR amplitude applied so far, uS (NaN before any)."""
+        lo, hi = self._scr.min_amplitude_range
+        return (lo, hi) if lo <= hi else (float("nan"), float("nan"))
+
+    @property
     def lookahead_s(self) -> float:
         """Seconds between the newest input sample and the newest tonic/phasic sample."""
         return self._tonic.lookahead / self.fs
@@ -171,8 +217,13 @@ class EdaTracker:
     def update(self, x) -> EdaStep:
         """Consume EDA samples (uS) and return what is now final."""
         x = _check_eda(x, self._n)
-        self._n += x.size
         xc = self._clean(x)
+        if self._n == 0 and xc.size:
+            # The driver filter took the conductance before the first sample as flat at its
+            # value; so does the re-convolution (its steady state for that value), so the
+            # tonic starts at the first cleaned sample, not at the first tonic-driver value.
+            self._reconvolve(xc[:1])
+        self._n += x.size
         self._xc = np.concatenate([self._xc, xc])
         return self._release(self._tonic.update(self._driver(xc)), final=False)
 
@@ -203,7 +254,11 @@ class EdaResult:
         One row per SCR (columns :data:`biofeed.physio.scr.SCR_COLUMNS`): ``onset_s``,
         ``peak_s`` (seconds from the first sample), ``amplitude_us`` (uS), ``rise_time_s`` and
         ``half_recovery_s`` (seconds from the peak to half recovery; NaN when not reached
-        before the next SCR or within the window).
+        before the next SCR or within the window). Its ``attrs`` say how small an SCR could
+        be: ``min_amplitude_method`` (in words), ``min_amplitude_floor_us``, ``noise_factor``,
+        ``noise_bursts`` (the :class:`EdaTracker` options), ``min_amplitude_us`` (the smallest
+        amplitude accepted when each SCR was, uS, one per row) and ``min_amplitude_range_us``
+        (lowest and highest smallest amplitude applied to any driver burst, uS).
     fs : float
         Sampling rate, Hz.
     """
@@ -246,10 +301,16 @@ def eda(eda_us, fs: float, **options) -> EdaResult:
     """
     tracker = EdaTracker(fs, **options)
     steps = [tracker.update(eda_us), tracker.flush()]
+    scrs = [r for s in steps for r in s.scr]
+    table = scr_table(scrs, tracker.fs)
+    table.attrs.update(min_amplitude_method=tracker.min_amplitude_method,
+                       min_amplitude_floor_us=tracker.min_amplitude_us,
+                       noise_factor=tracker.noise_factor, noise_bursts=tracker.noise_bursts,
+                       min_amplitude_us=tuple(r.min_amplitude for r in scrs),
+                       min_amplitude_range_us=tracker.min_amplitude_range_us)
     return EdaResult(tonic=np.concatenate([s.tonic for s in steps]),
                      phasic=np.concatenate([s.phasic for s in steps]),
-                     scr=scr_table([r for s in steps for r in s.scr], tracker.fs),
-                     fs=tracker.fs)
+                     scr=table, fs=tracker.fs)
 
 
 def event_related_scr(result_or_signal, fs: float, event_onsets_s, window=(1.0, 4.0),

@@ -19,11 +19,14 @@ Psychophysiology 49(8), 1017-1034.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
+
+from .tonic import IMPULSE_REACH_S
 
 #: A driver burst ends at the first local minimum below this fraction of its peak; shallower
 #: dips are noise inside one burst, and the next rise starts a new SCR.
@@ -67,19 +70,22 @@ class Scr:
 
     ``onset`` is fractional (interpolated); ``peak`` is corrected for the low-pass delay;
     ``half_recovery`` is a duration in samples (NaN when the response did not recover to half
-    its amplitude in time).
+    its amplitude in time); ``min_amplitude`` is the smallest amplitude that was accepted when
+    this SCR was (uS; see :class:`ScrDetector`).
     """
 
     onset: float
     peak: int
     amplitude: float
     half_recovery: float
+    min_amplitude: float
 
 
 class _Candidate:
     """A driver burst whose amplitude is not decided yet."""
 
-    __slots__ = ("start", "peak", "peak_value", "end", "cut", "onset", "first", "y_peak", "amplitude")
+    __slots__ = ("start", "peak", "peak_value", "end", "cut", "onset", "first", "y_peak", "amplitude",
+                 "min_amplitude")
 
     def __init__(self, start: int, peak: int, peak_value: float) -> None:
         self.start, self.peak, self.peak_value = start, peak, peak_value
@@ -89,85 +95,73 @@ class _Candidate:
         self.first = start             # first driver sample of the individual response
         self.y_peak = -1
         self.amplitude = np.nan
+        self.min_amplitude = np.nan
 
 
-class ScrDetector:
-    """Online SCR detection in the phasic driver, chunk-size invariant.
+class _Bursts:
+    """Bursts of a driver and the amplitude of each one's individual response, online.
 
-    Parameters
-    ----------
-    fs : float
-        Sampling rate, Hz.
-    bateman : tuple of float
-        ``(a1, a2, c)`` from :func:`bateman_coefficients`.
-    min_amplitude_us : float
-        Smallest SCR reported, uS (Boucsein et al. 2012: 0.01 uS for computer scoring).
-    max_burst_s : float
-        Longest a driver burst may last after its peak and still count as one response,
-        seconds.
-    recovery_window_s : float
-        How long after the peak half-recovery is looked for, seconds.
-    peak_shift : int
-        Delay of the low-pass filters, samples; subtracted from peak times.
-    onset_lag : float
-        Samples the filtered driver of an ideal response takes to reach ``ONSET_FRACTION`` of
-        its peak; subtracted from the crossing time to give the onset.
-    min_separation_s : float
-        A burst cannot end sooner than this after its driver peak, seconds: later bumps in
-        that time (driver ripple when the Bateman time constants do not fit the person)
-        belong to the same SCR.
-
-    Notes
-    -----
-    Decisions depend only on sample indices and values: an SCR's amplitude is decided once the
-    driver burst has ended (or ``max_burst_s`` passed), its half-recovery once it is reached,
-    the next accepted SCR starts, or ``recovery_window_s`` passed. SCRs are emitted in onset
-    order at that point, at most about ``max_burst_s + recovery_window_s`` after the peak.
+    See :class:`ScrDetector` for the parameters (in samples here) and the rules; a burst is
+    decided once it has ended or ``max_burst`` samples passed its peak, in the order of the
+    bursts, whatever the chunking.
     """
 
-    def __init__(self, fs: float, bateman: tuple[float, float, float], min_amplitude_us: float,
-                 max_burst_s: float, recovery_window_s: float, peak_shift: int,
-                 onset_lag: float, min_separation_s: float) -> None:
-        a1, a2, c = bateman
-        self._b, self._a = np.array([c]), np.array([1.0, -(a1 + a2), a1 * a2])
-        self._min_amp = float(min_amplitude_us)
-        self._max_burst = max(2, int(round(max_burst_s * fs)))
-        self._recovery = max(1, int(round(recovery_window_s * fs)))
-        # after its burst the individual response peaks within tau_decay (the kernel's own peak
-        # time ln(tau_d/tau_r) tau_r tau_d / (tau_d - tau_r) is shorter than tau_decay)
-        self._tail = int(np.ceil(-1.0 / np.log(a2))) + 1
-        self._shift = int(peak_shift)
-        self._lag = float(onset_lag)
-        self._sep = int(round(min_separation_s * fs))
-        self._n = 0                      # samples received
+    def __init__(self, b: np.ndarray, a: np.ndarray, max_burst: int, sep: int, tail: int,
+                 lag: float) -> None:
+        self._b, self._a = b, a
+        self._max_burst, self._sep, self._tail, self._lag = max_burst, sep, tail, lag
+        self.n = 0                       # samples received
         self._buf = np.empty(0)          # driver history kept for pending work
         self._buf0 = 0                   # absolute index of _buf[0]
         self._last = np.empty(0)         # last <= 2 samples, for extrema across chunks
         self._last_min = 0
         self._cands: list[_Candidate] = []
-        self._pending: list[_Candidate] = []
 
-    # -- public -------------------------------------------------------------------------
-    def update(self, p: np.ndarray) -> list[Scr]:
-        """Consume phasic driver samples (uS); return the SCRs completed so far."""
-        p = np.asarray(p, dtype=np.float64)
-        if p.size == 0:
-            return []
-        self._buf = np.concatenate([self._buf, p])
-        start = self._n - self._last.size
-        q = np.concatenate([self._last, p])
-        self._n += p.size
-        self._scan(q, start)
-        self._last = q[-2:]
-        return self._advance(final=False)
+    def update(self, p: np.ndarray, final: bool = False) -> list[_Candidate]:
+        """Consume driver samples; return the bursts decided by now, in order."""
+        if p.size:
+            self._buf = np.concatenate([self._buf, p])
+            start = self.n - self._last.size
+            q = np.concatenate([self._last, p])
+            self.n += p.size
+            self._scan(q, start)
+            self._last = q[-2:]
+        decided = []
+        while self._cands:
+            c = self._cands[0]
+            if c.cut is None and self.n >= c.peak + self._max_burst + 1:
+                c.cut = c.peak + self._max_burst
+            if c.cut is not None:
+                cut = c.cut
+            elif final:
+                cut = self.n
+            else:
+                break
+            self._cands.pop(0)
+            self._decide(c, cut)
+            decided.append(c)
+        return decided
 
-    def flush(self) -> list[Scr]:
-        """End of data: decide every burst with the data there is and return the rest."""
-        out = self._advance(final=True)
-        self._cands, self._pending = [], []
-        return out
+    def open_from(self) -> int | None:
+        """Absolute index of the first undecided burst's start (None when there is none)."""
+        return self._cands[0].start if self._cands else None
 
-    # -- internals ------------------------------------------------------------------------
+    def trim(self, hold: int | None) -> None:
+        """Forget driver samples no undecided burst needs, nor any from ``hold`` on."""
+        keep = min([self._last_min, self.n - 2] + [c.start for c in self._cands]
+                   + ([hold] if hold is not None else []))
+        if keep > self._buf0:
+            self._buf = self._buf[keep - self._buf0:]
+            self._buf0 = keep
+
+    def segment(self, lo: int, hi: int) -> np.ndarray:
+        """Driver samples ``lo .. hi - 1`` (absolute indices, still kept)."""
+        return self._buf[lo - self._buf0:hi - self._buf0]
+
+    def response(self, lo: int, hi: int) -> np.ndarray:
+        """Driver samples ``lo .. hi - 1`` convolved with the Bateman response (zero state)."""
+        return lfilter(self._b, self._a, self.segment(lo, hi))
+
     def _scan(self, q: np.ndarray, start: int) -> None:
         """Walk the local extrema of ``q`` (absolute index of q[0] is ``start``)."""
         if q.size < 3:
@@ -199,75 +193,173 @@ class ScrDetector:
                 if cur is not None and v < SPLIT_FRACTION * cur.peak_value and k >= cur.peak + self._sep:
                     cur.end = k
 
-    def _segment(self, lo: int, hi: int) -> np.ndarray:
-        return self._buf[lo - self._buf0:hi - self._buf0]
-
     def _decide(self, c: _Candidate, cut: int) -> None:
         """Onset and amplitude of the individual response of the burst ending at ``cut``."""
-        rise = self._segment(c.start, c.peak + 1)
+        rise = self.segment(c.start, c.peak + 1)
         base = max(float(rise[0]), 0.0)
         level = base + ONSET_FRACTION * (c.peak_value - base)
         j = int(np.flatnonzero(rise <= level)[-1])
         crossing = c.start + j + (level - rise[j]) / (rise[j + 1] - rise[j])
         c.onset = max(float(c.start), crossing - self._lag)
         c.first = int(np.floor(c.onset))
-        seg = np.concatenate([self._segment(c.first, max(cut, c.first)), np.zeros(self._tail)])
+        seg = np.concatenate([self.segment(c.first, max(cut, c.first)), np.zeros(self._tail)])
         y = lfilter(self._b, self._a, seg)
         k = int(np.argmax(y))
         c.y_peak, c.amplitude = c.first + k, float(y[k])
 
-    def _advance(self, final: bool) -> list[Scr]:
-        n = self._n
-        while self._cands:
-            c = self._cands[0]
-            if c.cut is None and n >= c.peak + self._max_burst + 1:
-                c.cut = c.peak + self._max_burst
-            if c.cut is not None:
-                cut = c.cut
-            elif final:
-                cut = n
-            else:
-                break
-            self._cands.pop(0)
-            self._decide(c, cut)
-            if c.amplitude >= self._min_amp:
+
+class ScrDetector:
+    """Online SCR detection in the phasic driver, chunk-size invariant.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate, Hz.
+    bateman : tuple of float
+        ``(a1, a2, c)`` from :func:`bateman_coefficients`.
+    min_amplitude_us : float
+        Smallest SCR reported whatever the noise, uS (Boucsein et al. 2012: 0.01 uS for
+        computer scoring).
+    max_burst_s : float
+        Longest a driver burst may last after its peak and still count as one response,
+        seconds.
+    recovery_window_s : float
+        How long after the peak half-recovery is looked for, seconds.
+    peak_shift : int
+        Delay of the low-pass filters, samples; subtracted from peak times.
+    onset_lag : float
+        Samples the filtered driver of an ideal response takes to reach ``ONSET_FRACTION`` of
+        its peak; subtracted from the crossing time to give the onset.
+    min_separation_s : float
+        A burst cannot end sooner than this after its driver peak, seconds: later bumps in
+        that time (driver ripple when the Bateman time constants do not fit the person)
+        belong to the same SCR.
+    noise_factor : float
+        The smallest SCR is also ``noise_factor`` times the noise floor (see Notes); 0 turns
+        the noise floor off.
+    noise_bursts : int
+        Number of the latest bursts of the negated driver the noise floor is the median of.
+
+    Notes
+    -----
+    Noise floor: SCRs are positive bursts of the phasic driver, noise makes bursts of both
+    signs alike. The same burst finder runs on the negated phasic driver, whose bursts are
+    noise only (a sign-flip null distribution, as in the control-swap FDR estimate of Zhang
+    et al. 2008), and their amplitudes are measured exactly as SCR amplitudes are: through the
+    same filters, at any sampling rate and whatever the colour of the noise. The noise floor
+    is the median amplitude of the latest ``noise_bursts`` of them, and the smallest SCR
+    accepted is ``max(min_amplitude_us, noise_factor * noise floor)``, with the bursts that
+    peaked at least ``max_burst_s`` before the SCR's driver peak (all of them decided by then,
+    so the threshold does not depend on chunking; before the first one, ``min_amplitude_us``).
+    Negated bursts peaking within :data:`biofeed.physio.tonic.IMPULSE_REACH_S` after an
+    accepted SCR's driver peak are left out: they are the negative lobe of that response
+    (faster than the Bateman model), not noise.
+
+    Decisions depend only on sample indices and values: an SCR's amplitude is decided once the
+    driver burst has ended (or ``max_burst_s`` passed), its half-recovery once it is reached,
+    the next accepted SCR starts, or ``recovery_window_s`` passed. SCRs are emitted in onset
+    order at that point, at most about ``max_burst_s + recovery_window_s`` after the peak.
+
+    References
+    ----------
+    Zhang, Y., et al. (2008). Model-based analysis of ChIP-Seq (MACS). Genome Biol 9, R137.
+    """
+
+    def __init__(self, fs: float, bateman: tuple[float, float, float], min_amplitude_us: float,
+                 max_burst_s: float, recovery_window_s: float, peak_shift: int,
+                 onset_lag: float, min_separation_s: float, noise_factor: float = 0.0,
+                 noise_bursts: int = 31) -> None:
+        a1, a2, c = bateman
+        b, a = np.array([c]), np.array([1.0, -(a1 + a2), a1 * a2])
+        self._floor = float(min_amplitude_us)
+        self._factor = float(noise_factor)
+        self._max_burst = max(2, int(round(max_burst_s * fs)))
+        # after its burst the individual response peaks within tau_decay (the kernel's own peak
+        # time ln(tau_d/tau_r) tau_r tau_d / (tau_d - tau_r) is shorter than tau_decay)
+        tail = int(np.ceil(-1.0 / np.log(a2))) + 1
+        parts = (b, a, self._max_burst, int(round(min_separation_s * fs)), tail, float(onset_lag))
+        self._bursts = _Bursts(*parts)
+        self._mirror = _Bursts(*parts) if self._factor > 0 else None
+        self._recovery = max(1, int(round(recovery_window_s * fs)))
+        self._shift = int(peak_shift)
+        self._noise_queue: list[_Candidate] = []                 # decided, not yet counted
+        self._noise: deque[float] = deque(maxlen=int(noise_bursts))
+        self._reach = int(np.ceil(IMPULSE_REACH_S * fs))
+        self._accepted: deque[int] = deque()                     # driver peaks of recent SCRs
+        self._pending: list[_Candidate] = []
+        self.min_amplitude_range = (np.inf, -np.inf)            # over every decided burst, uS
+
+    # -- public -------------------------------------------------------------------------
+    def update(self, p: np.ndarray) -> list[Scr]:
+        """Consume phasic driver samples (uS); return the SCRs completed so far."""
+        return self._step(np.asarray(p, dtype=np.float64), final=False)
+
+    def flush(self) -> list[Scr]:
+        """End of data: decide every burst with the data there is and return the rest."""
+        out = self._step(np.empty(0), final=True)
+        self._pending = []
+        return out
+
+    def min_amplitude(self, peak: int) -> float:
+        """Smallest SCR accepted for a driver burst peaking at sample ``peak``, uS."""
+        while self._noise_queue and self._noise_queue[0].peak + self._max_burst <= peak:
+            m = self._noise_queue.pop(0)
+            while self._accepted and self._accepted[0] < m.peak - self._reach:
+                self._accepted.popleft()
+            if not (self._accepted and self._accepted[0] <= m.peak):   # not an SCR's lobe
+                self._noise.append(m.amplitude)
+        if not self._noise:
+            return self._floor
+        return max(self._floor, self._factor * float(np.median(self._noise)))
+
+    # -- internals ------------------------------------------------------------------------
+    def _step(self, p: np.ndarray, final: bool) -> list[Scr]:
+        if self._mirror is not None:
+            self._noise_queue += self._mirror.update(-p, final)
+            self._mirror.trim(None)
+        lo, hi = self.min_amplitude_range
+        for c in self._bursts.update(p, final):
+            c.min_amplitude = self.min_amplitude(c.peak)
+            lo, hi = min(lo, c.min_amplitude), max(hi, c.min_amplitude)
+            if c.amplitude >= c.min_amplitude:
                 self._pending.append(c)
+                self._accepted.append(c.peak)
+        self.min_amplitude_range = (lo, hi)
         out = []
         while self._pending:
-            scr = self._recover(self._pending[0], n, final)
+            scr = self._recover(self._pending[0], final)
             if scr is None:
                 break
             out.append(scr)
             self._pending.pop(0)
-        keep = min([self._last_min, n - 2] + [c.start for c in self._cands] + [c.first for c in self._pending])
-        if keep > self._buf0:
-            self._buf = self._buf[keep - self._buf0:]
-            self._buf0 = keep
+        self._bursts.trim(min((c.first for c in self._pending), default=None))
         return out
 
-    def _recover(self, c: _Candidate, n: int, final: bool) -> Scr | None:
+    def _recover(self, c: _Candidate, final: bool) -> Scr | None:
         """Half-recovery of a pending SCR, or None while it is still open."""
+        n = self._bursts.n
         bound = c.y_peak + self._recovery
         if len(self._pending) > 1:
             bound = min(bound, self._pending[1].first)
-        blockers = [u.start for u in self._cands if u.start < bound]
+        blocker = self._bursts.open_from()
+        blocked = blocker is not None and blocker < bound
         hi = min(n, bound)
         crossing = None
+        peak = max(c.first, c.y_peak - self._shift)
         if hi > c.y_peak:
-            y = lfilter(self._b, self._a, self._segment(c.first, hi))
+            y = self._bursts.response(c.first, hi)
             below = np.flatnonzero(y[c.y_peak - c.first:] <= 0.5 * c.amplitude)
             if below.size and below[0] == 0:   # data already below half at the model peak
-                return Scr(c.onset, max(c.first, c.y_peak - self._shift), c.amplitude, np.nan)
+                return Scr(c.onset, peak, c.amplitude, np.nan, c.min_amplitude)
             if below.size:
                 crossing = c.y_peak + int(below[0])
-        if crossing is not None and not (blockers and min(blockers) < crossing) or final:
+        if crossing is not None and not (blocked and blocker < crossing) or final:
             half = float(crossing - c.y_peak) if crossing is not None else np.nan
-        elif n >= bound and not blockers:
+        elif n >= bound and not blocked:
             half = np.nan
         else:
             return None
-        peak = max(c.first, c.y_peak - self._shift)
-        return Scr(c.onset, peak, c.amplitude, half)
+        return Scr(c.onset, peak, c.amplitude, half, c.min_amplitude)
 
 
 def scr_columns(scrs: list[Scr], fs: float, t0: float = 0.0) -> dict[str, np.ndarray]:

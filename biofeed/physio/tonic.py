@@ -1,15 +1,32 @@
-"""Tonic driver of EDA: the level of the deconvolved driver between SCR bursts, online.
+"""Tonic driver of EDA: the level of the deconvolved driver between SCR impulses, online.
 
-A running median of the driver over a centred window, after dropping values more than 3 MADs
-from the median (the SCR bursts), evaluated on block means at about :data:`TONIC_GRID_HZ` and
-interpolated linearly. Like the CDA tonic estimate (Benedek & Kaernbach 2010) it is the driver
-level between the bursts; the phasic driver is the driver minus it. See
+On a grid of block means at about :data:`TONIC_GRID_HZ`, the tonic driver is the mean of the
+driver over a centred window without its SCR impulses (:func:`inter_impulse_mean`),
+interpolated linearly back to the samples. This is the CDA tonic estimate (Benedek &
+Kaernbach 2010: the mean of the inter-impulse driver around each grid point), online and
+with a bounded look-ahead; the phasic driver is the driver minus it. See
 :mod:`biofeed.physio.eda` for the whole decomposition.
+
+A mean, not a median: re-convolving the driver with the Bateman response (unit gain at 0 Hz)
+maps the driver's mean to the conductance's mean, but the median of a skewed driver to no
+level at all. The driver is skewed wherever the conductance falls in quantisation steps: each
+step is a narrow negative spike of the driver, so its median sits above its mean and the
+tonic came out above a slowly falling conductance (by 0.06 uS on NeuroKit's resting
+recording). Only SCR impulses are left out: a burst standing more than 3 MADs above the
+window's median (SCRs are positive) together with its flanks down to the local minimum on
+each side, which takes the negative lobe the deconvolution leaves after a response that is
+faster than the Bateman model, or sampled at 4 Hz, out with it.
+
+At the start and end of the data the window is cut to the samples there are (no values are
+made up), so the first tonic value is the level of the first seconds of driver even when an
+SCR starts at the first sample.
 
 References
 ----------
 Benedek, M., & Kaernbach, C. (2010). A continuous measure of phasic electrodermal activity.
 J Neurosci Methods 190(1), 80-91.
+Hampel, F. R. (1974). The influence curve and its role in robust estimation. J Am Stat Assoc
+69(346), 383-393 (median absolute deviation as a scale for outlier rejection).
 """
 from __future__ import annotations
 
@@ -17,39 +34,61 @@ import numpy as np
 
 from .filters import windows
 
-__all__ = ["TONIC_GRID_HZ", "TonicDriver", "clipped_median"]
+__all__ = ["IMPULSE_REACH_S", "TONIC_GRID_HZ", "TonicDriver", "inter_impulse_mean"]
 
 #: Rate of the grid on which the tonic driver is evaluated, Hz (at least this fast).
 TONIC_GRID_HZ = 4.0
+#: Farthest an SCR impulse reaches from its burst down either flank, seconds: the negative
+#: lobe after a response faster than the model ends about 1.4 s after the driver peak, the
+#: tail of a slower one falls below 2 % of the peak by 2.3 s.
+IMPULSE_REACH_S = 2.0
 
 
-def clipped_median(values: np.ndarray, k: float = 3.0) -> np.ndarray:
-    """Median of each row of ``values`` after dropping values more than ``k`` MADs from the
-    row median.
+def inter_impulse_mean(values: np.ndarray, reach: int, k: float = 3.0) -> np.ndarray:
+    """Mean of each row of ``values`` without its impulses.
 
-    One pass of sigma clipping: SCR bursts are large positive outliers of the driver, noise
-    stays, so the result is the level of the driver between bursts.
+    An impulse is a run of values more than ``k`` MADs above the row median (the MAD as the
+    scale: Hampel 1974) grown down both flanks while the values keep falling, at most
+    ``reach`` values, so it spans the local minima on either side. Rows that are all impulse
+    give their median.
+
+    Parameters
+    ----------
+    values : ndarray, shape (rows, width)
+        Driver values, uS.
+    reach : int
+        Farthest an impulse grows from its run on either side, values (>= 0).
+    k : float
+        Impulse threshold, MADs above the median.
     """
-    rows = np.sort(values, axis=1)
-    width = rows.shape[1]
-    med = 0.5 * (rows[:, (width - 1) // 2] + rows[:, width // 2])
-    dev = np.partition(np.abs(rows - med[:, None]), ((width - 1) // 2, width // 2), axis=1)
-    mad = 0.5 * (dev[:, (width - 1) // 2] + dev[:, width // 2])
-    lo = np.sum(rows < (med - k * mad)[:, None], axis=1)
-    count = np.sum(rows <= (med + k * mad)[:, None], axis=1) - lo
-    index = np.arange(rows.shape[0])
-    return 0.5 * (rows[index, lo + (count - 1) // 2] + rows[index, lo + count // 2])
+    med = np.median(values, axis=1)
+    mad = np.median(np.abs(values - med[:, None]), axis=1)
+    impulse = values > (med + k * mad)[:, None]
+    if values.shape[1] > 1:
+        falls = values[:, 1:] < values[:, :-1]     # value i + 1 below value i
+        rises = values[:, 1:] > values[:, :-1]
+        for _ in range(reach):
+            grown = impulse.copy()
+            grown[:, 1:] |= impulse[:, :-1] & falls
+            grown[:, :-1] |= impulse[:, 1:] & rises
+            if np.array_equal(grown, impulse):
+                break
+            impulse = grown
+    keep = ~impulse
+    count = np.count_nonzero(keep, axis=1)
+    total = np.sum(values, axis=1, where=keep)
+    return np.where(count > 0, total / np.maximum(count, 1), med)
 
 
 class TonicDriver:
-    """Running clipped median of the driver on a decimated grid, interpolated back.
+    """Running inter-impulse mean of the driver on a decimated grid, interpolated back.
 
     Grid value ``j`` is the mean driver over samples ``j * step .. (j + 1) * step - 1``, placed
     at their centre (``step`` = ``fs`` / :data:`TONIC_GRID_HZ`, rounded down, at least 1); the
-    tonic driver there is the clipped median of the grid values ``j - half .. j + half`` (``2
-    half + 1`` grid values span about ``window_s``; edge values repeated at the ends of the
-    data). Sample ``n`` is final once the grid point after it is known: a look-ahead of at most
-    ``(half + 1) * step`` samples.
+    tonic driver there is the :func:`inter_impulse_mean` of the grid values ``j - half .. j + half``
+    (``2 half + 1`` grid values span about ``window_s``), cut to the grid values there are at
+    the start and at the end of the data. Sample ``n`` is final once the grid point after it is
+    known: a look-ahead of at most ``(half + 1) * step`` samples.
 
     Parameters
     ----------
@@ -61,13 +100,14 @@ class TonicDriver:
 
     def __init__(self, fs: float, window_s: float) -> None:
         self.step = step = max(1, int(fs // TONIC_GRID_HZ))
-        self.half = half = max(1, int(round(window_s * fs / step / 2)))
+        self.half = max(1, int(round(window_s * fs / step / 2)))
+        self._reach = int(np.ceil(IMPULSE_REACH_S * fs / step))
         self._n = 0                 # driver samples received
         self._done = 0              # driver samples released
         self._d = np.empty(0)       # driver samples not released yet
         self._block = np.empty(0)   # driver samples of the grid block being filled
-        self._g = np.empty(0)       # grid values still needed by some window (left-padded)
-        self._g0 = -half            # grid index of _g[0]
+        self._g = np.empty(0)       # grid values still needed by some window
+        self._g0 = 0                # grid index of _g[0]
         self._next = 0              # next grid index whose tonic value is due
         self._anchor: tuple[int, float] | None = None   # last released (grid index, value)
 
@@ -88,22 +128,18 @@ class TonicDriver:
             grid = np.concatenate([grid, [self._block.mean()]])
             self._block = np.empty(0)
         if grid.size:
-            if self._g.size == 0 and self._next == 0:
-                grid = np.concatenate([np.full(self.half, grid[0]), grid])
             self._g = np.concatenate([self._g, grid])
-        if final and self._g.size:
-            self._g = np.concatenate([self._g, np.full(self.half, self._g[-1])])
-        last = self._g0 + self._g.size - 1 - self.half        # last grid index computable now
+        known = self._g0 + self._g.size                      # grid values known
+        last = known - 1 if final else known - 1 - self.half  # last grid index computable now
         if last >= self._next:
-            win = windows(self._g[self._next - self.half - self._g0:], 2 * self.half + 1)
-            values = clipped_median(win)
+            values = self._levels(self._next, last, known)
             idx = np.arange(self._next, last + 1)
             if self._anchor is not None:
                 idx = np.concatenate([[self._anchor[0]], idx])
                 values = np.concatenate([[self._anchor[1]], values])
             self._anchor = (int(idx[-1]), float(values[-1]))
             self._next = last + 1
-            keep = self._next - self.half - self._g0
+            keep = max(0, self._next - self.half) - self._g0
             self._g, self._g0 = self._g[keep:], self._g0 + keep
             centre = idx * self.step + (self.step - 1) / 2
             upto = self._n if final else min(self._n, int(np.floor(centre[-1])) + 1)
@@ -117,3 +153,19 @@ class TonicDriver:
         start, out = self._done, self._d[:n.size]
         self._d, self._done = self._d[n.size:], self._done + n.size
         return start, out, tonic
+
+    def _levels(self, first: int, last: int, known: int) -> np.ndarray:
+        """Tonic driver at grid indices ``first .. last`` (grid values ``0 .. known - 1``)."""
+        h, g0 = self.half, self._g0
+        full_lo, full_hi = max(first, h), min(last, known - 1 - h)   # windows not cut short
+
+        def cut(j: int) -> float:
+            row = self._g[max(0, j - h) - g0:min(known, j + h + 1) - g0]
+            return float(inter_impulse_mean(row[None, :], self._reach)[0])
+
+        values = [cut(j) for j in range(first, min(full_lo, last + 1))]
+        if full_hi >= full_lo:
+            rows = windows(self._g[full_lo - h - g0:full_hi + h + 1 - g0], 2 * h + 1)
+            values.extend(inter_impulse_mean(rows, self._reach).tolist())
+        values += [cut(j) for j in range(max(full_lo, full_hi + 1), last + 1)]
+        return np.array(values)
