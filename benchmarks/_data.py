@@ -74,3 +74,41 @@ def measure(func: Callable[[], T]) -> tuple[float, int, T]:
 def chunks(x: np.ndarray, size: int):
     """Consecutive pieces of ``x`` of ``size`` samples (the last may be shorter)."""
     return (x[i:i + size] for i in range(0, len(x), size))
+
+
+def write_validation_page(path: Path, title: str, script: str, how: str, text: str) -> None:
+    """A validation page under ``docs/``: how it was made (``script``, date, versions, commit),
+    ``how`` (what the columns mean) and ``text`` (the tables, verbatim). Written to a
+    temporary file beside ``path`` and renamed over the previous page when complete."""
+    import datetime
+    import os
+    import platform
+    import subprocess
+
+    import neurokit2 as nk
+
+    import biofeed
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        shown = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    page = f"""# {title}
+
+Made by `python benchmarks/{script} --markdown {shown}` on
+{datetime.date.today().isoformat()} with biofeed {biofeed.__version__} (commit {commit}),
+neurokit2 {nk.__version__} and Python {platform.python_version()}.
+
+{how}
+
+```
+{text}
+```
+"""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "x", encoding="utf-8") as f:
+        f.write(page)
+    os.replace(tmp, path)

@@ -18,19 +18,14 @@ Run: ``python benchmarks/bench_beats.py [--data ../shared/data] [--no-neurokit]
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _data import DATA
+from _data import DATA, write_validation_page
 from _ppg_cases import PPG_HEADER, ppg_row, ppg_table
 
-import biofeed
 from biofeed.physio.ecg import ecg_peaks
 from biofeed.physio.scoring import BEAT_SYMBOLS, BeatScore, score_beats
 
@@ -125,24 +120,8 @@ def _pooled_row(who: str, s: BeatScore) -> str:
 
 
 def write_page(path: Path, text: str) -> None:
-    """The validation page: how it was made, what the columns mean, the tables. Written to a
-    temporary file beside ``path`` and renamed over the previous page when complete."""
-    import neurokit2 as nk
-
-    root = Path(__file__).resolve().parents[1]
-    try:
-        shown = path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        shown = path.as_posix()
-    commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "unknown"
-    page = f"""# Beat detection: validation
-
-Made by `python benchmarks/bench_beats.py --markdown {shown}` on
-{datetime.date.today().isoformat()} with biofeed {biofeed.__version__} (commit {commit}),
-neurokit2 {nk.__version__} and Python {platform.python_version()}.
-
-ECG: every record and lead of `../shared/data/mitdb` (MIT-BIH Arrhythmia Database, 360 Hz),
+    """The validation page: how it was made, what the columns mean, the tables."""
+    how = """ECG: every record and lead of `../shared/data/mitdb` (MIT-BIH Arrhythmia Database, 360 Hz),
 as recorded and inverted. Se = TP / (TP + FN) and +P = TP / (TP + FP) in %, a detection
 matching an expert beat within +-75 ms after each detector's median fiducial offset over the
 first 500 beats is removed; FN and FP are biofeed's. `nk`: neurokit2 `ecg_peaks(ecg_clean(x))`
@@ -150,16 +129,8 @@ on the same signal in the same run.
 
 PPG: the share of the reference beat-to-beat intervals that hold exactly one detected pulse
 (`one %`), biofeed and neurokit2 (`ppg_peaks(ppg_clean(x))`); the cases are described in
-`benchmarks/_ppg_cases.py`.
-
-```
-{text}
-```
-"""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "x", encoding="utf-8") as f:
-        f.write(page)
-    os.replace(tmp, path)
+`benchmarks/_ppg_cases.py`."""
+    write_validation_page(path, "Beat detection: validation", "bench_beats.py", how, text)
 
 
 if __name__ == "__main__":

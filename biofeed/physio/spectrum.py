@@ -14,9 +14,15 @@
   the squared windows) are 0.96, 1.08 and 0.96, where one Hann periodogram gives 0.38, 2.24
   and 0.38 and hides the most recent minute of a live window. The price is resolution: 60 s
   segments put part of a component at 0.06 Hz into VLF (LF -3 % at 0.06 Hz, -0 % at 0.1 Hz).
-* Burg (1967) (:func:`ar_psd`): an autoregressive model of order 16 (Kubios' default) fitted
-  by Burg's method to the linearly detrended series (Kay & Marple 1981); its spectrum
-  weights every sample alike.
+* Burg (1967) (:func:`ar_model`, :func:`ar_band_powers`): an autoregressive model of order
+  16 (Kubios' default) fitted by Burg's method (Kay & Marple 1981) to the linearly detrended
+  series resampled at :data:`AR_RESAMPLE_HZ` (1 Hz); its spectrum weights every sample alike.
+  At 1 Hz the 16 coefficients span 16 s, enough to keep VLF, LF and HF peaks apart: at 4 Hz
+  they span 4 s and merge a 0.02 Hz component into LF (on 800 + 40 sin 0.02 Hz + 30 sin
+  0.1 Hz + 20 sin 0.25 Hz over 30 min, VLF / LF / HF 516 / 550 / 202 ms^2 at 4 Hz, 798 /
+  448 / 197 at 1 Hz, truth 800 / 450 / 198; Kubios avoids it by removing the VLF trend
+  first). 1 Hz puts the Nyquist frequency at 0.5 Hz: breathing faster than 0.6 Hz (36 per
+  minute) would alias into HF.
 
 Densities are one-sided, unit^2 / Hz (ms^2 / Hz for NN in ms); band powers are sums of the
 density over the band's bins times the bin width.
@@ -50,6 +56,8 @@ MIN_SEGMENT_S = 60.0
 SHORT_SEGMENTS = 5
 #: Order of the autoregressive model (Kubios' default).
 AR_ORDER = 16
+#: Resampling rate of the series the AR model is fitted to, Hz (see module notes).
+AR_RESAMPLE_HZ = 1.0
 #: Bins of the AR spectrum per Hz (its density is a smooth function, evaluated on this grid).
 AR_BINS_PER_HZ = 1024
 

@@ -390,3 +390,16 @@ def test_new_time_indices_equal_their_formulas():
     assert h["sd2_sd1"] == pytest.approx(h["sd2"] / h["sd1"])
     assert h["stress_index_sqrt"] == pytest.approx(math.sqrt(h["stress_index"]))
     assert set(HRV_INDICES) == set(HRV_KEYS)
+
+
+@pytest.mark.parametrize("minutes", [5, 30])
+def test_known_power_with_a_vlf_component(minutes):
+    """VLF 40^2 / 2 = 800 beside LF 450 and HF 200 ms^2: Welch within 5 %, AR within 10 %
+    (an AR model fitted at 4 Hz merged the VLF component into LF: +20 %)."""
+    t = np.cumsum(np.full(minutes * 75, 0.8))
+    nn = 800 + 40 * np.sin(2 * np.pi * 0.02 * t) + known_power(t) - 800
+    h = hrv(nn)
+    for suffix, rel in (("", 0.05), ("_ar", 0.10)):
+        assert h["vlf" + suffix] == pytest.approx(800, rel=rel)
+        assert h["lf" + suffix] == pytest.approx(450, rel=rel)
+        assert h["hf" + suffix] == pytest.approx(198, rel=rel)  # spline: 99 % at 0.25 Hz
