@@ -23,6 +23,11 @@ before and after the search window). Which extremum is decided per beat shape: c
 grouped into up to four templates by their correlation, and each template is marked at its
 dominant deflection (details in :class:`_Morphologies`), so one morphology keeps one fiducial
 point, a PVC of opposite polarity gets its own, and an inverted lead gives the same beats.
+The extremum is looked for only where the complex is steep: within :data:`STEEP_S` (40 ms,
+half a QRS) of a sample whose band-passed slope is at least :data:`STEEP_FRACTION` (70 %) of
+the steepest in the search window. P and T waves are slow, so a P wave larger than a small
+QRS (normal beats in V1) is not taken for its peak (on MIT-BIH 208 V1 this turned 33 beats
+placed 90-150 ms early, each a miss and a false beat, into hits).
 
 All filtering is stateful (``lfilter`` with carried state, carried cumulative sums) and
 vectorised per chunk; only the threshold logic runs in Python, once per candidate peak.
@@ -42,6 +47,11 @@ from .filters import (HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps
                       windows)
 
 __all__ = ["RPeakDetector", "RPeakProcessor", "ecg_peaks"]
+
+#: The R-peak lies within this many seconds of a steep sample of its complex (half a QRS).
+STEEP_S = 0.04
+#: A sample is steep when its slope is at least this fraction of the search window's steepest.
+STEEP_FRACTION = 0.7
 
 
 class RPeakDetector:
@@ -95,6 +105,8 @@ class RPeakDetector:
         # plus the band-pass group delay at the QRS frequencies; search the ECG around there.
         bp_delay = float(sps.group_delay((b, a), w=[np.sqrt(band[0] * band[1])], fs=fs)[1][0])
         lag = self._integrate.n / 2 + bp_delay
+        self._bp_delay = round(bp_delay)
+        self._steep_half = max(1, round(STEEP_S * fs))
         self._search = (round(lag + 0.09 * fs), round(lag - 0.05 * fs))   # samples before i
         # local baseline: median ECG over this many samples before and after the search window
         self._anchor = 2 * round(0.03 * fs) + 1
@@ -168,12 +180,14 @@ class RPeakDetector:
         a, b = self._search
         whole = real & (cand >= a) & (cand - b < self._n)
         cand, energy, slopes = cand[whole], energy[whole], slopes[whole]
-        starts, dev = self._complexes(cand)
-        return self._levels.decide(cand, energy, slopes, starts, dev, self._scan)
+        starts, dev, steep = self._complexes(cand)
+        return self._levels.decide(cand, energy, slopes, starts, dev, steep, self._scan)
 
-    def _complexes(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Where the QRS search window of each candidate starts, and the ECG over it as the
-        deviation from a local baseline (rows)."""
+    def _complexes(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the QRS search window of each candidate starts, the ECG over it as the
+        deviation from a local baseline (rows), and where it is steep (rows of bool: within
+        :data:`STEEP_S` of a slope of at least :data:`STEEP_FRACTION` of the row's steepest;
+        the slope lags the ECG by the band-pass group delay)."""
         a, b = self._search
         starts = cand - a
         # the ECG around each complex: a running median (which removes pacemaker spikes and
@@ -187,7 +201,11 @@ class RPeakDetector:
         n = self._anchor
         left = _middle(self._rows(starts - n, n, 2, edge))[:, None]
         right = _middle(self._rows(starts + (a - b) + 1, n, 2, edge))[:, None]
-        return starts, ecg - (left + (right - left) * _ramp(a - b + 1, n))
+        dev = ecg - (left + (right - left) * _ramp(a - b + 1, n))
+        slope = self._rows(starts + self._bp_delay, a - b + 1, 1, edge)
+        slope = maximum_filter1d(slope, 2 * self._steep_half + 1, axis=1, mode="nearest")
+        steep = slope >= STEEP_FRACTION * slope.max(axis=1, keepdims=True)
+        return starts, dev, steep
 
     def _rows(self, starts: np.ndarray, width: int, column: int, edge: bool) -> np.ndarray:
         """``column`` of the buffer over ``[starts[k], starts[k] + width)``, shape (k, width).
@@ -294,16 +312,17 @@ class _Levels:
         return self.since + int(self.SEARCH * (self.mean_rr or self.MAX_RR * self.fs))
 
     def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray,
-               starts: np.ndarray, dev: np.ndarray, upto: int) -> np.ndarray:
+               starts: np.ndarray, dev: np.ndarray, steep: np.ndarray, upto: int) -> np.ndarray:
         """Classify candidates in order, search back where due before ``upto`` (the first
         index not yet scanned); return the R-peak indices of the beats, increasing.
 
         ``cand``: energy-peak indices; ``energy``, ``slopes``: their integrated energy and
-        maximal slope; ``starts``, ``dev``: where each one's QRS search window starts and the
-        ECG over it as the deviation from baseline (rows).
+        maximal slope; ``starts``, ``dev``, ``steep``: where each one's QRS search window starts,
+        the ECG over it as the deviation from baseline and where it is steep (rows).
         """
         out: list[int] = []
-        queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist(), starts.tolist(), dev))
+        queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist(), starts.tolist(), dev,
+                         steep))
         k = 0
         while True:
             due = self._due()
@@ -346,7 +365,7 @@ class _Levels:
 
     def _beat(self, c: tuple, out: list[int]) -> None:
         """Accept candidate ``c``; the candidates waiting before it were noise."""
-        i, e, s, start, dev = c
+        i, e, s, start, dev, steep = c
         self.noise.extend(w[1] for w in self.waiting if w[0] < i)
         self.waiting = [w for w in self.waiting if w[0] > i]
         self.qrs.append(e)
@@ -356,7 +375,10 @@ class _Levels:
         self.last = self.since = i
         self.last_slope = s
         self.misses = 0
-        out.append(start + int(dev.argmax() if self.shapes.add(dev) else dev.argmin()))
+        if self.shapes.add(dev):
+            out.append(start + int(np.where(steep, dev, -np.inf).argmax()))
+        else:
+            out.append(start + int(np.where(steep, dev, np.inf).argmin()))
 
     def _search_back(self, due: int, out: list[int]) -> list[tuple]:
         """Search the candidates waiting before ``due``; returns those to decide again."""
