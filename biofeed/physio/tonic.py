@@ -1,7 +1,7 @@
 """Tonic driver of EDA: the level of the deconvolved driver between SCR impulses, online.
 
 On a grid of block means at about :data:`TONIC_GRID_HZ`, the tonic driver is the mean of the
-driver over a centred window without its SCR impulses (:func:`inter_impulse_mean`),
+driver over a centred window without its SCR impulses (:func:`inter_impulse_level`),
 interpolated linearly back to the samples. This is the CDA tonic estimate (Benedek &
 Kaernbach 2010: the mean of the inter-impulse driver around each grid point), online and
 with a bounded look-ahead; the phasic driver is the driver minus it. See
@@ -34,7 +34,7 @@ import numpy as np
 
 from .filters import windows
 
-__all__ = ["IMPULSE_REACH_S", "TONIC_GRID_HZ", "TonicDriver", "inter_impulse_mean"]
+__all__ = ["IMPULSE_REACH_S", "TONIC_GRID_HZ", "TonicDriver", "inter_impulse_level"]
 
 #: Rate of the grid on which the tonic driver is evaluated, Hz (at least this fast).
 TONIC_GRID_HZ = 4.0
@@ -44,13 +44,20 @@ TONIC_GRID_HZ = 4.0
 IMPULSE_REACH_S = 2.0
 
 
-def inter_impulse_mean(values: np.ndarray, reach: int, k: float = 3.0) -> np.ndarray:
-    """Mean of each row of ``values`` without its impulses.
+def inter_impulse_level(values: np.ndarray, reach: int, at: float | None = None,
+                        k: float = 3.0) -> np.ndarray:
+    """Level of each row of ``values``, from the values between its impulses.
 
     An impulse is a run of values more than ``k`` MADs above the row median (the MAD as the
     scale: Hampel 1974) grown down both flanks while the values keep falling, at most
-    ``reach`` values, so it spans the local minima on either side. Rows that are all impulse
-    give their median.
+    ``reach`` values, so it spans the local minima on either side. The level is the mean of
+    the other values (the CDA tonic estimate); a row that is all impulse gives its median.
+
+    For a window cut short by the edge of the data, ``at`` is the position (0 = first value)
+    the level is wanted at, which is not the centre: there the level is the least-squares line
+    through the values between impulses, evaluated at ``at``, which removes the bias a mean
+    has on a rising or falling level (local linear fitting: Cleveland 1979). With fewer than
+    half of the values between impulses the line is not trusted and the mean is used.
 
     Parameters
     ----------
@@ -58,13 +65,16 @@ def inter_impulse_mean(values: np.ndarray, reach: int, k: float = 3.0) -> np.nda
         Driver values, uS.
     reach : int
         Farthest an impulse grows from its run on either side, values (>= 0).
+    at : float, optional
+        Position in the rows where the level is wanted (default: the mean, for the centre).
     k : float
         Impulse threshold, MADs above the median.
     """
+    width = values.shape[1]
     med = np.median(values, axis=1)
     mad = np.median(np.abs(values - med[:, None]), axis=1)
     impulse = values > (med + k * mad)[:, None]
-    if values.shape[1] > 1:
+    if width > 1:
         falls = values[:, 1:] < values[:, :-1]     # value i + 1 below value i
         rises = values[:, 1:] > values[:, :-1]
         for _ in range(reach):
@@ -74,10 +84,18 @@ def inter_impulse_mean(values: np.ndarray, reach: int, k: float = 3.0) -> np.nda
             if np.array_equal(grown, impulse):
                 break
             impulse = grown
-    keep = ~impulse
-    count = np.count_nonzero(keep, axis=1)
-    total = np.sum(values, axis=1, where=keep)
-    return np.where(count > 0, total / np.maximum(count, 1), med)
+    w = (~impulse).astype(np.float64)
+    s0, t0 = w.sum(axis=1), (w * values).sum(axis=1)
+    level = np.where(s0 > 0, t0 / np.maximum(s0, 1.0), med)
+    if at is None or width < 3:
+        return level
+    u = np.arange(width) - (width - 1) / 2                 # positions around the row centre
+    s1, s2, t1 = w @ u, w @ (u * u), (w * values) @ u
+    det = s0 * s2 - s1 * s1
+    line = 2 * s0 >= width
+    slope = np.where(line, (s0 * t1 - s1 * t0) / np.where(line, det, 1.0), 0.0)
+    return np.where(line, (t0 - slope * s1) / np.maximum(s0, 1.0) + slope * (at - (width - 1) / 2),
+                    level)
 
 
 class TonicDriver:
@@ -85,7 +103,7 @@ class TonicDriver:
 
     Grid value ``j`` is the mean driver over samples ``j * step .. (j + 1) * step - 1``, placed
     at their centre (``step`` = ``fs`` / :data:`TONIC_GRID_HZ`, rounded down, at least 1); the
-    tonic driver there is the :func:`inter_impulse_mean` of the grid values ``j - half .. j + half``
+    tonic driver there is the :func:`inter_impulse_level` of the grid values ``j - half .. j + half``
     (``2 half + 1`` grid values span about ``window_s``), cut to the grid values there are at
     the start and at the end of the data. Sample ``n`` is final once the grid point after it is
     known: a look-ahead of at most ``(half + 1) * step`` samples.
@@ -160,12 +178,13 @@ class TonicDriver:
         full_lo, full_hi = max(first, h), min(last, known - 1 - h)   # windows not cut short
 
         def cut(j: int) -> float:
-            row = self._g[max(0, j - h) - g0:min(known, j + h + 1) - g0]
-            return float(inter_impulse_mean(row[None, :], self._reach)[0])
+            lo = max(0, j - h)
+            row = self._g[lo - g0:min(known, j + h + 1) - g0]
+            return float(inter_impulse_level(row[None, :], self._reach, j - lo)[0])
 
         values = [cut(j) for j in range(first, min(full_lo, last + 1))]
         if full_hi >= full_lo:
             rows = windows(self._g[full_lo - h - g0:full_hi + h + 1 - g0], 2 * h + 1)
-            values.extend(inter_impulse_mean(rows, self._reach).tolist())
+            values.extend(inter_impulse_level(rows, self._reach, h).tolist())
         values += [cut(j) for j in range(max(full_lo, full_hi + 1), last + 1)]
         return np.array(values)
