@@ -21,8 +21,10 @@ def bateman(t: np.ndarray, tau_rise: float = 0.75, tau_decay: float = 2.0) -> np
     return (np.exp(-t / tau_decay) - np.exp(-t / tau_rise)) / peak
 
 
-def synthetic(fs: float, seed: int, duration_s: float = 300.0, noise_us: float = NOISE_US):
-    """Tonic drift + Bateman SCRs (0.02-1 uS, log-uniform; onsets >= 3 s apart) + noise.
+def synthetic(fs: float, seed: int, duration_s: float = 300.0, noise_us: float = NOISE_US,
+              amplitudes_us=(0.02, 1.0), min_gap_s: float = 3.0):
+    """Tonic drift + Bateman SCRs (``amplitudes_us``, log-uniform; onsets >= ``min_gap_s``
+    apart) + white noise of ``noise_us`` SD.
 
     Each SCR's time constants vary +-15 % around 0.75 / 2 s, so the detector's kernel never
     fits exactly.
@@ -33,9 +35,10 @@ def synthetic(fs: float, seed: int, duration_s: float = 300.0, noise_us: float =
     onset = 2.0 + rng.uniform(0, 3)
     while onset < duration_s - 8:
         onsets.append(onset)
-        onset += 3.0 + rng.exponential(4.0)
+        onset += min_gap_s + rng.exponential(4.0)
     onsets = np.array(onsets)
-    amplitudes = np.exp(rng.uniform(np.log(0.02), np.log(1.0), onsets.size))
+    lo, hi = amplitudes_us
+    amplitudes = np.exp(rng.uniform(np.log(lo), np.log(hi), onsets.size))
     x = 5 + 0.3 * np.sin(2 * np.pi * t / 200 + rng.uniform(0, 6)) + 0.001 * t
     for o, a in zip(onsets, amplitudes):
         jitter = np.exp(rng.uniform(-0.15, 0.15, 2))
@@ -178,7 +181,9 @@ def run_chunked(x: np.ndarray, fs: float, sizes) -> tuple[np.ndarray, np.ndarray
             [r for s in steps for r in s.scr])
 
 
-_CHUNK_X = {fs: synthetic(fs, 11, duration_s=90)[0] for fs in (4.0, 32.0)}
+# 4 nS of noise, so the noise floor sets the smallest SCR and is part of what must not depend
+# on the chunking
+_CHUNK_X = {fs: synthetic(fs, 11, duration_s=90, noise_us=0.004)[0] for fs in (4.0, 32.0)}
 
 
 @settings(max_examples=25, deadline=None)
@@ -195,6 +200,8 @@ def test_chunk_size_invariance(fs, sizes):
     assert np.abs(onsets - whole.scr["onset_s"].to_numpy()).max(initial=0) <= 1.0 / fs
     amps = np.array([s.amplitude for s in scrs])
     np.testing.assert_allclose(amps, whole.scr["amplitude_us"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose([s.min_amplitude for s in scrs], whole.scr.attrs["min_amplitude_us"],
+                               rtol=1e-9)
 
 
 def test_ten_sample_chunks_match_one_chunk():
@@ -205,6 +212,185 @@ def test_ten_sample_chunks_match_one_chunk():
     np.testing.assert_allclose(tonic, whole.tonic, rtol=1e-9)
     np.testing.assert_allclose(phasic, whole.phasic, rtol=1e-9, atol=1e-12)
     assert [s.onset for s in scrs] == pytest.approx(list(whole.scr["onset_s"] * fs), abs=1.0)
+
+
+def start_cases(fs: float, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Records that start at 5.0 uS: name -> (conductance with 4 nS noise, true tonic), uS."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(40 * fs)) / fs
+    flat = np.full(t.size, 5.0)
+    cases = {
+        "flat": (flat, flat),
+        "SCR at the first sample": (flat + 0.8 * bateman(t), flat),
+        "SCR after 0.5 s": (flat + 0.5 * bateman(t - 0.5), flat),
+        "falling 0.02 uS/s": (5.0 - 0.02 * t, 5.0 - 0.02 * t),
+        "rising 0.02 uS/s, SCR at 1 s": (5.0 + 0.02 * t + 0.3 * bateman(t - 1.0), 5.0 + 0.02 * t),
+        "recovering (exponential fall)": (4.0 + np.exp(-t / 20), 4.0 + np.exp(-t / 20)),
+    }
+    return {k: (x + 0.004 * rng.standard_normal(t.size), true) for k, (x, true) in cases.items()}
+
+
+SCR_AT = {"SCR at the first sample": 0.0, "SCR after 0.5 s": 0.5, "rising 0.02 uS/s, SCR at 1 s": 1.0}
+
+
+@pytest.mark.parametrize("fs", [4.0, 32.0, 100.0])
+def test_tonic_is_right_from_the_first_sample(fs):
+    """The filters take the conductance before the first sample as flat at its value, and the
+    re-convolution takes the same past, so tonic[0] is the first level, not the first value of
+    the driver (0.8 uS SCR at the first sample: tonic[0] was 7.9 uS for 5.0 at 100 Hz)."""
+    for name, (x, true) in start_cases(fs, int(fs)).items():
+        result = eda(x, fs)
+        first = int(10 * fs)
+        error = np.abs(result.tonic - true)
+        print(f"\n{fs:g} Hz {name}: tonic[0] {result.tonic[0]:.4f} uS, |error| max "
+              f"{error[:first].max():.4f} in the first 10 s, {error[first:].max():.4f} after")
+        assert result.tonic[0] == pytest.approx(true[0], abs=0.05), name
+        assert error[:first].max() <= 0.08, name
+        assert error[first:].max() <= 0.05, name
+        if name in SCR_AT:                                  # and the SCR at the start is found
+            assert np.abs(result.scr["onset_s"] - SCR_AT[name]).min() <= 0.5, name
+
+
+def test_tonic_is_right_after_a_gap_in_the_live_processor():
+    """A gap flushes the tracker; the next segment starts its own from its first sample."""
+    fs = 32.0
+    info = StreamInfo("eda", "eda", "uS", fs)
+    proc = EdaProcessor(info)
+    rng = np.random.default_rng(4)
+    t = np.arange(int(60 * fs)) / fs
+    before = 3.0 + 0.004 * rng.standard_normal(t.size)
+    after = 5.0 + 0.8 * bateman(t) - 0.01 * t + 0.004 * rng.standard_normal(t.size)
+    chunks = []
+    for start, x in ((0.0, before), (100.0, after)):
+        for i in range(0, x.size, 32):
+            chunks += proc.update(Chunk(info, x[i:i + 32], start + i / fs))
+    chunks += proc.flush()
+    scl = [c for c in chunks if c.info.kind == "scl"]
+    times = np.concatenate([c.times for c in scl])
+    values = np.concatenate([c.values[:, 0] for c in scl])
+    second = times >= 100.0
+    assert times[second][0] == 100.0 and second.sum() == after.size
+    true = 5.0 - 0.01 * t
+    assert values[second][0] == pytest.approx(5.0, abs=0.05)
+    assert np.abs(values[second] - true).max() <= 0.05
+    assert np.abs(values[~second] - 3.0).max() <= 0.01
+    onsets = np.concatenate([c.times for c in chunks if c.info.kind == "scr"])
+    assert onsets == pytest.approx([100.0], abs=0.1)       # the SCR right after the gap
+
+
+def slow_fall(fs: float, seed: int, step_us: float) -> tuple[np.ndarray, np.ndarray]:
+    """5 min of conductance falling from 8 to about 5.2 uS (a recovering level, no responses)
+    with 2 nS noise, read by an ADC with ``step_us`` resolution (0: none); and the true level."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(300 * fs)) / fs
+    level = 5.0 + 3.0 * np.exp(-t / 120)
+    x = level + 0.002 * rng.standard_normal(t.size)
+    return (np.round(x / step_us) * step_us if step_us else x), level
+
+
+@pytest.mark.parametrize("fs", [4.0, 32.0, 100.0])
+@pytest.mark.parametrize("step_us", [0.0, 0.0122, 0.024])
+def test_phasic_stays_at_zero_on_a_slow_fall(fs, step_us):
+    """No phasic undershoot on a falling level, also read in ADC steps: 0.0122 uS like the
+    NeuroKit resting recording's, 0.024 uS = 25 uS in 10 bits. A median tonic driver sat above
+    the steps' driver spikes (the tonic 0.06 uS above NeuroKit's falling level)."""
+    x, level = slow_fall(fs, int(fs * 1000 * (step_us + 1)), step_us)
+    result = eda(x, fs)
+    above = np.mean(result.phasic > -0.03)
+    print(f"\n{fs:g} Hz, steps {step_us} uS: phasic > -0.03 uS in {above:.4f} of samples, "
+          f"|tonic - level| max {np.abs(result.tonic - level).max():.4f} uS, SCRs "
+          f"{result.scr['onset_s'].round(1).tolist()}")
+    assert above >= 0.99
+    assert np.abs(result.tonic - level).max() <= 0.05
+    assert (result.scr["onset_s"] < 10.0).all()        # ADC steps are noise, not SCRs
+
+
+def test_phasic_on_neurokit_resting_recording(shared_data):
+    """NeuroKit2's 8 min resting EDA falls from 12 to 4.6 uS in 0.0122 uS steps."""
+    x = pd.read_csv(shared_data / "neurokit" / "bio_resting_8min_100hz.csv")["EDA"].to_numpy()
+    result = eda(x, 100.0)
+    above = np.mean(result.phasic > -0.03)
+    print(f"\nNeuroKit resting: phasic > -0.03 uS in {above:.4f}, > -0.05 uS in "
+          f"{np.mean(result.phasic > -0.05):.4f} of samples; tonic[0] {result.tonic[0]:.3f} "
+          f"(first sample {x[0]:.3f}) uS; {len(result.scr)} SCRs, smallest amplitude accepted "
+          f"{result.scr.attrs['min_amplitude_range_us']} uS")
+    assert above >= 0.99
+    assert result.tonic[0] == pytest.approx(x[0], abs=0.05)
+
+
+@pytest.mark.parametrize("fs", [4.0, 32.0, 100.0])
+def test_scrs_in_4_ns_noise(fs):
+    """SCRs of 0.05-1 uS at least 5 s apart in white noise of 0.004 uS (a wrist sensor): the
+    0.01 uS minimum alone let noise through (46 % of the SCRs at 4 Hz); the noise floor does
+    not. Found = onset within 0.5 s of the true onset."""
+    n_true = found = false = detected = 0
+    for seed in range(6):
+        x, onsets, amplitudes = synthetic(fs, 100 + seed, noise_us=0.004,
+                                          amplitudes_us=(0.05, 1.0), min_gap_s=5.0)
+        result = eda(x, fs)
+        a, _, _, fp = match(result.scr, onsets, amplitudes)
+        n_true, found, false, detected = (n_true + onsets.size, found + a.size, false + fp,
+                                          detected + len(result.scr))
+        assert min(result.scr.attrs["min_amplitude_us"]) >= 0.01
+    print(f"\n{fs:g} Hz: found {found}/{n_true}, false {false}/{detected}")
+    assert found >= 0.95 * n_true
+    assert false <= 0.05 * detected
+
+
+@pytest.mark.parametrize("fs", [4.0, 32.0, 100.0, 1000.0])
+def test_noise_alone_makes_no_scrs(fs):
+    """30 min of white noise (4 nS) at 5 uS: no SCR after the first 10 s, before which the
+    0.01 uS floor is all there is; the noise floor rises with the noise."""
+    minutes = 30 if fs < 1000 else 5
+    x = 5.0 + 0.004 * np.random.default_rng(int(fs)).standard_normal(int(minutes * 60 * fs))
+    result = eda(x, fs)
+    onsets = result.scr["onset_s"].to_numpy()
+    print(f"\n{fs:g} Hz: {onsets.size} SCRs in {minutes} min of noise (onsets {onsets}), smallest "
+          f"amplitude accepted {result.scr.attrs['min_amplitude_range_us']} uS")
+    assert (onsets < 10.0).all()
+    louder = eda(2 * x - 5.0, fs).scr.attrs["min_amplitude_range_us"]
+    assert louder[1] > result.scr.attrs["min_amplitude_range_us"][1] or louder[1] == 0.01
+
+
+def test_scr_table_says_how_small_an_scr_can_be():
+    fs = 32.0
+    x = synthetic(fs, 2, duration_s=120, noise_us=0.004)[0]
+    table = eda(x, fs).scr
+    attrs = table.attrs
+    assert attrs["min_amplitude_method"].startswith("max(0.01 uS, 5 x the median amplitude of the "
+                                                    "latest 31 bursts of the negated phasic driver")
+    assert (attrs["min_amplitude_floor_us"], attrs["noise_factor"], attrs["noise_bursts"]) == (0.01, 5, 31)
+    assert len(attrs["min_amplitude_us"]) == len(table)
+    assert (table["amplitude_us"].to_numpy() >= np.array(attrs["min_amplitude_us"])).all()
+    lo, hi = attrs["min_amplitude_range_us"]
+    assert 0.01 <= lo <= min(attrs["min_amplitude_us"]) and max(attrs["min_amplitude_us"]) <= hi
+    fixed = eda(x, fs, noise_factor=0, min_amplitude_us=0.02).scr.attrs
+    assert fixed["min_amplitude_method"] == "fixed: 0.02 uS"
+    assert fixed["min_amplitude_range_us"] == (0.02, 0.02)
+    with pytest.raises(ValueError, match="noise_factor"):
+        eda(x, fs, noise_factor=-1)
+    with pytest.raises(ValueError, match="noise_bursts"):
+        eda(x, fs, noise_bursts=0)
+
+
+def test_inter_impulse_level():
+    """The level between impulses: the burst and its flanks down to the minima are left out,
+    a negative spike stays in (it carries conductance), and a cut window follows the slope."""
+    from biofeed.physio.tonic import inter_impulse_level
+    u = np.arange(33.0)
+    ramp = 5.0 - 0.01 * u + 0.001 * np.sin(u)            # a level with a little noise
+    burst = ramp.copy()
+    burst[10:16] += [0.02, 0.5, 1.0, 0.6, 0.2, 0.01]     # an SCR burst
+    burst[16] -= 0.05                                   # its negative lobe, the local minimum
+    spikes = ramp.copy()
+    spikes[[5, 20]] -= 0.3                              # two quantisation steps
+    rows = np.vstack([ramp, burst, spikes])
+    centre = inter_impulse_level(rows, reach=8, at=16.0)
+    keep = np.r_[0:9, 17:33]      # out: the burst from the local minimum before it (9) to the lobe
+    assert centre[0] == pytest.approx(ramp[16], abs=0.002)
+    assert centre[1] == pytest.approx(np.polyval(np.polyfit(u[keep], burst[keep], 1), 16), rel=1e-12)
+    assert inter_impulse_level(rows[2:], reach=8)[0] == pytest.approx(spikes.mean(), rel=1e-12)
+    assert inter_impulse_level(rows[:1], reach=8, at=0.0)[0] == pytest.approx(ramp[0], abs=0.002)
 
 
 def test_event_related_scr_window():
