@@ -4,35 +4,40 @@ Method (all steps causal; the tonic estimate looks ahead by a bounded ``tonic_wi
 
 1. Cleaning: 2nd-order Bessel low-pass at ``lowpass_hz`` (3 Hz; capped at 0.35 fs so it also
    works at 4 Hz). Bessel rather than Butterworth for its nearly constant group delay: a step
-   or an SCR onset comes through with 0.4 % overshoot and no ringing, so onsets, peaks and
-   the deconvolved driver are not distorted (the price, a gentler roll-off, does not matter for
-   a signal band that ends near 1 Hz).
+   or an SCR onset comes through with 0.4 % overshoot (Butterworth: 4 %) and no ringing, so
+   onsets, peaks and the deconvolved driver are not distorted; the price, a gentler roll-off,
+   does not matter for a signal band that ends near 1 Hz. (At 4 Hz, with the cutoffs at
+   0.25-0.35 fs, the bilinear transform raises the overshoot to 8-13 %.)
 2. Driver: the cleaned conductance, smoothed by a second Bessel low-pass
    (``driver_lowpass_hz``), is deconvolved by the Bateman impulse response
    ``exp(-t/tau_decay) - exp(-t/tau_rise)`` (tau 0.75 s and 2 s; Alexander et al. 2005).
    Deconvolution by this two-pole response is a three-tap causal FIR filter; the driver is in
    uS (the response has unit gain at 0 Hz). SCRs become short bursts in the driver even when
    they overlap in conductance (Benedek & Kaernbach 2010).
-3. Tonic driver (:mod:`biofeed.physio.tonic`): a running mean of the driver over a centred
-   ``tonic_window_s`` window, after dropping values more than 3 MADs above the median (the
-   SCR bursts), evaluated on block means at about 4 Hz and interpolated linearly; the window
-   is cut to the data at the start and the end. Like the CDA tonic estimate (Benedek &
-   Kaernbach 2010) it is the driver level between the bursts. Phasic driver = driver - tonic
-   driver.
+3. Tonic driver (:mod:`biofeed.physio.tonic`): the level of the driver between its SCR
+   impulses over a centred ``tonic_window_s`` window, on block means at about 4 Hz,
+   interpolated linearly: impulses (bursts more than 3 MADs above the window's median, with
+   their flanks down to the neighbouring minima) are left out, and a least-squares line
+   through the rest is taken at the window's centre, or at the grid point's place in a window
+   cut short by the start or end of the data. As in the CDA tonic estimate (Benedek &
+   Kaernbach 2010) it is the mean driver between the impulses, not a median, so the tonic
+   follows a level that falls in ADC steps. Phasic driver = driver - tonic driver.
 4. Tonic conductance (SCL) = tonic driver convolved back with the Bateman response; phasic
    conductance = cleaned conductance - tonic.
 5. SCRs: bursts of the phasic driver, scored on their individual responses
    (:mod:`biofeed.physio.scr`). The smallest SCR is ``noise_factor`` (5) times the noise
    floor, the median amplitude of the latest 31 bursts of the negated phasic driver (noise
-   only: SCRs are positive), and never below ``min_amplitude_us`` (0.01 uS: Boucsein et al.
-   2012).
+   only: SCRs are positive bursts; those right after an SCR are its lobe and are left out),
+   and never below ``min_amplitude_us`` (0.01 uS: Boucsein et al. 2012). In 4 nS of white
+   noise at 4, 32 and 100 Hz this lets no noise burst through after the first 10 s in 30 min;
+   before the first noise bursts are measured (about 5 s) the 0.01 uS floor is all there is.
 
 Every filter starts from the steady state of the first sample: before its first sample the
 conductance is taken as flat at that value. The deconvolution (step 2) and the re-convolution
 (step 4) take the same flat past, so the tonic starts at the first cleaned sample and then
 follows the tonic driver, whatever the driver does in its first seconds (an SCR at the first
 sample, a falling or rising level). :class:`EdaProcessor` starts a new tracker after a gap,
-so the same holds after every gap.
+so the same holds after every gap (and the noise floor is measured anew).
 
 References
 ----------
@@ -119,8 +124,9 @@ class EdaTracker:
     noise_factor : float
         SCRs must also be this many times the noise floor: the median amplitude of the latest
         ``noise_bursts`` bursts of the negated phasic driver (see
-        :class:`biofeed.physio.scr.ScrDetector`). 5 keeps white noise at any rate from 4 to
-        1000 Hz below about 0.1 false SCR per minute; 0 uses ``min_amplitude_us`` alone.
+        :class:`biofeed.physio.scr.ScrDetector`). With 5, white noise at 4-100 Hz gave no
+        false SCR after the first 10 s in an hour, at 1000 Hz 0.07 a minute, even with
+        ``min_amplitude_us=0``; 0 uses ``min_amplitude_us`` alone.
     noise_bursts : int
         How many of the latest noise bursts the noise floor is the median of (31: about two
         minutes of noise at 15-20 bursts a minute).
@@ -366,7 +372,9 @@ class EdaProcessor(Processor):
     (kind ``"scr"``, irregular, timestamp = SCR onset in session seconds, channels
     ``amplitude_us``, ``rise_time_s``, ``peak_s`` (session seconds)). A gap in the input (a
     chunk starting more than half a sample away from where the last one ended) flushes the
-    tracker and starts a new one at the new chunk.
+    tracker and starts a new one at the new chunk, whose tonic starts at the chunk's first
+    sample. How small an SCR may be is in :attr:`min_amplitude_method` (the stream has no
+    channel for the threshold each SCR met; :func:`eda`'s SCR table has it).
 
     Parameters
     ----------
@@ -379,6 +387,8 @@ class EdaProcessor(Processor):
     def __init__(self, info: StreamInfo, **options) -> None:
         check_input(info, "eda", unit="uS")
         self.info, self.options = info, options
+        #: How the smallest SCR amplitude is chosen, in words (checks the options, too).
+        self.min_amplitude_method = EdaTracker(info.rate, **options).min_amplitude_method
         self.inputs = (info.name,)
         device = info.device
         self.scl_info = StreamInfo(f"{info.name}.scl", "scl", "uS", info.rate, ("value",), device, True)

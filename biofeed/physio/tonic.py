@@ -1,30 +1,35 @@
 """Tonic driver of EDA: the level of the deconvolved driver between SCR impulses, online.
 
-On a grid of block means at about :data:`TONIC_GRID_HZ`, the tonic driver is the mean of the
-driver over a centred window without its SCR impulses (:func:`inter_impulse_level`),
+On a grid of block means at about :data:`TONIC_GRID_HZ`, the tonic driver is the level of the
+driver between its SCR impulses over a centred window (:func:`inter_impulse_level`),
 interpolated linearly back to the samples. This is the CDA tonic estimate (Benedek &
-Kaernbach 2010: the mean of the inter-impulse driver around each grid point), online and
-with a bounded look-ahead; the phasic driver is the driver minus it. See
-:mod:`biofeed.physio.eda` for the whole decomposition.
+Kaernbach 2010: the mean of the inter-impulse driver around each grid point), online and with
+a bounded look-ahead; the phasic driver is the driver minus it. See :mod:`biofeed.physio.eda`
+for the whole decomposition.
 
 A mean, not a median: re-convolving the driver with the Bateman response (unit gain at 0 Hz)
 maps the driver's mean to the conductance's mean, but the median of a skewed driver to no
-level at all. The driver is skewed wherever the conductance falls in quantisation steps: each
-step is a narrow negative spike of the driver, so its median sits above its mean and the
-tonic came out above a slowly falling conductance (by 0.06 uS on NeuroKit's resting
-recording). Only SCR impulses are left out: a burst standing more than 3 MADs above the
-window's median (SCRs are positive) together with its flanks down to the local minimum on
-each side, which takes the negative lobe the deconvolution leaves after a response that is
-faster than the Bateman model, or sampled at 4 Hz, out with it.
+level at all. The driver is skewed wherever the conductance falls in ADC steps: each step is
+a narrow negative spike of the driver, so its median sits above its mean (a running median
+put the tonic 0.06 uS above NeuroKit's slowly falling resting recording, and the phasic below
+-0.05 uS for 19 % of it). Only SCR impulses are left out: a burst standing more than 3 MADs
+above the window's median (SCRs are positive) with its flanks down to the local minimum on
+each side, which takes the negative lobe the deconvolution leaves after a response faster
+than the Bateman model (or sampled at 4 Hz) out with it. The level is a least-squares line
+through the values left, taken at the window's centre: the mean when the impulses sit
+symmetrically, and unbiased on a rising or falling level when they do not.
 
-At the start and end of the data the window is cut to the samples there are (no values are
-made up), so the first tonic value is the level of the first seconds of driver even when an
-SCR starts at the first sample.
+At the start and end of the data the window is cut to the values there are (none are made
+up) and the line is taken at the grid point's own place in it, so the first tonic values
+follow a level that rises or falls from the first sample, and an SCR at the first sample
+stays out of the tonic.
 
 References
 ----------
 Benedek, M., & Kaernbach, C. (2010). A continuous measure of phasic electrodermal activity.
 J Neurosci Methods 190(1), 80-91.
+Cleveland, W. S. (1979). Robust locally weighted regression and smoothing scatterplots. J Am
+Stat Assoc 74(368), 829-836 (local linear fits, unbiased at the edges of the data).
 Hampel, F. R. (1974). The influence curve and its role in robust estimation. J Am Stat Assoc
 69(346), 383-393 (median absolute deviation as a scale for outlier rejection).
 """
@@ -50,14 +55,14 @@ def inter_impulse_level(values: np.ndarray, reach: int, at: float | None = None,
 
     An impulse is a run of values more than ``k`` MADs above the row median (the MAD as the
     scale: Hampel 1974) grown down both flanks while the values keep falling, at most
-    ``reach`` values, so it spans the local minima on either side. The level is the mean of
-    the other values (the CDA tonic estimate); a row that is all impulse gives its median.
-
-    For a window cut short by the edge of the data, ``at`` is the position (0 = first value)
-    the level is wanted at, which is not the centre: there the level is the least-squares line
-    through the values between impulses, evaluated at ``at``, which removes the bias a mean
-    has on a rising or falling level (local linear fitting: Cleveland 1979). With fewer than
-    half of the values between impulses the line is not trusted and the mean is used.
+    ``reach`` values, so it spans the local minima on either side. The level is the
+    least-squares line through the other values at position ``at`` (0 = first value; the
+    centre of a full window, the grid point's own place in a window cut by the edge of the
+    data): the mean of those values when they sit symmetrically about ``at`` (the CDA tonic
+    estimate), without the bias a mean has on a rising or falling level when they do not
+    (local linear fitting: Cleveland 1979). With fewer than half of the row's values between
+    impulses the line is not trusted and their mean is the level; a row that is all impulse
+    gives its median.
 
     Parameters
     ----------
@@ -66,7 +71,8 @@ def inter_impulse_level(values: np.ndarray, reach: int, at: float | None = None,
     reach : int
         Farthest an impulse grows from its run on either side, values (>= 0).
     at : float, optional
-        Position in the rows where the level is wanted (default: the mean, for the centre).
+        Position in the rows where the level is wanted; without it, the mean of the values
+        between impulses.
     k : float
         Impulse threshold, MADs above the median.
     """
@@ -99,14 +105,14 @@ def inter_impulse_level(values: np.ndarray, reach: int, at: float | None = None,
 
 
 class TonicDriver:
-    """Running inter-impulse mean of the driver on a decimated grid, interpolated back.
+    """Running inter-impulse level of the driver on a decimated grid, interpolated back.
 
     Grid value ``j`` is the mean driver over samples ``j * step .. (j + 1) * step - 1``, placed
     at their centre (``step`` = ``fs`` / :data:`TONIC_GRID_HZ`, rounded down, at least 1); the
-    tonic driver there is the :func:`inter_impulse_level` of the grid values ``j - half .. j + half``
-    (``2 half + 1`` grid values span about ``window_s``), cut to the grid values there are at
-    the start and at the end of the data. Sample ``n`` is final once the grid point after it is
-    known: a look-ahead of at most ``(half + 1) * step`` samples.
+    tonic driver there is the :func:`inter_impulse_level` of the grid values ``j - half .. j +
+    half`` at ``j`` (``2 half + 1`` grid values span about ``window_s``), the window cut to the
+    grid values there are at the start and at the end of the data. Sample ``n`` is final once
+    the grid point after it is known: a look-ahead of at most ``(half + 1) * step`` samples.
 
     Parameters
     ----------
