@@ -16,7 +16,10 @@ Minimum windows. An index is NaN when the NN series spans (``sum(nn_ms)``) less 
 minimum duration (:data:`MIN_SPAN_S`): 10 s for the time-domain and Poincare indices and the
 PNS index (Munoz et al. 2015), 60 s for HF power and peak and for the stress and SNS indices,
 120 s for LF power and peak and every LF/HF combination, 300 s for VLF power and for total
-and relative powers (Task Force 1996; Shaffer & Ginsberg 2017). A series reaching
+and relative powers (Task Force 1996; Shaffer & Ginsberg 2017); 120 s for the triangular
+index, TINN and the entropies (shorter series give histograms and template counts too
+small to mean anything; the Task Force recommends 20 min for the geometric indices), and
+DFA alpha1 / alpha2 need 64 / 256 beats (:mod:`biofeed.physio.nonlinear`). A series reaching
 :data:`SPAN_TOLERANCE` (95 %) of a minimum qualifies, so a sliding window of exactly that
 length is not rejected for the part of a beat it misses. Minimum and maximum HR need 5 beats.
 """
@@ -27,6 +30,8 @@ import math
 import numpy as np
 
 from ..stream import StreamInfo
+from .geometric import tinn, triangular_index
+from .nonlinear import approximate_entropy, dfa_alpha1, dfa_alpha2, sample_entropy
 from .rr import GridProcessor
 from .spectrum import (AR_ORDER, AR_RESAMPLE_HZ, RESAMPLE_HZ, SEGMENT_S, ar_band_powers, ar_model, checked_nn,
                        frequencies, resampled, welch, welch_layout)
@@ -84,7 +89,8 @@ HRV_INDICES: dict[str, tuple[str, str]] = {
 HRV_KEYS = tuple(HRV_INDICES)
 
 #: Minimum span of the NN series, s, per group of indices (see module notes).
-MIN_SPAN_S = {"time": 10.0, "hf": 60.0, "stress": 60.0, "lf": 120.0, "vlf": 300.0}
+MIN_SPAN_S = {"time": 10.0, "hf": 60.0, "stress": 60.0, "lf": 120.0, "vlf": 300.0,
+              "distribution": 120.0}
 #: Fraction of a minimum span that is accepted.
 SPAN_TOLERANCE = 0.95
 #: Beats of the moving average behind the minimum and maximum HR (Kubios).
@@ -103,9 +109,13 @@ _TIME_KEYS = ("mean_nn", "sdnn", "rmssd", "pnn50", "nn50", "mean_hr", "sd_hr", "
               "max_hr", "sd1", "sd2", "sd2_sd1", "stress_index", "stress_index_sqrt",
               "pns_index", "sns_index")
 _FREQ_KEYS = tuple(_SPECTRAL) + tuple(f"{key}_ar" for key in _SPECTRAL)
+_GEOMETRIC_KEYS = ("tri_index", "tinn")
+_NONLINEAR_KEYS = ("apen", "sampen", "dfa_alpha1", "dfa_alpha2")
+#: Indices of the live stream's long window: spectral, geometric and nonlinear.
+_LONG_KEYS = _FREQ_KEYS + _GEOMETRIC_KEYS + _NONLINEAR_KEYS
 
 _TIME_COLUMNS = [HRV_KEYS.index(key) for key in _TIME_KEYS]
-_FREQ_COLUMNS = [HRV_KEYS.index(key) for key in _FREQ_KEYS]
+_LONG_COLUMNS = [HRV_KEYS.index(key) for key in _LONG_KEYS]
 
 #: Intervals per block of the time-domain sums and the stress-index histogram (bounds their
 #: temporaries; a live window is one block).
@@ -361,8 +371,43 @@ def _frequency_values(nn: np.ndarray, fs: float = RESAMPLE_HZ, segment_s: float 
                                  span)
 
 
+def hrv_geometric(nn_ms) -> dict[str, float]:
+    """HRV triangular index and TINN (ms) of the 1/128 s NN histogram (Task Force 1996;
+    :mod:`biofeed.physio.geometric`); NaN for a span under 120 s."""
+    return dict(zip(_GEOMETRIC_KEYS, _geometric_values(checked_nn(nn_ms)[0])))
+
+
+def _geometric_values(nn: np.ndarray) -> list[float]:
+    if not _qualifies(nn.sum() / 1000.0, "distribution"):
+        return [math.nan] * len(_GEOMETRIC_KEYS)
+    return [triangular_index(nn), tinn(nn)]
+
+
+def hrv_nonlinear(nn_ms) -> dict[str, float]:
+    """Approximate and sample entropy (m = 2, r = 0.2 SD; Pincus 1991, Richman & Moorman 2000;
+    NaN for a span under 120 s) and DFA alpha1 (4-16 beats) and alpha2 (16-64 beats; Peng et
+    al. 1995; NaN under 64 / 256 beats), all dimensionless
+    (:mod:`biofeed.physio.nonlinear`)."""
+    return dict(zip(_NONLINEAR_KEYS, _nonlinear_values(checked_nn(nn_ms)[0])))
+
+
+def _nonlinear_values(nn: np.ndarray) -> list[float]:
+    if _qualifies(nn.sum() / 1000.0, "distribution"):
+        entropies = [approximate_entropy(nn), sample_entropy(nn)]
+    else:
+        entropies = [math.nan, math.nan]
+    return entropies + [dfa_alpha1(nn), dfa_alpha2(nn)]
+
+
+def _long_values(nn: np.ndarray) -> list[float]:
+    """Spectral, geometric and nonlinear indices of validated intervals, :data:`_LONG_KEYS`
+    order."""
+    return _frequency_values(nn) + _geometric_values(nn) + _nonlinear_values(nn)
+
+
 def hrv(nn_ms) -> dict[str, float]:
-    """All HRV indices of an NN series: :func:`hrv_time` and :func:`hrv_frequency`.
+    """All HRV indices of an NN series: :func:`hrv_time`, :func:`hrv_geometric`,
+    :func:`hrv_frequency` and :func:`hrv_nonlinear`.
 
     Parameters
     ----------
@@ -387,9 +432,10 @@ def hrv(nn_ms) -> dict[str, float]:
     >>> round(h["lf"]), round(h["hf"]), float(h["hf_peak"])
     (449, 198, 0.25)
     """
-    out = hrv_time(nn_ms)
-    out.update(hrv_frequency(nn_ms))
-    return {key: out.get(key, math.nan) for key in HRV_KEYS}
+    nn, lo, hi = checked_nn(nn_ms)
+    out = dict(zip(_TIME_KEYS, _time_values(nn, lo, hi)))
+    out.update(zip(_LONG_KEYS, _long_values(nn)))
+    return {key: out[key] for key in HRV_KEYS}
 
 
 def hrv_stream_info(name: str = "hrv") -> StreamInfo:
@@ -407,11 +453,12 @@ class HRVProcessor(GridProcessor):
 
     * :func:`hrv_time` (time-domain, Poincaré, stress and autonomic indices) of the NN beats
       with time in ``(T - time_window_s, T]``, recomputed every second;
-    * :func:`hrv_frequency` (spectral indices) of the beats in ``(T_s - spectral_window_s, T_s]``
+    * :func:`hrv_frequency`, :func:`hrv_geometric` and :func:`hrv_nonlinear` (spectral,
+      histogram, entropy and DFA indices) of the beats in ``(T_s - spectral_window_s, T_s]``
       where ``T_s = spectral_period_s * floor(T / spectral_period_s)`` is the latest multiple of
-      ``spectral_period_s`` (default 5 s), held in between: the spectrum of a 300 s window
-      hardly moves in a second, and recomputing it every 5 s instead of every second makes
-      the processor about 2.5 times cheaper (``benchmarks/bench_hrv.py``).
+      ``spectral_period_s`` (default 5 s), held in between: they describe minutes of beats and
+      hardly move in a second, and recomputing them every 5 s instead of every second makes
+      the processor several times cheaper (``benchmarks/bench_hrv.py``).
 
     Windows are shorter while the session is younger; indices whose minimum span is not met
     are NaN (see the module notes). Emission times and values depend only on the NN stream,
@@ -424,7 +471,7 @@ class HRVProcessor(GridProcessor):
     time_window_s : float
         Window of the time-domain, Poincaré, stress and autonomic indices, s (30-60 usual).
     spectral_window_s : float
-        Window of the spectral indices, s (120-300 usual).
+        Window of the spectral, geometric and nonlinear indices, s (120-300 usual).
     spectral_period_s : float
         Seconds between recomputations of the spectral indices (a multiple of 1 s).
     name : str
@@ -443,7 +490,7 @@ class HRVProcessor(GridProcessor):
         self._spectral_window = float(spectral_window_s)
         self._spectral_period = float(spectral_period_s)
         self._spectral_t = math.nan      # T_s of the held spectral values
-        self._spectral: list[float] = []  # held spectral values, _FREQ_KEYS order
+        self._long: list[float] = []     # held long-window values, _LONG_KEYS order
 
     def _compute(self, t: float, times: np.ndarray, nn: np.ndarray) -> np.ndarray:
         ts = self._spectral_period * math.floor(t / self._spectral_period)
@@ -452,9 +499,9 @@ class HRVProcessor(GridProcessor):
             self._spectral_t = ts
             lo = times.searchsorted(ts - self._spectral_window, "right")
             window = nn[lo:times.searchsorted(ts, "right")]
-            self._spectral = _frequency_values(checked_nn(window)[0])
-        row = np.full(len(HRV_KEYS), math.nan)
-        row[_FREQ_COLUMNS] = self._spectral
+            self._long = _long_values(checked_nn(window)[0])
+        row = np.empty(len(HRV_KEYS))
+        row[_LONG_COLUMNS] = self._long
         row[_TIME_COLUMNS] = _time_values(
             *checked_nn(nn[times.searchsorted(t - self._time_window, "right"):]))
         return row

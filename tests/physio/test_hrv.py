@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 from scipy.interpolate import CubicSpline
 
 from biofeed.physio.hrv import (BANDS, HRV_INDICES, HRV_KEYS, NORMS, HRVProcessor,
-                                autonomic_indices, hrv, hrv_frequency, hrv_time, stress_index)
+                                autonomic_indices, hrv, hrv_frequency, hrv_geometric,
+                                hrv_nonlinear, hrv_time, stress_index)
 from biofeed.physio.spectrum import (ar_band_powers, ar_density, ar_model, burg, cubic_spline,
                                      psd, resample_nn, welch_layout, welch_psd)
 from biofeed.physio.rr import RRCleaner, clean_rr
@@ -118,14 +119,17 @@ def test_minimum_windows():
                  "max_hr", "sd1", "sd2", "sd2_sd1", "pns_index"}
     assert finite(hrv(rr_from(known_power, 5)), HRV_KEYS) == set()
     assert finite(hrv(rr_from(known_power, 30)), HRV_KEYS) == time_keys
-    hf_keys = (time_keys | {"stress_index", "stress_index_sqrt", "sns_index"}
+    # DFA alpha1 from 64 beats (112 beats in 90 s)
+    hf_keys = (time_keys | {"stress_index", "stress_index_sqrt", "sns_index", "dfa_alpha1"}
                | both({"hf", "ln_hf", "hf_peak"}))
     assert finite(hrv(rr_from(known_power, 90)), HRV_KEYS) == hf_keys
     lf_keys = hf_keys | both({"lf", "ln_lf", "lf_hf", "lfnu", "hfnu", "lf_peak"})
+    # histograms and entropies from 120 s, DFA alpha2 from 256 beats
+    lf_keys |= {"tri_index", "tinn", "apen", "sampen"}
     assert finite(hrv(rr_from(known_power, 150)), HRV_KEYS) == lf_keys
     vlf_keys = lf_keys | both({"vlf", "ln_vlf", "vlf_peak", "total_power", "vlf_pct",
                                "lf_pct", "hf_pct"})
-    assert finite(hrv(rr_from(known_power, 300)), HRV_KEYS) == vlf_keys
+    assert finite(hrv(rr_from(known_power, 300)), HRV_KEYS) == vlf_keys | {"dfa_alpha2"}
     # 95 % tolerance: 57 s qualifies for HF, 55 s does not
     assert not math.isnan(hrv_frequency(rr_from(known_power, 57.2))["hf"])
     assert math.isnan(hrv_frequency(rr_from(known_power, 55))["hf"])
@@ -249,7 +253,7 @@ def live_rr(seed: int, duration: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 
-SPECTRAL_KEYS = list(hrv_frequency(np.full(10, 800.0)))
+SPECTRAL_KEYS = [*hrv_frequency(np.full(10, 800.0)), "tri_index", "tinn", "apen", "sampen"]
 
 
 def test_hrv_processor_values():
@@ -264,10 +268,10 @@ def test_hrv_processor_values():
     for k in (10, 60, 150, 151, 154, 155):
         T = ts[k]
         Ts = 5 * (T // 5)  # spectral indices are recomputed every 5 s and held in between
-        expect = {**hrv_time(bn[(bt <= T) & (bt > T - 30)]),
-                  **hrv_frequency(bn[(bt <= Ts) & (bt > Ts - 120)])}
-        assert np.allclose(v[k], [expect.get(key, math.nan) for key in HRV_KEYS],
-                           equal_nan=True, rtol=1e-12)
+        long = bn[(bt <= Ts) & (bt > Ts - 120)]
+        expect = {**hrv_time(bn[(bt <= T) & (bt > T - 30)]), **hrv_frequency(long),
+                  **hrv_geometric(long), **hrv_nonlinear(long)}
+        assert np.allclose(v[k], [expect[key] for key in HRV_KEYS], equal_nan=True, rtol=1e-12)
     spectral = [HRV_KEYS.index(key) for key in SPECTRAL_KEYS]
     rmssd = HRV_KEYS.index("rmssd")
     late = v[ts >= 130]
