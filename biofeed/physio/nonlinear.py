@@ -26,8 +26,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.spatial import cKDTree
 
-__all__ = ["ALPHA1_SCALES", "ALPHA2_SCALES", "DFA_FLAT_BOX", "DFA_MIN_BOXES", "approximate_entropy", "dfa",
-           "dfa_alpha1", "dfa_alpha2", "sample_entropy"]
+__all__ = ["ALPHA1_SCALES", "ALPHA2_SCALES", "DFA_FLAT_BOX", "DFA_MIN_BOXES",
+           "approximate_entropy", "dfa", "dfa_alpha1", "dfa_alpha2", "sample_entropy"]
 
 #: Box sizes (beats) of the short-term DFA exponent alpha1 (Peng et al. 1995; Kubios).
 ALPHA1_SCALES = tuple(range(4, 17))
@@ -53,14 +53,14 @@ def _series(nn_ms) -> np.ndarray:
     return x
 
 
-def _entropy_args(nn_ms, m: int, r: float) -> tuple[np.ndarray, float]:
-    """The series and the tolerance r x SD (ms); ValueError for a bad m or r."""
+def _entropy_args(nn_ms, m, r) -> tuple[np.ndarray, int, float]:
+    """The series, m as an int and the tolerance r x SD (ms); ValueError for a bad m or r."""
     if int(m) != m or m < 1:
         raise ValueError(f"embedding dimension m must be a positive integer, got {m}")
     if not (np.isfinite(r) and r > 0):
         raise ValueError(f"tolerance r must be a positive fraction of the SD, got {r}")
     x = _series(nn_ms)
-    return x, float(r * np.std(x, ddof=1)) if x.size > 1 else 0.0
+    return x, int(m), float(r * np.std(x, ddof=1)) if x.size > 1 else 0.0
 
 
 def _templates(x: np.ndarray, length: int, count: int) -> cKDTree:
@@ -100,7 +100,7 @@ def sample_entropy(nn_ms, m: int = 2, r: float = 0.2) -> float:
     Richman JS, Moorman JR (2000). Physiological time-series analysis using approximate
     entropy and sample entropy. Am J Physiol Heart Circ Physiol 278:H2039-H2049.
     """
-    x, tol = _entropy_args(nn_ms, m, r)
+    x, m, tol = _entropy_args(nn_ms, m, r)
     count = x.size - m
     if count < 2:
         return float("nan")
@@ -144,7 +144,7 @@ def approximate_entropy(nn_ms, m: int = 2, r: float = 0.2) -> float:
     Pincus SM (1991). Approximate entropy as a measure of system complexity. Proc Natl Acad
     Sci USA 88:2297-2301.
     """
-    x, tol = _entropy_args(nn_ms, m, r)
+    x, m, tol = _entropy_args(nn_ms, m, r)
     if x.size < m + 1:
         return float("nan")
     phi = []

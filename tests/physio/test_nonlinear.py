@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -312,6 +313,59 @@ def test_neurokit_reference_is_what_hrv_nonlinear_returns(real_nn):
                          ("dfa_alpha1", "HRV_DFA_alpha1"), ("dfa_alpha2", "HRV_DFA_alpha2")]:
         assert ref[ours] == pytest.approx(out[theirs], rel=1e-12)
         assert OURS[ours](nn) == pytest.approx(out[theirs], rel=REL[ours]), ours
+
+
+def _tinn_errors(nn):
+    """Lower edge N (bin index from the shortest interval's bin) and, per candidate upper
+    corner M, the squared error of the triangle over bins N .. M, in exact fractions, straight
+    from the definition in :func:`tinn`."""
+    k = np.floor(np.asarray(nn) / BIN_MS).astype(int)
+    counts = np.bincount(k - k.min()).tolist() + [0]
+    x = int(np.argmax(counts))
+    y = counts[x]
+    n = min(1, x)
+    errors = {}
+    for m in range(x + 1, max(len(counts) - 2, x + 1) + 1):
+        q = [Fraction(y * (j - n), x - n) if j < x else Fraction(y * (m - j), m - x)
+             for j in range(n, m + 1)]
+        errors[m] = sum((c - qj) ** 2 for c, qj in zip(counts[n:m + 1], q))
+    return n, errors
+
+
+def test_tinn_is_the_first_least_squares_corner():
+    rng = np.random.default_rng(11)
+    for size in (5, 30, 300, 3000):
+        nn = np.round(700 + rng.gamma(3, 20, size))
+        n, errors = _tinn_errors(nn)
+        best = min(errors, key=errors.get)
+        assert tinn(nn) == (best - n) * BIN_MS
+
+
+def test_geometric_equal_neurokit_on_many_histograms():
+    """Skewed, bimodal and short series, quantised or not: neurokit2's hrv_time has the same
+    triangular index, and its TINN corner M has the least error too (where several corners tie
+    exactly, rounding picks neurokit2's; where the shortest interval is in the modal bin
+    neurokit2 returns 0)."""
+    nk = pytest.importorskip("neurokit2")
+    rng = np.random.default_rng(7)
+    same = 0
+    for k in range(40):
+        size = int(rng.integers(20, 600))
+        nn = 600 + rng.gamma(2 + k % 5, 15 + k, size)
+        if k % 3 == 0:
+            nn[: size // 3] += 150  # second mode
+        if k % 2:
+            nn = np.round(nn)  # 1000 Hz R-peaks
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = nk.hrv_time({"RRI": nn}).iloc[0]
+        assert triangular_index(nn) == pytest.approx(ref["HRV_HTI"], rel=1e-12)
+        if ref["HRV_TINN"] > 0:
+            n, errors = _tinn_errors(nn)
+            ours = n + round(tinn(nn) / BIN_MS)
+            assert errors[n + round(ref["HRV_TINN"] / BIN_MS)] == errors[ours]
+            same += tinn(nn) == ref["HRV_TINN"]
+    assert same >= 30
 
 
 @pytest.mark.slow
