@@ -2,9 +2,9 @@
 
 Both read the histogram of the NN intervals with bins of 1/128 s (:data:`BIN_MS` =
 7.8125 ms, the sampling interval the Task Force based them on), bin k holding intervals in
-[k, k + 1) x 7.8125 ms. The histogram is built with one pass over the beats and has one value
-per bin between the shortest and the longest interval, so time and memory do not grow with the
-length of the record. The Task Force recommends these indices for recordings of at least
+[k, k + 1) x 7.8125 ms. The histogram is built in one pass over the beats and has one value
+per bin between the shortest and the longest interval, so its memory depends on the range of
+the intervals, not on the length of the record. The Task Force recommends these indices for recordings of at least
 20 min (ideally 24 h); on shorter windows they are computed all the same.
 """
 from __future__ import annotations
