@@ -19,6 +19,7 @@ Psychophysiology 49(8), 1017-1034.
 """
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from dataclasses import dataclass
 
@@ -98,6 +99,17 @@ class _Candidate:
         self.min_amplitude = np.nan
 
 
+def _extrema(q: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Local extrema of ``q`` (absolute index of q[0] is ``start``): indices, values, and
+    whether each is a maximum (rising or level before it, falling or level after: a plateau
+    counts once, at its first sample). The extrema of ``-q`` are the same with maxima and
+    minima swapped."""
+    left, mid, right = q[:-2], q[1:-1], q[2:]
+    is_max = (left < mid) & (mid >= right)
+    idx = np.flatnonzero(is_max | ((left > mid) & (mid <= right)))
+    return idx + (start + 1), mid[idx], is_max[idx]
+
+
 class _Bursts:
     """Bursts of a driver and the amplitude of each one's individual response, online.
 
@@ -113,19 +125,21 @@ class _Bursts:
         self.n = 0                       # samples received
         self._buf = np.empty(0)          # driver history kept for pending work
         self._buf0 = 0                   # absolute index of _buf[0]
-        self._last = np.empty(0)         # last <= 2 samples, for extrema across chunks
         self._last_min = 0
         self._cands: list[_Candidate] = []
 
-    def update(self, p: np.ndarray, final: bool = False) -> list[_Candidate]:
-        """Consume driver samples; return the bursts decided by now, in order."""
+    def update(self, p: np.ndarray, extrema: tuple[np.ndarray, np.ndarray, np.ndarray],
+               final: bool = False) -> list[_Candidate]:
+        """Consume driver samples; return the bursts decided by now, in order.
+
+        ``extrema`` are the local extrema of the driver up to the last of these samples that
+        were not known before, from :func:`_extrema`: absolute indices, values, and whether
+        each is a maximum.
+        """
         if p.size:
             self._buf = np.concatenate([self._buf, p])
-            start = self.n - self._last.size
-            q = np.concatenate([self._last, p])
             self.n += p.size
-            self._scan(q, start)
-            self._last = q[-2:]
+            self._scan(*extrema)
         decided = []
         while self._cands:
             c = self._cands[0]
@@ -162,16 +176,9 @@ class _Bursts:
         """Driver samples ``lo .. hi - 1`` convolved with the Bateman response (zero state)."""
         return lfilter(self._b, self._a, self.segment(lo, hi))
 
-    def _scan(self, q: np.ndarray, start: int) -> None:
-        """Walk the local extrema of ``q`` (absolute index of q[0] is ``start``)."""
-        if q.size < 3:
-            return
-        left, mid, right = q[:-2], q[1:-1], q[2:]
-        is_max = (left < mid) & (mid >= right)
-        is_min = (left > mid) & (mid <= right)
-        idx = np.flatnonzero(is_max | is_min)
-        for i, mx in zip(idx.tolist(), is_max[idx].tolist()):
-            k, v = start + 1 + i, float(q[1 + i])
+    def _scan(self, index: np.ndarray, value: np.ndarray, is_max: np.ndarray) -> None:
+        """Walk local extrema: absolute indices, values, and whether each is a maximum."""
+        for k, v, mx in zip(index.tolist(), value.tolist(), is_max.tolist()):
             for c in self._cands:
                 if c.cut is None and k > c.peak + self._max_burst:
                     c.cut = c.peak + self._max_burst
@@ -282,6 +289,8 @@ class ScrDetector:
         self._mirror = _Bursts(*parts) if self._factor > 0 else None
         self._recovery = max(1, int(round(recovery_window_s * fs)))
         self._shift = int(peak_shift)
+        self._n = 0                                              # samples received
+        self._last = np.empty(0)          # last <= 2 samples, for extrema across chunks
         self._noise_queue: list[_Candidate] = []                 # decided, not yet counted
         self._noise: deque[float] = deque(maxlen=int(noise_bursts))
         self._reach = int(np.ceil(IMPULSE_REACH_S * fs))
@@ -310,15 +319,20 @@ class ScrDetector:
                 self._noise.append(m.amplitude)
         if not self._noise:
             return self._floor
-        return max(self._floor, self._factor * float(np.median(self._noise)))
+        return max(self._floor, self._factor * statistics.median(self._noise))
 
     # -- internals ------------------------------------------------------------------------
     def _step(self, p: np.ndarray, final: bool) -> list[Scr]:
+        q = np.concatenate([self._last, p])
+        extrema = _extrema(q, self._n - self._last.size)
+        self._n += p.size
+        self._last = q[-2:]
         if self._mirror is not None:
-            self._noise_queue += self._mirror.update(-p, final)
+            index, value, is_max = extrema
+            self._noise_queue += self._mirror.update(-p, (index, -value, ~is_max), final)
             self._mirror.trim(None)
         lo, hi = self.min_amplitude_range
-        for c in self._bursts.update(p, final):
+        for c in self._bursts.update(p, extrema, final):
             c.min_amplitude = self.min_amplitude(c.peak)
             lo, hi = min(lo, c.min_amplitude), max(hi, c.min_amplitude)
             if c.amplitude >= c.min_amplitude:

@@ -35,6 +35,8 @@ Hampel, F. R. (1974). The influence curve and its role in robust estimation. J A
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .filters import windows
@@ -49,9 +51,8 @@ TONIC_GRID_HZ = 4.0
 IMPULSE_REACH_S = 2.0
 
 
-def inter_impulse_level(values: np.ndarray, reach: int, at: float | None = None,
-                        k: float = 3.0) -> np.ndarray:
-    """Level of each row of ``values``, from the values between its impulses.
+def inter_impulse_level(values: np.ndarray, reach: int, at: float, k: float = 3.0) -> np.ndarray:
+    """Level of each row of ``values`` at position ``at``, from the values between impulses.
 
     An impulse is a run of values more than ``k`` MADs above the row median (the MAD as the
     scale: Hampel 1974) grown down both flanks while the values keep falling, at most
@@ -70,38 +71,55 @@ def inter_impulse_level(values: np.ndarray, reach: int, at: float | None = None,
         Driver values, uS.
     reach : int
         Farthest an impulse grows from its run on either side, values (>= 0).
-    at : float, optional
-        Position in the rows where the level is wanted; without it, the mean of the values
-        between impulses.
+    at : float
+        Position in the rows where the level is wanted.
     k : float
         Impulse threshold, MADs above the median.
     """
     width = values.shape[1]
-    med = np.median(values, axis=1)
-    mad = np.median(np.abs(values - med[:, None]), axis=1)
-    impulse = values > (med + k * mad)[:, None]
-    if width > 1:
-        falls = values[:, 1:] < values[:, :-1]     # value i + 1 below value i
-        rises = values[:, 1:] > values[:, :-1]
-        for _ in range(reach):
-            grown = impulse.copy()
-            grown[:, 1:] |= impulse[:, :-1] & falls
-            grown[:, :-1] |= impulse[:, 1:] & rises
-            if np.array_equal(grown, impulse):
-                break
-            impulse = grown
-    w = (~impulse).astype(np.float64)
-    s0, t0 = w.sum(axis=1), (w * values).sum(axis=1)
-    level = np.where(s0 > 0, t0 / np.maximum(s0, 1.0), med)
-    if at is None or width < 3:
-        return level
-    u = np.arange(width) - (width - 1) / 2                 # positions around the row centre
-    s1, s2, t1 = w @ u, w @ (u * u), (w * values) @ u
-    det = s0 * s2 - s1 * s1
-    line = 2 * s0 >= width
-    slope = np.where(line, (s0 * t1 - s1 * t0) / np.where(line, det, 1.0), 0.0)
-    return np.where(line, (t0 - slope * s1) / np.maximum(s0, 1.0) + slope * (at - (width - 1) / 2),
-                    level)
+    lo, hi = (width - 1) // 2, width // 2
+    ordered = np.sort(values, axis=1)
+    med = 0.5 * (ordered[:, lo] + ordered[:, hi])
+    dev = np.abs(values - med[:, None])
+    dev.partition((lo, hi), axis=1)
+    impulse = values > (med + 0.5 * k * (dev[:, lo] + dev[:, hi]))[:, None]
+    if reach > 0 and impulse.any():
+        rows = len(values)               # forward in the rows, then backward (rows reversed)
+        both = _grown(np.vstack([impulse, impulse[:, ::-1]]), np.vstack([values, values[:, ::-1]]),
+                      reach)
+        impulse = both[:rows] | both[rows:, ::-1]
+    between = ~impulse
+    powers, centre = _powers(width)
+    (s0, s1, s2), (t0, t1) = (between @ powers).T, (np.where(between, values, 0.0) @ powers[:, :2]).T
+    line = 2 * s0 >= max(width, 3)       # enough values between impulses for a slope
+    slope = np.where(line, (s0 * t1 - s1 * t0) / np.where(line, s0 * s2 - s1 * s1, 1.0), 0.0)
+    level = (t0 - slope * s1) / np.maximum(s0, 1.0) + slope * (at - centre)
+    return np.where(s0 > 0, level, med)
+
+
+@functools.lru_cache(maxsize=64)
+def _powers(width: int) -> tuple[np.ndarray, float]:
+    """Columns 1, u, u^2 of the positions u of a row, centred on its middle (read-only), and
+    the middle's position."""
+    centre = (width - 1) / 2
+    u = np.arange(width) - centre
+    powers = np.column_stack([np.ones(width), u, u * u])
+    powers.flags.writeable = False
+    return powers, centre
+
+
+def _grown(impulse: np.ndarray, values: np.ndarray, reach: int) -> np.ndarray:
+    """``impulse`` grown forward along each row while the values fall, at most ``reach``.
+
+    Value ``i`` joins when the last impulse value at or before it lies in the same falling run
+    (every step from there to ``i`` goes down) and at most ``reach`` values back.
+    """
+    index = np.arange(values.shape[1])
+    run_start = np.ones(values.shape, dtype=bool)
+    run_start[:, 1:] = values[:, 1:] >= values[:, :-1]         # no fall into value i
+    since_rise = np.maximum.accumulate(np.where(run_start, index, 0), axis=1)
+    last = np.maximum.accumulate(np.where(impulse, index, -1), axis=1)
+    return (last >= since_rise) & (last >= index - reach)
 
 
 class TonicDriver:
@@ -183,14 +201,14 @@ class TonicDriver:
         h, g0 = self.half, self._g0
         full_lo, full_hi = max(first, h), min(last, known - 1 - h)   # windows not cut short
 
-        def cut(j: int) -> float:
+        def cut(j: int) -> np.ndarray:
             lo = max(0, j - h)
             row = self._g[lo - g0:min(known, j + h + 1) - g0]
-            return float(inter_impulse_level(row[None, :], self._reach, j - lo)[0])
+            return inter_impulse_level(row[None, :], self._reach, j - lo)
 
-        values = [cut(j) for j in range(first, min(full_lo, last + 1))]
+        parts = [cut(j) for j in range(first, min(full_lo, last + 1))]
         if full_hi >= full_lo:
             rows = windows(self._g[full_lo - h - g0:full_hi + h + 1 - g0], 2 * h + 1)
-            values.extend(inter_impulse_level(rows, self._reach, h).tolist())
-        values += [cut(j) for j in range(max(full_lo, full_hi + 1), last + 1)]
-        return np.array(values)
+            parts.append(inter_impulse_level(rows, self._reach, h))
+        parts += [cut(j) for j in range(max(full_lo, full_hi + 1), last + 1)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
