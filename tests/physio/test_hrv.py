@@ -407,3 +407,12 @@ def test_known_power_with_a_vlf_component(minutes):
         assert h["vlf" + suffix] == pytest.approx(800, rel=rel)
         assert h["lf" + suffix] == pytest.approx(450, rel=rel)
         assert h["hf" + suffix] == pytest.approx(198, rel=rel)  # spline: 99 % at 0.25 Hz
+
+
+def test_whole_record_entropies_stop_at_their_stated_length(monkeypatch):
+    import biofeed.physio.hrv as hrv_module
+    nn = rr_from(lambda t: known_power(t) + 5 * np.sin(7 * t), 600)
+    assert np.isfinite(hrv(nn)["sampen"]) and np.isfinite(hrv(nn)["apen"])
+    monkeypatch.setattr(hrv_module, "ENTROPY_MAX_BEATS", nn.size - 1)
+    h = hrv(nn)
+    assert math.isnan(h["sampen"]) and math.isnan(h["apen"]) and np.isfinite(h["dfa_alpha2"])

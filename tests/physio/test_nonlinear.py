@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
+from biofeed.physio import nonlinear
 from biofeed.physio.geometric import BIN_MS, tinn, triangular_index
 from biofeed.physio.nonlinear import (ALPHA1_SCALES, ALPHA2_SCALES, approximate_entropy, dfa,
                                       dfa_alpha1, dfa_alpha2, sample_entropy)
@@ -386,3 +387,15 @@ def test_agrees_with_neurokit_on_windows_of_every_record(shared_data):
                 assert f(nn) == pytest.approx(ref[key], rel=REL[key]), (base.name, start, key)
             checked += 1
     assert checked >= 20
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 60, 400, 501, 900])
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_entropies_in_one_pass_equal_the_tree_counts(n, m):
+    """``entropies`` (one pass over all pairs up to PAIR_BEATS beats, trees above) gives what
+    the two functions give, quantised intervals (many exact ties at the tolerance) included."""
+    rng = np.random.default_rng(n + 10 * m)
+    x = np.round(800 + 40 * rng.standard_normal(n) + 20 * np.sin(np.arange(n) / 3), -1)
+    got = nonlinear.entropies(x, m=m)
+    want = (nonlinear.approximate_entropy(x, m=m), nonlinear.sample_entropy(x, m=m))
+    assert np.allclose(got, want, rtol=1e-12, equal_nan=True)
