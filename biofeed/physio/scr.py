@@ -6,7 +6,9 @@ individual response is the burst convolved back with the Bateman function, which
 responses that overlap in the conductance itself (Alexander et al. 2005; Benedek & Kaernbach
 2010). Amplitude, peak and rise time are read off that individual response; half-recovery is
 read off the phasic conductance restarted at the SCR onset, so earlier responses' recovery tails
-do not shorten it.
+do not shorten it. The smallest SCR follows the noise floor, measured on the bursts of the
+negated phasic driver, which noise makes and SCRs do not (:class:`ScrDetector`), and is never
+below a floor (0.01 uS by default: Boucsein et al. 2012).
 
 References
 ----------
@@ -16,6 +18,8 @@ Benedek, M., & Kaernbach, C. (2010). A continuous measure of phasic electroderma
 J Neurosci Methods 190(1), 80-91.
 Boucsein, W., et al. (2012). Publication recommendations for electrodermal measurements.
 Psychophysiology 49(8), 1017-1034.
+Zhang, Y., et al. (2008). Model-based analysis of ChIP-Seq (MACS). Genome Biol 9, R137
+(false discoveries estimated from the swapped, signal-free side).
 """
 from __future__ import annotations
 
@@ -247,13 +251,20 @@ class ScrDetector:
     noise_bursts : int
         Number of the latest bursts of the negated driver the noise floor is the median of.
 
+    Attributes
+    ----------
+    min_amplitude_range : tuple of float
+        Lowest and highest smallest amplitude applied to a driver burst so far, uS ((inf,
+        -inf) before the first).
+
     Notes
     -----
     Noise floor: SCRs are positive bursts of the phasic driver, noise makes bursts of both
     signs alike. The same burst finder runs on the negated phasic driver, whose bursts are
     noise only (a sign-flip null distribution, as in the control-swap FDR estimate of Zhang
     et al. 2008), and their amplitudes are measured exactly as SCR amplitudes are: through the
-    same filters, at any sampling rate and whatever the colour of the noise. The noise floor
+    same filters, at any sampling rate and whatever the colour of the noise, as long as it is
+    as likely to go down as up. The noise floor
     is the median amplitude of the latest ``noise_bursts`` of them, and the smallest SCR
     accepted is ``max(min_amplitude_us, noise_factor * noise floor)``, with the bursts that
     peaked at least ``max_burst_s`` before the SCR's driver peak (all of them decided by then,
