@@ -56,21 +56,25 @@ def raw_processors(info: StreamInfo) -> list[Processor]:
     return procs
 
 
-def rr_processors(rr: str, breaths: str | None = None) -> list[Processor]:
+def rr_processors(rr: str, breaths: str | None = None,
+                  rr_correction: str = "automatic") -> list[Processor]:
     """NN for one RR stream (ms), then HRV, coherence and RSA amplitude of that NN stream.
 
     The output streams are named ``{rr}.nn``, ``{rr}.hrv``, ``{rr}.coherence`` and
     ``{rr}.rsa``; RSA breath cycles come from the breath stream ``breaths``, or from the
-    pacer when it is None.
+    pacer when it is None. ``rr_correction`` is the artifact-correction level of the NN
+    stream (:data:`biofeed.physio.rr.LEVELS`: Lipponen & Tarvainen 2019 by default, Kubios'
+    threshold levels, or none).
     """
-    clean = NNProcessor(rr)
+    clean = NNProcessor(rr, rr_correction)
     nn = clean.outputs[0].name
     return [clean, HRVProcessor(nn, name=f"{rr}.hrv"),
             CoherenceProcessor(nn, name=f"{rr}.coherence"),
             RsaProcessor(nn, breaths, name=f"{rr}.rsa")]
 
 
-def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
+def default_processors(streams: Sequence[StreamInfo],
+                       rr_correction: str = "automatic") -> list[Processor]:
     """The standard processors for a session's raw streams.
 
     Streams are grouped by device label (:func:`biofeed.devices.labels.label_of`): a label is
@@ -78,22 +82,26 @@ def default_processors(streams: Sequence[StreamInfo]) -> list[Processor]:
     group, RSA takes its breaths from the group's first respiration stream and the arousal
     index (``LABEL.arousal``, or ``arousal`` for the unlabelled group) its inputs from the
     group's first NN, HRV, SCL and SCR streams, so no index mixes two people's signals.
+    Every NN stream is corrected at level ``rr_correction`` (see :func:`rr_processors`).
     """
     groups: dict[str, list[StreamInfo]] = {}
     for s in streams:
         groups.setdefault(label_of(s), []).append(s)
     return [p for label, group in groups.items()
-            for p in _participant(group, f"{label}.arousal" if label else "arousal")]
+            for p in _participant(group, f"{label}.arousal" if label else "arousal",
+                                  rr_correction)]
 
 
-def _participant(streams: list[StreamInfo], arousal: str) -> list[Processor]:
-    """The processors of one participant's raw streams; the arousal index is named ``arousal``."""
+def _participant(streams: list[StreamInfo], arousal: str,
+                 rr_correction: str) -> list[Processor]:
+    """The processors of one participant's raw streams; the arousal index is named
+    ``arousal``, the NN streams are corrected at level ``rr_correction``."""
     procs: list[Processor] = [p for s in streams for p in raw_processors(s)]
     rr_streams = [s.name for s in streams if s.kind == "rr"]
     rr_streams += [o.name for p in procs for o in p.outputs if o.kind == "rr"]
     breaths = next((o.name for p in procs for o in p.outputs if o.kind == "breath"), None)
     for rr in rr_streams:
-        procs += rr_processors(rr, breaths)
+        procs += rr_processors(rr, breaths, rr_correction)
     first = {}
     for out in (o for p in procs for o in p.outputs):
         first.setdefault(out.kind, out.name)

@@ -15,6 +15,7 @@ from .clock import SessionClock
 from .devices.base import Device
 from .engine import Engine, SessionEnd, Sink
 from .live import LiveBuffers
+from .physio.rr import check_level
 from .pipeline import default_processors
 from .processor import Processor
 from .protocol.runner import ProtocolRunner
@@ -40,21 +41,28 @@ class Session:
         The signal core for the devices' streams by default.
     sinks : sequence of Sink
         Extra sinks (an LSL outlet, ...).
+    rr_correction : str
+        RR artifact-correction level (:data:`biofeed.physio.rr.LEVELS`, default
+        ``"automatic"``, Lipponen & Tarvainen 2019) of the default processors, recorded in
+        the session metadata so that replays and ``biofeed analyze`` use it again; with
+        ``processors`` given, pass the level their NN processors use.
     """
 
     def __init__(self, devices: Sequence[Device], runner: ProtocolRunner | None = None,
                  out_dir: str | Path = "sessions", participant: str = "", speed: float = 1.0,
                  duration: float | None = None, processors: Sequence[Processor] | None = None,
-                 sinks: Sequence[Sink] = ()) -> None:
+                 sinks: Sequence[Sink] = (), rr_correction: str = "automatic") -> None:
+        check_level(rr_correction)
         self.clock = SessionClock(speed)
         self.runner = runner
         self.live = LiveBuffers()
         self.recorder = SessionRecorder(
             out_dir, participant=participant,
             protocol=None if runner is None else runner.protocol.to_dict(),
-            devices=[d.describe() for d in devices])
+            devices=[d.describe() for d in devices], rr_correction=rr_correction)
         streams = [s for d in devices for s in d.streams]
-        procs = default_processors(streams) if processors is None else list(processors)
+        procs = (default_processors(streams, rr_correction) if processors is None
+                 else list(processors))
         self.engine = Engine(devices, procs, [self.recorder, self.live, *sinks], runner,
                              self.clock, duration)
         self.live.end_s = self.engine.duration

@@ -14,7 +14,7 @@ from ..record.reader import Recording, Signal, events_frame
 from .epochs import Epochs, eda_epochs, hr_epochs
 from .phases import phase_table, reactivity
 from .resonance import ResonanceResult, resonance
-from .replay import replay
+from .replay import replay, rr_correction_of
 
 #: Event kinds whose onsets get event-related epochs.
 EPOCH_EVENT_KINDS = ("prompt", "marker")
@@ -129,10 +129,17 @@ def _resonance(rec: Recording) -> ResonanceResult | None:
         return None
 
 
-def analyze(rec: Recording) -> Analysis:
-    """Re-run the signal core over ``rec`` (the same processors as live) and summarise it."""
-    derived = replay(rec)
+def analyze(rec: Recording, rr_correction: str | None = None) -> Analysis:
+    """Re-run the signal core over ``rec`` (the same processors as live) and summarise it.
+
+    RR artifacts are corrected at level ``rr_correction`` (:data:`biofeed.physio.rr.LEVELS`),
+    by default the recorded one (:func:`~biofeed.analysis.replay.rr_correction_of`); the
+    level used is ``meta["rr_correction"]`` of the analysed recording.
+    """
+    level = rr_correction_of(rec) if rr_correction is None else rr_correction
+    derived = replay(rec, rr_correction=level)
     full = rec.with_signals(derived.values())
+    full.meta["rr_correction"] = level
     full.events = _with_whole_phase(full)
     phases = phase_table(full)
     changes = reactivity(phases) if (phases.kind == "baseline").any() else pd.DataFrame()

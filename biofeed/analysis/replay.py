@@ -64,18 +64,29 @@ class MemorySink:
                       info.unit, info)
 
 
-def replay(rec: Recording, processors: Sequence[Processor] | None = None) -> dict[str, Signal]:
+def replay(rec: Recording, processors: Sequence[Processor] | None = None,
+           rr_correction: str | None = None) -> dict[str, Signal]:
     """Run a recording's raw streams through processors (the standard ones by default).
 
-    Returns every derived stream as a :class:`Signal`, keyed by stream name.
+    The standard processors correct RR artifacts at level ``rr_correction``
+    (:data:`biofeed.physio.rr.LEVELS`), by default the level recorded in the session
+    metadata (:func:`rr_correction_of`). Returns every derived stream as a :class:`Signal`,
+    keyed by stream name.
     """
     device = RecordingReplay(rec)
-    procs = default_processors(device.streams) if processors is None else list(processors)
+    level = rr_correction_of(rec) if rr_correction is None else rr_correction
+    procs = default_processors(device.streams, level) if processors is None else list(processors)
     sink = MemorySink()
     events = [Event(int(e.id), e.onset, e.duration, e.label, e.kind, e.payload)
               for e in rec.events.itertuples()]
     asyncio.run(Engine([device], procs, [sink], events=events).run())
     return {p.name: sink.signal(p.name) for proc in procs for p in proc.outputs}
+
+
+def rr_correction_of(rec: Recording) -> str:
+    """The RR artifact-correction level a recording was made with: its metadata's
+    ``rr_correction``, ``"automatic"`` for files without one (older sessions, imports)."""
+    return rec.meta.get("rr_correction", "automatic")
 
 
 def derived_signals(rec: Recording) -> dict[str, Signal]:

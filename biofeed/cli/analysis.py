@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from .common import positive
+from .common import positive, rr_correction_option
 
 
 def _read_options(args: argparse.Namespace) -> dict:
@@ -27,6 +27,8 @@ def register(sub) -> None:
     analyze.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
                          help="folder for the table and the report (default: ./reports)")
     _rate_option(analyze)
+    rr_correction_option(analyze, None, "the level the session was recorded with, automatic "
+                         "for other recordings")
     analyze.set_defaults(func=cmd_analyze)
 
     imp = sub.add_parser("import", help="convert another tool's recording (WFDB, EDF/BDF, XDF, BIDS, "
@@ -74,9 +76,10 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     from ..record.reader import read
     from .session import PHASE_FORMATS
 
-    result = analyze(read(args.session, **_read_options(args)))
+    result = analyze(read(args.session, **_read_options(args)), args.rr_correction)
     files = write_report(result, args.out)
     console.print(dataframe_table(result.phases, "Per-phase summary", PHASE_FORMATS))
+    console.print(f"RR artifact correction: {result.recording.meta['rr_correction']}")
     console.print(f"table: {files.table}\nreport: {files.html}")
     return 0
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..physio.rr import LEVELS
+
 
 def positive(text: str) -> float:
     """argparse type: a number > 0."""
@@ -20,3 +22,12 @@ DEVICE_HELP = ("a device, [LABEL@]KIND[:ARGS]: simulated, simulated:seed=3, lsl:
                "child@simulated:seed=2 record parent.ecg and child.ecg. Use roles such as "
                "parent/child or a/b, not names. Unlabelled devices whose streams clash are "
                "labelled KIND-1, KIND-2, ...")
+
+
+def rr_correction_option(p: argparse.ArgumentParser, default: str | None, when_unset: str) -> None:
+    """``--rr-correction LEVEL``: the RR artifact-correction level of the NN streams."""
+    p.add_argument("--rr-correction", choices=LEVELS, default=default, metavar="LEVEL",
+                   help="RR artifact correction: automatic (Lipponen & Tarvainen 2019, as "
+                        "Kubios' automatic correction), Kubios' threshold levels very_low, low, "
+                        "medium, strong, very_strong (450, 350, 250, 150, 50 ms from the local "
+                        f"median at 60 bpm, scaled with heart rate), or none (default: {when_unset})")

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .. import __version__
-from .common import DEVICE_HELP, positive
+from .common import DEVICE_HELP, positive, rr_correction_option
 from .info import streams_table
 
 PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_ms": ".1f",
@@ -37,6 +37,8 @@ def _session_options(p: argparse.ArgumentParser) -> None:
                    help="also publish every stream and event on Lab Streaming Layer")
     p.add_argument("--lsl-scope", choices=("machine", "link"), default="machine",
                    help="LSL discovery: this computer only (default) or the local network")
+    rr_correction_option(p, "automatic", "automatic; recorded in the session file, so replays "
+                         "and analyze use it again")
 
 
 def register(sub) -> None:
@@ -113,7 +115,8 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     runner = ProtocolRunner(DEMO)
     sensor = SimulatedSensor(SimConfig(seed=args.seed), runner.state_at)
     session = Session([sensor], runner, out_dir=args.out, participant=args.participant,
-                      speed=args.speed, duration=args.duration, sinks=_extra_sinks(args))
+                      speed=args.speed, duration=args.duration, sinks=_extra_sinks(args),
+                      rr_correction=args.rr_correction)
     console.print(f"biofeed {__version__}: demo session on the simulated sensor "
                   f"({args.duration or DEMO.duration_s:g} s at {args.speed:g}x). Ctrl-C stops.")
     _run(session, console, args.headless)
@@ -131,7 +134,8 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
 
     devices = open_devices(args.device, lsl_scope=args.lsl_scope, notify=say(console))
     session = Session(devices, out_dir=args.out, participant=args.participant,
-                      duration=args.duration, sinks=_extra_sinks(args))
+                      duration=args.duration, sinks=_extra_sinks(args),
+                      rr_correction=args.rr_correction)
     console.print(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
                   f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops.")
     _run(session, console, args.headless)

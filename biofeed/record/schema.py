@@ -8,8 +8,10 @@ Tables
 ------
 meta(key, value)
     Session metadata, values JSON: ``session_id``, ``participant`` (pseudonymous id),
-    ``protocol``, ``devices``, ``software``, ``start_utc``, ``time_scale``, ``completed``,
-    ``end_utc``, ``duration_s``, ``ended_by``.
+    ``protocol``, ``devices``, ``rr_correction`` (artifact-correction level of the NN
+    streams, :data:`biofeed.physio.rr.LEVELS`; absent in older files: ``"automatic"``),
+    ``software``, ``start_utc``, ``time_scale``, ``completed``, ``end_utc``, ``duration_s``,
+    ``ended_by``.
 streams(id, name, kind, unit, rate, channels, device, derived)
     One row per stream (:class:`biofeed.stream.StreamInfo`); ``rate`` in Hz, 0 = irregular.
 chunks(stream_id, seq, t0, n, timestamps, vals)

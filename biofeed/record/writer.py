@@ -60,18 +60,22 @@ class SessionRecorder:
         The protocol that runs (its plain-data form).
     devices : list of dict
         Device descriptions.
+    rr_correction : str
+        Artifact-correction level of the session's NN streams
+        (:data:`biofeed.physio.rr.LEVELS`); replays use it again.
     commit_interval_s : float
         Real seconds between commits (at most this much is lost on a crash).
     """
 
     def __init__(self, out_dir: str | os.PathLike, participant: str = "", protocol: dict | None = None,
-                 devices: Sequence[dict] = (), commit_interval_s: float = 0.5) -> None:
+                 devices: Sequence[dict] = (), rr_correction: str = "automatic",
+                 commit_interval_s: float = 0.5) -> None:
         self.out_dir = Path(out_dir)
         self.session_id = uuid.uuid4().hex
         self.path: Path | None = None
         self._meta = {
             "format": "biofeed-session", "session_id": self.session_id, "participant": participant,
-            "protocol": protocol, "devices": list(devices),
+            "protocol": protocol, "devices": list(devices), "rr_correction": rr_correction,
             "software": {"biofeed": __version__, "python": platform.python_version(),
                          "numpy": np.__version__, "platform": platform.platform()},
             "completed": False,
