@@ -10,7 +10,8 @@ Series:
 
 biofeed: ``bf.hrv(nn)``. neurokit2: ``hrv_time``, ``hrv_frequency(normalize=False,
 interpolation_rate=4)`` (Welch; and ``psd_method="burg"`` for the ``_ar`` keys) and
-``hrv_nonlinear``, on the same intervals in the same run. ``formula``: indices neurokit2 does
+``hrv_nonlinear(dfa_windows=[(4, 16), (16, 64)])`` (the Kubios DFA ranges; neurokit2's
+defaults are 4-11 and 12 to N/10 beats), on the same intervals in the same run. ``formula``: indices neurokit2 does
 not compute are checked against their definition computed here with numpy.
 
 Run: python benchmarks/bench_hrv_reference.py [--data DIR] [--markdown docs/validation-hrv.md]
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import textwrap
 import time
 import warnings
 from pathlib import Path
@@ -63,14 +65,12 @@ REASONS = {
          "is 1.2-1.7x the variance of the NN series here) and is fitted at 4 Hz; biofeed fits "
          "order 16 at 1 Hz (at 4 Hz order 16 merges VLF into LF), keeps the variance (band "
          "powers add up to it) and removes a linear trend; compare the known-power rows",
-    "g": "TINN: neurokit2 fits the triangle on its own histogram bins; biofeed on 1/128 s bins "
-         "(Task Force); TINN is sensitive to the bin choice",
-    "h": "the index has no neurokit2 equivalent; checked against its formula",
+    "g": "the index has no neurokit2 equivalent; checked against its formula",
 }
 #: Footnote of each index whose difference can exceed 2 %.
 FOOTNOTE = {"pnn50": "a", "sd2": "b", "sd2_sd1": "b", "total_power": "c", "lfnu": "d",
             "hfnu": "d", "vlf": "e", "lf": "e", "hf": "e", "ln_hf": "e", "lf_hf": "e",
-            "tinn": "g", **{f"{k}_ar": "f" for k in _SPECTRAL_NK}, "lfnu_ar": "d, f",
+            **{f"{k}_ar": "f" for k in _SPECTRAL_NK}, "lfnu_ar": "d, f",
             "hfnu_ar": "d, f"}
 
 
@@ -115,7 +115,7 @@ def neurokit(nn: np.ndarray) -> dict[str, float]:
         warnings.simplefilter("ignore")
         out = {**nk.hrv_time(rri).iloc[0].to_dict(),
                **nk.hrv_frequency(rri, normalize=False, interpolation_rate=4).iloc[0].to_dict(),
-               **nk.hrv_nonlinear(rri).iloc[0].to_dict()}
+               **nk.hrv_nonlinear(rri, dfa_windows=[(4, 16), (16, 64)]).iloc[0].to_dict()}
         burg = nk.hrv_frequency(rri, normalize=False, interpolation_rate=4, psd_method="burg")
     out.update({f"{k} burg": v for k, v in burg.iloc[0].to_dict().items()})
     return out
@@ -144,7 +144,7 @@ def table(name: str, nn: np.ndarray, truth: dict[str, float] | None = None) -> l
             ref = 1.0 / ref if conv == "inverse" else ref * conv if conv else ref
             note = "neurokit2"
         elif key in known:
-            ref, note = known[key], "formula [h]"
+            ref, note = known[key], "formula [g]"
         else:
             note = "no reference"
         value = ours[key]
@@ -170,7 +170,8 @@ def main() -> None:
     truth.update({f"{k}_ar": v for k, v in truth.items()})
     for minutes in (5, 30):
         out += table(f"Known powers, {minutes} min", known_power_nn(minutes), truth) + [""]
-    out += ["Notes"] + [f"[{k}] {v}" for k, v in REASONS.items()]
+    out += ["Notes"] + [textwrap.fill(f"[{k}] {v}", 80, subsequent_indent="    ")
+                        for k, v in REASONS.items()]
     text = "\n".join(out)
     print(text)
     print(f"({time.perf_counter() - t:.0f} s)")
