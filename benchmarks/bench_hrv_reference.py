@@ -11,8 +11,9 @@ Series:
 biofeed: ``bf.hrv(nn)``. neurokit2: ``hrv_time``, ``hrv_frequency(normalize=False,
 interpolation_rate=4)`` (Welch; and ``psd_method="burg"`` for the ``_ar`` keys) and
 ``hrv_nonlinear(dfa_windows=[(4, 16), (16, 64)])`` (the Kubios DFA ranges; neurokit2's
-defaults are 4-11 and 12 to N/10 beats), on the same intervals in the same run. ``formula``: indices neurokit2 does
-not compute are checked against their definition computed here with numpy.
+defaults are 4-11 and 12 to N/10 beats), on the same intervals in the same run.
+``formula``: indices neurokit2 does not compute are checked against their definition
+computed here with numpy.
 
 Run: python benchmarks/bench_hrv_reference.py [--data DIR] [--markdown docs/validation-hrv.md]
 """
