@@ -260,11 +260,12 @@ class EdaResult:
         One row per SCR (columns :data:`biofeed.physio.scr.SCR_COLUMNS`): ``onset_s``,
         ``peak_s`` (seconds from the first sample), ``amplitude_us`` (uS), ``rise_time_s`` and
         ``half_recovery_s`` (seconds from the peak to half recovery; NaN when not reached
-        before the next SCR or within the window). Its ``attrs`` say how small an SCR could
-        be: ``min_amplitude_method`` (in words), ``min_amplitude_floor_us``, ``noise_factor``,
-        ``noise_bursts`` (the :class:`EdaTracker` options), ``min_amplitude_us`` (the smallest
-        amplitude accepted when each SCR was, uS, one per row) and ``min_amplitude_range_us``
-        (lowest and highest smallest amplitude applied to any driver burst, uS).
+        before the next SCR or within the window) and ``min_amplitude_us`` (the smallest
+        amplitude accepted when the SCR was, uS). Its ``attrs`` say how that minimum was
+        chosen: ``min_amplitude_method`` (in words), ``min_amplitude_floor_us``,
+        ``noise_factor``, ``noise_bursts`` (the :class:`EdaTracker` options) and
+        ``min_amplitude_range_us`` (lowest and highest smallest amplitude applied to any
+        driver burst, uS).
     fs : float
         Sampling rate, Hz.
     """
@@ -312,7 +313,6 @@ def eda(eda_us, fs: float, **options) -> EdaResult:
     table.attrs.update(min_amplitude_method=tracker.min_amplitude_method,
                        min_amplitude_floor_us=tracker.min_amplitude_us,
                        noise_factor=tracker.noise_factor, noise_bursts=tracker.noise_bursts,
-                       min_amplitude_us=tuple(r.min_amplitude for r in scrs),
                        min_amplitude_range_us=tracker.min_amplitude_range_us)
     return EdaResult(tonic=np.concatenate([s.tonic for s in steps]),
                      phasic=np.concatenate([s.phasic for s in steps]),
@@ -393,7 +393,8 @@ class EdaProcessor(Processor):
         device = info.device
         self.scl_info = StreamInfo(f"{info.name}.scl", "scl", "uS", info.rate, ("value",), device, True)
         self.scr_info = StreamInfo(f"{info.name}.scr", "scr", "uS", 0.0,
-                                   ("amplitude_us", "rise_time_s", "peak_s"), device, True)
+                                   ("amplitude_us", "rise_time_s", "peak_s", "min_amplitude_us"),
+                                   device, True)
         self.outputs = (self.scl_info, self.scr_info)
         self._tracker: EdaTracker | None = None
         self._t0 = 0.0

@@ -43,7 +43,8 @@ CUT_FRACTION = 0.1
 #: time the filtered driver of an ideal response takes to get there.
 ONSET_FRACTION = 0.1
 #: Columns of :func:`scr_table`, in order.
-SCR_COLUMNS = ("onset_s", "peak_s", "amplitude_us", "rise_time_s", "half_recovery_s")
+SCR_COLUMNS = ("onset_s", "peak_s", "amplitude_us", "rise_time_s", "half_recovery_s",
+               "min_amplitude_us")
 
 
 def bateman_coefficients(fs: float, tau_rise_s: float, tau_decay_s: float) -> tuple[float, float, float]:
@@ -397,6 +398,7 @@ def scr_columns(scrs: list[Scr], fs: float, t0: float = 0.0) -> dict[str, np.nda
         "amplitude_us": np.array([s.amplitude for s in scrs], dtype=np.float64),
         "rise_time_s": peak - onset,
         "half_recovery_s": np.array([s.half_recovery for s in scrs], dtype=np.float64) / fs,
+        "min_amplitude_us": np.array([s.min_amplitude for s in scrs], dtype=np.float64),
     }
 
 

@@ -90,7 +90,11 @@ def inter_impulse_level(values: np.ndarray, reach: int, at: float, k: float = 3.
         impulse = both[:rows] | both[rows:, ::-1]
     between = ~impulse
     powers, centre = _powers(width)
-    (s0, s1, s2), (t0, t1) = (between @ powers).T, (np.where(between, values, 0.0) @ powers[:, :2]).T
+    # row sums, not matrix products: a BLAS product's rounding depends on how many rows it
+    # is given, and the rows per call depend on chunking
+    u, inside = powers[:, 1], np.where(between, values, 0.0)
+    s0, s1, s2 = (np.add.reduce(between * p, axis=1) for p in powers.T)
+    t0, t1 = np.add.reduce(inside, axis=1), np.add.reduce(inside * u, axis=1)
     line = 2 * s0 >= max(width, 3)       # enough values between impulses for a slope
     slope = np.where(line, (s0 * t1 - s1 * t0) / np.where(line, s0 * s2 - s1 * s1, 1.0), 0.0)
     level = (t0 - slope * s1) / np.maximum(s0, 1.0) + slope * (at - centre)

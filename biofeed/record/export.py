@@ -104,7 +104,9 @@ DERIVED_COLUMNS: dict[str, dict[str, tuple[str, str | None, str]]] = {
     "scl": {"value": ("scl", "uS", "skin conductance level (tonic EDA)")},
     "scr": {"amplitude_us": ("amplitude_us", "uS", "SCR amplitude, onset to peak"),
             "rise_time_s": ("rise_time_s", "s", "SCR rise time, onset to peak"),
-            "peak_s": ("peak_s", "s", "session time of the SCR peak")},
+            "peak_s": ("peak_s", "s", "session time of the SCR peak"),
+            "min_amplitude_us": ("min_amplitude_us", "uS", ("smallest SCR amplitude accepted "
+                                                             "then (noise-adapted minimum)"))},
     "breath": {"breath_s": ("breath_s", "s", "length of the breath cycle ending at this onset")},
     "arousal": {"arousal": ("arousal", "SD", "arousal index: mean of the z-scores below"),
                 "z_hr": ("z_hr", "SD", "heart rate (10 s) against baseline"),

@@ -229,7 +229,8 @@ def test_csv_derived_streams_are_exact_with_units_in_the_header(tmp_path, demo):
         np.testing.assert_array_equal(table.iloc[:, 1:].to_numpy(float), sig.values.reshape(len(sig), -1))
         headers[name] = list(table.columns[1:])
     assert headers["ecg.rr.nn"] == ["nn_ms [ms]", "artifact"]
-    assert headers["eda.scr"] == ["amplitude_us [uS]", "rise_time_s [s]", "peak_s [s]"]
+    assert headers["eda.scr"] == ["amplitude_us [uS]", "rise_time_s [s]", "peak_s [s]",
+                                  "min_amplitude_us [uS]"]
     assert headers["eda.scl"] == ["scl [uS]"] and headers["ecg.rr"] == ["rr [ms]"]
     assert headers["ecg.rr.hrv"][:2] == ["mean_nn [ms]", "sdnn [ms]"]
 
