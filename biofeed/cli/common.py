@@ -30,4 +30,5 @@ def rr_correction_option(p: argparse.ArgumentParser, default: str | None, when_u
                    help="RR artifact correction: automatic (Lipponen & Tarvainen 2019, as "
                         "Kubios' automatic correction), Kubios' threshold levels very_low, low, "
                         "medium, strong, very_strong (450, 350, 250, 150, 50 ms from the local "
-                        f"median at 60 bpm, scaled with heart rate), or none (default: {when_unset})")
+                        "median at 60 bpm, scaled with heart rate), or none "
+                        f"(default: {when_unset})")

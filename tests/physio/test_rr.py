@@ -252,7 +252,8 @@ def simulated_peaks():
     ecg = nk.ecg_simulate(duration=300, sampling_rate=1000, heart_rate=70, heart_rate_std=5,
                           random_state=42)
     _, info = nk.ecg_peaks(ecg, sampling_rate=1000)
-    return {"neurokit2": np.asarray(info["ECG_R_Peaks"]), "biofeed": np.asarray(ecg_peaks(ecg, 1000))}
+    return {"neurokit2": np.asarray(info["ECG_R_Peaks"]),
+            "biofeed": np.asarray(ecg_peaks(ecg, 1000))}
 
 
 @pytest.mark.parametrize("detector", ["neurokit2", "biofeed"])
