@@ -114,11 +114,12 @@ _TIME_KEYS = ("mean_nn", "sdnn", "rmssd", "pnn50", "nn50", "mean_hr", "sd_hr", "
 _FREQ_KEYS = tuple(_SPECTRAL) + tuple(f"{key}_ar" for key in _SPECTRAL)
 _GEOMETRIC_KEYS = ("tri_index", "tinn")
 _NONLINEAR_KEYS = ("apen", "sampen", "dfa_alpha1", "dfa_alpha2")
-#: Indices of the live stream's long window: spectral, geometric and nonlinear.
-_LONG_KEYS = _FREQ_KEYS + _GEOMETRIC_KEYS + _NONLINEAR_KEYS
+#: Indices the live stream recomputes every ``slow_period_s``: AR, geometric and nonlinear.
+_SLOW_KEYS = _FREQ_KEYS[len(_SPECTRAL):] + _GEOMETRIC_KEYS + _NONLINEAR_KEYS
 
 _TIME_COLUMNS = [HRV_KEYS.index(key) for key in _TIME_KEYS]
-_LONG_COLUMNS = [HRV_KEYS.index(key) for key in _LONG_KEYS]
+_WELCH_COLUMNS = [HRV_KEYS.index(key) for key in _SPECTRAL]
+_SLOW_COLUMNS = [HRV_KEYS.index(key) for key in _SLOW_KEYS]
 
 #: Intervals per block of the time-domain sums and the stress-index histogram (bounds their
 #: temporaries; a live window is one block).
@@ -359,19 +360,31 @@ def _band_values(power: dict[str, float], peak: dict[str, float], span: float) -
 def _frequency_values(nn: np.ndarray, fs: float = RESAMPLE_HZ, segment_s: float = SEGMENT_S,
                       order: int = AR_ORDER) -> list[float]:
     """:func:`hrv_frequency` of validated intervals, in :data:`_FREQ_KEYS` order."""
+    return _welch_values(nn, fs, segment_s) + _ar_values(nn, order)
+
+
+def _welch_values(nn: np.ndarray, fs: float = RESAMPLE_HZ,
+                  segment_s: float = SEGMENT_S) -> list[float]:
+    """Welch's :data:`_SPECTRAL` values of validated intervals."""
     span = nn.sum() / 1000.0
     if nn.size < 2 or not _qualifies(span, "hf"):    # (one interval has nothing to resample)
-        return [math.nan] * len(_FREQ_KEYS)
+        return [math.nan] * len(_SPECTRAL)
     n_samples, blocks = resampled(nn, fs)
     nperseg, starts, nfft = welch_layout(n_samples, fs, segment_s)
     p = welch(blocks, fs, nperseg, nfft, starts)
-    values = _band_values(*_grid_bands(frequencies(nfft, fs), p), span)
+    return _band_values(*_grid_bands(frequencies(nfft, fs), p), span)
+
+
+def _ar_values(nn: np.ndarray, order: int = AR_ORDER) -> list[float]:
+    """The AR spectrum's :data:`_SPECTRAL` values of validated intervals."""
+    span = nn.sum() / 1000.0
+    if nn.size < 2 or not _qualifies(span, "hf"):
+        return [math.nan] * len(_SPECTRAL)
     n_ar, blocks = resampled(nn, AR_RESAMPLE_HZ)
     if n_ar <= order:
-        return values + [math.nan] * len(_SPECTRAL)
+        return [math.nan] * len(_SPECTRAL)
     x = np.concatenate(list(blocks))
-    return values + _band_values(*ar_band_powers(*ar_model(x, order), AR_RESAMPLE_HZ, BANDS),
-                                 span)
+    return _band_values(*ar_band_powers(*ar_model(x, order), AR_RESAMPLE_HZ, BANDS), span)
 
 
 def hrv_geometric(nn_ms) -> dict[str, float]:
@@ -408,10 +421,10 @@ def _nonlinear_values(nn: np.ndarray) -> list[float]:
     return [apen, sampen, dfa_alpha1(nn), dfa_alpha2(nn)]
 
 
-def _long_values(nn: np.ndarray) -> list[float]:
-    """Spectral, geometric and nonlinear indices of validated intervals, :data:`_LONG_KEYS`
-    order."""
-    return _frequency_values(nn) + _geometric_values(nn) + _nonlinear_values(nn)
+def _slow_values(nn: np.ndarray) -> list[float]:
+    """AR spectral, geometric and nonlinear indices of validated intervals, in
+    :data:`_SLOW_KEYS` order."""
+    return _ar_values(nn) + _geometric_values(nn) + _nonlinear_values(nn)
 
 
 def hrv(nn_ms) -> dict[str, float]:
@@ -443,7 +456,8 @@ def hrv(nn_ms) -> dict[str, float]:
     """
     nn, lo, hi = checked_nn(nn_ms)
     out = dict(zip(_TIME_KEYS, _time_values(nn, lo, hi)))
-    out.update(zip(_LONG_KEYS, _long_values(nn)))
+    out.update(zip(_SPECTRAL, _welch_values(nn)))
+    out.update(zip(_SLOW_KEYS, _slow_values(nn)))
     return {key: out[key] for key in HRV_KEYS}
 
 
@@ -462,12 +476,16 @@ class HRVProcessor(GridProcessor):
 
     * :func:`hrv_time` (time-domain, Poincaré, stress and autonomic indices) of the NN beats
       with time in ``(T - time_window_s, T]``, recomputed every second;
-    * :func:`hrv_frequency`, :func:`hrv_geometric` and :func:`hrv_nonlinear` (spectral,
-      histogram, entropy and DFA indices) of the beats in ``(T_s - spectral_window_s, T_s]``
-      where ``T_s = spectral_period_s * floor(T / spectral_period_s)`` is the latest multiple of
-      ``spectral_period_s`` (default 5 s), held in between: they describe minutes of beats and
-      hardly move in a second, and recomputing them every 5 s instead of every second makes
-      the processor several times cheaper (``benchmarks/bench_hrv.py``).
+    * the Welch spectral indices of :func:`hrv_frequency` of the beats in
+      ``(T_s - spectral_window_s, T_s]`` where ``T_s = spectral_period_s * floor(T /
+      spectral_period_s)`` is the latest multiple of ``spectral_period_s`` (default 5 s),
+      held in between: the spectrum of minutes of beats hardly moves in a second;
+    * the AR spectral indices, :func:`hrv_geometric` and :func:`hrv_nonlinear` (histogram,
+      entropy and DFA indices) of the beats in the same window ending at the latest
+      multiple of ``slow_period_s`` (default 30 s), held in between: they describe the
+      whole window's distribution and dynamics, and recomputing them every 30 s instead of
+      every 5 s keeps the processor within its share of the live pipeline (together they
+      cost about 3 ms per update, the Welch spectrum 0.6 ms; ``benchmarks/bench_hrv.py``).
 
     Windows are shorter while the session is younger; indices whose minimum span is not met
     are NaN (see the module notes). Emission times and values depend only on the NN stream,
@@ -482,35 +500,42 @@ class HRVProcessor(GridProcessor):
     spectral_window_s : float
         Window of the spectral, geometric and nonlinear indices, s (120-300 usual).
     spectral_period_s : float
-        Seconds between recomputations of the spectral indices (a multiple of 1 s).
+        Seconds between recomputations of the Welch spectral indices (a whole number).
+    slow_period_s : float
+        Seconds between recomputations of the AR, geometric and nonlinear indices (a whole
+        number).
     name : str
         Name of the output stream.
     """
 
     def __init__(self, source: str = "rr.nn", time_window_s: float = 60.0,
                  spectral_window_s: float = 300.0, spectral_period_s: float = 5.0,
-                 name: str = "hrv") -> None:
+                 slow_period_s: float = 30.0, name: str = "hrv") -> None:
         super().__init__(source, period_s=1.0, history_s=max(time_window_s, spectral_window_s))
-        if not (spectral_period_s >= 1.0 and float(spectral_period_s).is_integer()):
-            raise ValueError(f"spectral_period_s must be a whole number of seconds >= 1, "
-                             f"got {spectral_period_s!r}")
+        for label, period in (("spectral_period_s", spectral_period_s),
+                              ("slow_period_s", slow_period_s)):
+            if not (period >= 1.0 and float(period).is_integer()):
+                raise ValueError(f"{label} must be a whole number of seconds >= 1, "
+                                 f"got {period!r}")
         self.outputs = (hrv_stream_info(name),)
         self._time_window = float(time_window_s)
         self._spectral_window = float(spectral_window_s)
-        self._spectral_period = float(spectral_period_s)
-        self._spectral_t = math.nan      # T_s of the held spectral values
-        self._long: list[float] = []     # held long-window values, _LONG_KEYS order
+        # period (s) -> [end of the window of the held values, the values, how to compute
+        # them, their columns]
+        self._held = [[float(spectral_period_s), math.nan, None, _welch_values, _WELCH_COLUMNS],
+                      [float(slow_period_s), math.nan, None, _slow_values, _SLOW_COLUMNS]]
 
     def _compute(self, t: float, times: np.ndarray, nn: np.ndarray) -> np.ndarray:
-        ts = self._spectral_period * math.floor(t / self._spectral_period)
-        if ts != self._spectral_t:
-            # ts == t on every grid point but possibly the first, which has no beats <= ts
-            self._spectral_t = ts
-            lo = times.searchsorted(ts - self._spectral_window, "right")
-            window = nn[lo:times.searchsorted(ts, "right")]
-            self._long = _long_values(checked_nn(window)[0])
         row = np.empty(len(HRV_KEYS))
-        row[_LONG_COLUMNS] = self._long
+        for held in self._held:
+            period, end, _, compute, columns = held
+            ts = period * math.floor(t / period)
+            if ts != end:
+                # ts == t on every grid point but possibly the first, which has no beats <= ts
+                lo = times.searchsorted(ts - self._spectral_window, "right")
+                window = nn[lo:times.searchsorted(ts, "right")]
+                held[1], held[2] = ts, compute(checked_nn(window)[0])
+            row[columns] = held[2]
         row[_TIME_COLUMNS] = _time_values(
             *checked_nn(nn[times.searchsorted(t - self._time_window, "right"):]))
         return row

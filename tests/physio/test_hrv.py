@@ -267,10 +267,14 @@ def test_hrv_processor_values():
     bt, bn = np.concatenate((a.times_s, b.times_s)), np.concatenate((a.nn_ms, b.nn_ms))
     for k in (10, 60, 150, 151, 154, 155):
         T = ts[k]
-        Ts = 5 * (T // 5)  # spectral indices are recomputed every 5 s and held in between
-        long = bn[(bt <= Ts) & (bt > Ts - 120)]
-        expect = {**hrv_time(bn[(bt <= T) & (bt > T - 30)]), **hrv_frequency(long),
-                  **hrv_geometric(long), **hrv_nonlinear(long)}
+        # Welch indices are recomputed every 5 s, the AR, geometric and nonlinear ones every
+        # 30 s, and held in between
+        Ts, Tslow = 5 * (T // 5), 30 * (T // 30)
+        welch = hrv_frequency(bn[(bt <= Ts) & (bt > Ts - 120)])
+        slow = bn[(bt <= Tslow) & (bt > Tslow - 120)]
+        expect = {**hrv_time(bn[(bt <= T) & (bt > T - 30)]), **hrv_frequency(slow),
+                  **hrv_geometric(slow), **hrv_nonlinear(slow)}
+        expect.update({key: v for key, v in welch.items() if not key.endswith("_ar")})
         assert np.allclose(v[k], [expect[key] for key in HRV_KEYS], equal_nan=True, rtol=1e-12)
     spectral = [HRV_KEYS.index(key) for key in SPECTRAL_KEYS]
     rmssd = HRV_KEYS.index("rmssd")
@@ -282,6 +286,10 @@ def test_hrv_processor_values():
                               np.broadcast_to(block[0, spectral], (5, len(spectral))),
                               equal_nan=True)
         assert np.unique(block[:, rmssd]).size > 1  # time domain moves every second
+    for key in ("sampen", "lf_ar", "dfa_alpha1"):   # held for 30 s
+        x = v[:, HRV_KEYS.index(key)]
+        same = (x[1:] == x[:-1]) | (np.isnan(x[1:]) & np.isnan(x[:-1]))
+        assert np.all(ts[1:][~same] % 30 == 0) and (~same).any(), key
     lf = late[:, HRV_KEYS.index("lf")]
     assert np.unique(lf).size == np.unique(blocks).size  # ... and the spectrum every 5 s
     assert np.isnan(v[0, HRV_KEYS.index("lf")]) and not np.isnan(v[-1, HRV_KEYS.index("lf")])
