@@ -85,6 +85,7 @@ halves), 3 extra (interval merged with the next one), 4 long, 5 short.
 """
 from __future__ import annotations
 
+import functools
 import math
 from abc import abstractmethod
 from typing import NamedTuple
@@ -128,14 +129,6 @@ TWO_SCALE_BIAS = 1.135
 MIN_THRESHOLD_MS = 5.0
 
 _AHEAD = MEDIAN_BEATS // 2
-#: Window offsets from beat j of its thresholds: dRR over 91 beats and near beat j (without
-#: the differences j-1 .. j+2 that classify j), mRR over 91 beats and near beat j (without
-#: mRR of j); and of the local median.
-_WIDE_D = np.arange(_AHEAD - THRESHOLD_BEATS + 1, _AHEAD + 1)
-_NEAR_D = np.array([o for o in range(-NEAR_BEATS, _AHEAD + 1) if not -1 <= o <= 2])
-_WIDE_M = np.arange(1 - THRESHOLD_BEATS, 1)
-_NEAR_M = np.arange(-NEAR_BEATS, 0)
-_MEDIAN = np.arange(-_AHEAD, _AHEAD + 1)
 #: Beats kept before the first unfinished beat: the mRR window reaches 90 beats back, the
 #: median of its first beat 5 more.
 _HISTORY = THRESHOLD_BEATS - 1 + _AHEAD
@@ -156,29 +149,67 @@ def check_level(level: str) -> str:
     return level
 
 
-def _quantiles(x: np.ndarray, start: int, stop: int, offsets: np.ndarray,
+class _Window(NamedTuple):
+    """Window offsets from a row, increasing: the first, the span from first to last, the
+    columns of the span that belong to the window (None: all), and how many do."""
+
+    first: int
+    span: int
+    cols: np.ndarray | None
+    width: int
+
+
+def _window(offsets: np.ndarray) -> _Window:
+    """The :class:`_Window` of increasing ``offsets``."""
+    offsets = np.asarray(offsets)
+    span = int(offsets[-1] - offsets[0]) + 1
+    return _Window(int(offsets[0]), span, None if span == offsets.size else offsets - offsets[0],
+                   int(offsets.size))
+
+
+@functools.lru_cache(maxsize=None)
+def _positions(width: int, probs: tuple[float, ...]) -> tuple[tuple[int, int, float], ...]:
+    """Order statistics (lower, upper) and weight of the upper one for quantiles ``probs`` of
+    ``width`` values, linear interpolation."""
+    out = []
+    for p in probs:
+        h = p * (width - 1)
+        out.append((math.floor(h), min(math.floor(h) + 1, width - 1), h - math.floor(h)))
+    return tuple(out)
+
+
+#: Windows of beat j's thresholds: dRR over 91 beats and near beat j (without the differences
+#: j-1 .. j+2 that classify j), mRR over 91 beats and near beat j (without mRR of j); and the
+#: window of the local median.
+_WIDE_D = _window(np.arange(_AHEAD - THRESHOLD_BEATS + 1, _AHEAD + 1))
+_NEAR_D = _window(np.array([o for o in range(-NEAR_BEATS, _AHEAD + 1) if not -1 <= o <= 2]))
+_WIDE_M = _window(np.arange(1 - THRESHOLD_BEATS, 1))
+_NEAR_M = _window(np.arange(-NEAR_BEATS, 0))
+_MEDIAN = _window(np.arange(-_AHEAD, _AHEAD + 1))
+
+
+def _quantiles(x: np.ndarray, start: int, stop: int, window: _Window,
                probs: tuple[float, ...]) -> list[np.ndarray]:
-    """Quantiles ``probs`` of ``x[i + offsets]`` for rows ``i = start .. stop - 1``
-    (``offsets`` increasing), ignoring indices outside ``x`` (NaN where none is inside);
-    linear interpolation between order statistics (numpy's and pandas' default).
+    """Quantiles ``probs`` of ``x`` over ``window`` of each row ``start .. stop - 1``, ignoring
+    indices outside ``x`` (NaN where none is inside); linear interpolation between order
+    statistics (numpy's and pandas' default).
 
     The windows are rows of a strided view of the values they read (padded with +inf where
     they reach past ``x``), sorted; a row's value does not depend on the other rows.
     """
-    lo_off, hi_off = int(offsets[0]), int(offsets[-1])
-    span, width, n_rows = hi_off - lo_off + 1, offsets.size, stop - start
-    pad0, pad1 = max(0, -(start + lo_off)), max(0, stop + hi_off - x.size)
-    a = x[max(start + lo_off, 0):min(stop + hi_off, x.size)]
+    first, span, cols, width = window
+    n_rows = stop - start
+    lo, hi = start + first, stop - 1 + first + span  # x[lo:hi] is read
+    pad0, pad1 = max(0, -lo), max(0, hi - x.size)
+    a = x[max(lo, 0):min(hi, x.size)]
     a = (np.concatenate((np.full(pad0, np.inf), a, np.full(pad1, np.inf))) if pad0 or pad1
          else np.ascontiguousarray(a))
     windows = np.ndarray((n_rows, span), a.dtype, a, 0, (a.itemsize, a.itemsize))
-    vals = windows[:, offsets - lo_off] if span != width else windows.copy()
+    vals = windows.copy() if cols is None else windows[:, cols]
     vals.sort(axis=1)
     if not (pad0 or pad1):  # every window complete
-        pos = [p * (width - 1) for p in probs]
-        return [vals[:, lo] + (vals[:, hi] - vals[:, lo]) * (h - lo)
-                for h, lo, hi in ((h, math.floor(h), min(math.floor(h) + 1, width - 1))
-                                  for h in pos)]
+        return [vals[:, i] + (vals[:, j] - vals[:, i]) * t if t else vals[:, i]
+                for i, j, t in _positions(width, probs)]
     count = np.count_nonzero(vals < np.inf, axis=1)
     vals[count == 0] = np.nan  # windows with no value inside x
     m = np.maximum(count, 1)
@@ -186,29 +217,29 @@ def _quantiles(x: np.ndarray, start: int, stop: int, offsets: np.ndarray,
     out = []
     for p in probs:
         h = p * (m - 1)
-        lo = h.astype(np.int64)  # floor: h >= 0
-        hi = np.minimum(lo + 1, m - 1)
-        a0, a1 = vals[at, lo], vals[at, hi]
-        out.append(a0 + (a1 - a0) * (h - lo))
+        i = h.astype(np.int64)  # floor: h >= 0
+        j = np.minimum(i + 1, m - 1)
+        v0, v1 = vals[at, i], vals[at, j]
+        out.append(v0 + (v1 - v0) * (h - i))
     return out
 
 
-def _qd(x: np.ndarray, start: int, stop: int, offsets: np.ndarray) -> np.ndarray:
+def _qd(x: np.ndarray, start: int, stop: int, window: _Window) -> np.ndarray:
     """Quartile deviation (half the interquartile range) of the windows of
     :func:`_quantiles`."""
-    q1, q3 = _quantiles(x, start, stop, offsets, (0.25, 0.75))
+    q1, q3 = _quantiles(x, start, stop, window, (0.25, 0.75))
     return (q3 - q1) / 2
 
 
-def _median_qd(x: np.ndarray, start: int, stop: int, offsets: np.ndarray) -> np.ndarray:
+def _median_qd(x: np.ndarray, start: int, stop: int, window: _Window) -> np.ndarray:
     """Quartile deviation of the windows of :func:`_quantiles` estimated as
     :data:`QD_PER_MEDIAN` times their median (exact for the absolute values of Gaussian
     data)."""
-    return QD_PER_MEDIAN * _quantiles(x, start, stop, offsets, (0.5,))[0]
+    return QD_PER_MEDIAN * _quantiles(x, start, stop, window, (0.5,))[0]
 
 
-def _threshold(x: np.ndarray, start: int, stop: int, wide: np.ndarray, wide_qd,
-               near: np.ndarray) -> np.ndarray:
+def _threshold(x: np.ndarray, start: int, stop: int, wide: _Window, wide_qd,
+               near: _Window) -> np.ndarray:
     """Threshold (ms) of rows ``start .. stop - 1`` from the absolute values ``x`` of dRR or
     mRR: ALPHA times the larger of the spread over the 91-beat window ``wide`` (estimated by
     ``wide_qd``) and the median-based spread over the near-beat window ``near``, divided by
@@ -261,7 +292,7 @@ def _classify(rr: np.ndarray, level: str, offset: int = 0, first: int = 0,
     top = max(stop, r0 + 1)
     # dRR (0 for the first interval of the series) on rows h .. e - 1: the windows of the
     # thresholds and the differences first - 1 .. stop + 1 that classify the rows
-    h = max(first + int(_WIDE_D[0]), 0)
+    h = max(first + _WIDE_D.first, 0)
     e = min(max(stop + 2, top + _AHEAD), n)
     drr = rr[h:e] - (rr[h - 1:e - 1] if h else np.concatenate((rr[:1], rr[:e - 1])))
     th1 = _threshold(np.abs(drr), r0 - h, top - h, _WIDE_D, _qd, _NEAR_D)
@@ -269,7 +300,7 @@ def _classify(rr: np.ndarray, level: str, offset: int = 0, first: int = 0,
     a, b = max(first - 1, h), min(stop + 2, e)
     d[a - first + 1:b - first + 1] = drr[a - h:b - h]
     # mRR (negative deviations count double) on rows fm .. top - 1
-    fm = max(first + int(_WIDE_M[0]), 0)
+    fm = max(first + _WIDE_M.first, 0)
     med = _quantiles(rr, fm, top, _MEDIAN, (0.5,))[0]
     mrr = rr[fm:top] - med
     mrr += np.minimum(mrr, 0.0)
@@ -279,12 +310,12 @@ def _classify(rr: np.ndarray, level: str, offset: int = 0, first: int = 0,
         th1, th2 = th1[at], th2[at]
     else:
         th1, th2 = th1[:k], th2[:k]
-    prev1, cur, next1, next2 = d[:k] / th1, d[1:k + 1] / th1, d[2:k + 2] / th1, d[3:] / th1
+    cur = d[1:k + 1] / th1
     med = med[first - fm:stop - fm]
     m = mrr[first - fm:stop - fm] / th2
-
     if np.abs(cur).max() <= 1 and np.abs(m).max() <= 3:  # every code needs |d| > 1 or |m| > 3
         return np.zeros(k, np.int8), med
+    prev1, next1, next2 = d[:k] / th1, d[2:k + 2] / th1, d[3:] / th1
     up, down = cur > 1, cur < -1
     ectopic = ((up & (np.maximum(prev1, next1) < -C1 * cur - C2))
                | (down & (np.minimum(prev1, next1) > -C1 * cur + C2)))

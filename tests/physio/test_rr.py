@@ -394,20 +394,28 @@ def test_two_scale_threshold_equals_the_papers_on_stationary_data():
     paper's, ALPHA quartile deviations of the 91 beats centred on the beat."""
     x = np.abs(np.random.default_rng(5).normal(0, 40, 100_000))
     lo, hi = 100, x.size - 100
-    paper = ALPHA * rr_module._qd(x, lo, hi, np.arange(-45, 46))
+    paper = ALPHA * rr_module._qd(x, lo, hi, rr_module._window(np.arange(-45, 46)))
     for wide, wide_qd, near in ((rr_module._WIDE_D, rr_module._qd, rr_module._NEAR_D),
                                 (rr_module._WIDE_M, rr_module._median_qd, rr_module._NEAR_M)):
         ours = rr_module._threshold(x, lo, hi, wide, wide_qd, near)
         assert ours.mean() / paper.mean() == pytest.approx(1.0, abs=0.01)
 
 
+def offsets(window) -> list[int]:
+    """The offsets from a row of a window of biofeed.physio.rr."""
+    cols = np.arange(window.span) if window.cols is None else window.cols
+    assert cols.size == window.width
+    return (window.first + cols).tolist()
+
+
 def test_thresholds_windows():
     """dRR: 91 beats j-85 .. j+5 and j-15 .. j+5 without j-1 .. j+2; mRR: 91 beats j-90 .. j
     and j-15 .. j-1; the local median j-5 .. j+5: nothing beyond the 5-beat look-ahead."""
-    assert (rr_module._WIDE_D[0], rr_module._WIDE_D[-1], rr_module._WIDE_D.size) == (-85, 5, 91)
-    assert rr_module._NEAR_D.tolist() == [*range(-15, -1), 3, 4, 5]
-    assert (rr_module._WIDE_M[0], rr_module._WIDE_M[-1], rr_module._WIDE_M.size) == (-90, 0, 91)
-    assert rr_module._NEAR_M.tolist() == list(range(-15, 0))
+    assert offsets(rr_module._WIDE_D) == list(range(-85, 6))
+    assert offsets(rr_module._NEAR_D) == [*range(-15, -1), 3, 4, 5]
+    assert offsets(rr_module._WIDE_M) == list(range(-90, 1))
+    assert offsets(rr_module._NEAR_M) == list(range(-15, 0))
+    assert offsets(rr_module._MEDIAN) == list(range(-5, 6))
 
 
 @settings(max_examples=40, deadline=None)
@@ -424,14 +432,14 @@ def test_window_quantiles(seed, n, a, b, quantised):
     start, stop = sorted((min(a, n - 1), min(b, n)))
     stop = max(stop, start + 1)
     probs = (0.25, 0.5, 0.75)
-    for offsets in (rr_module._WIDE_D, rr_module._NEAR_D, rr_module._NEAR_M, rr_module._MEDIAN):
-        got = np.array(rr_module._quantiles(x, start, stop, offsets, probs))
+    for window in (rr_module._WIDE_D, rr_module._NEAR_D, rr_module._NEAR_M, rr_module._MEDIAN):
+        got = np.array(rr_module._quantiles(x, start, stop, window, probs))
         for row in range(start, stop):
-            idx = row + offsets
+            idx = row + np.array(offsets(window))
             idx = idx[(idx >= 0) & (idx < n)]
             want = np.quantile(x[idx], probs) if idx.size else np.full(3, np.nan)
             np.testing.assert_allclose(got[:, row - start], want, rtol=1e-12, atol=0)
-            alone = np.array(rr_module._quantiles(x, row, row + 1, offsets, probs))[:, 0]
+            alone = np.array(rr_module._quantiles(x, row, row + 1, window, probs))[:, 0]
             assert np.array_equal(alone, got[:, row - start], equal_nan=True)
 
 
