@@ -180,14 +180,15 @@ class RPeakDetector:
         a, b = self._search
         whole = real & (cand >= a) & (cand - b < self._n)
         cand, energy, slopes = cand[whole], energy[whole], slopes[whole]
-        starts, dev, steep = self._complexes(cand)
-        return self._levels.decide(cand, energy, slopes, starts, dev, steep, self._scan)
+        starts, dev, peaks = self._complexes(cand)
+        return self._levels.decide(cand, energy, slopes, starts, dev, peaks, self._scan)
 
     def _complexes(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where the QRS search window of each candidate starts, the ECG over it as the
-        deviation from a local baseline (rows), and where it is steep (rows of bool: within
-        :data:`STEEP_S` of a slope of at least :data:`STEEP_FRACTION` of the row's steepest;
-        the slope lags the ECG by the band-pass group delay)."""
+        deviation from a local baseline (rows), and the positions of the row's maximum and of
+        its minimum where the complex is steep (shape (k, 2): within :data:`STEEP_S` of a slope
+        of at least :data:`STEEP_FRACTION` of the row's steepest; the slope lags the ECG by the
+        band-pass group delay)."""
         a, b = self._search
         starts = cand - a
         # the ECG around each complex: a running median (which removes pacemaker spikes and
@@ -203,9 +204,17 @@ class RPeakDetector:
         right = _middle(self._rows(starts + (a - b) + 1, n, 2, edge))[:, None]
         dev = ecg - (left + (right - left) * _ramp(a - b + 1, n))
         slope = self._rows(starts + self._bp_delay, a - b + 1, 1, edge)
-        slope = maximum_filter1d(slope, 2 * self._steep_half + 1, axis=1, mode="nearest")
-        steep = slope >= STEEP_FRACTION * slope.max(axis=1, keepdims=True)
-        return starts, dev, steep
+        # steep: a sample at least STEEP_FRACTION of the row's steepest within +-h samples,
+        # counted by running sums (cheaper than a moving maximum on a few short rows)
+        h = self._steep_half
+        above = slope >= STEEP_FRACTION * slope.max(axis=1, keepdims=True)
+        count = np.zeros((len(slope), above.shape[1] + 2 * h + 1))
+        np.cumsum(above, axis=1, out=count[:, h + 1:above.shape[1] + h + 1])
+        count[:, above.shape[1] + h + 1:] = count[:, above.shape[1] + h:above.shape[1] + h + 1]
+        steep = count[:, 2 * h + 1:] > count[:, :above.shape[1]]
+        peaks = np.column_stack((np.where(steep, dev, -np.inf).argmax(axis=1),
+                                 np.where(steep, dev, np.inf).argmin(axis=1)))
+        return starts, dev, peaks
 
     def _rows(self, starts: np.ndarray, width: int, column: int, edge: bool) -> np.ndarray:
         """``column`` of the buffer over ``[starts[k], starts[k] + width)``, shape (k, width).
@@ -312,17 +321,18 @@ class _Levels:
         return self.since + int(self.SEARCH * (self.mean_rr or self.MAX_RR * self.fs))
 
     def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray,
-               starts: np.ndarray, dev: np.ndarray, steep: np.ndarray, upto: int) -> np.ndarray:
+               starts: np.ndarray, dev: np.ndarray, peaks: np.ndarray, upto: int) -> np.ndarray:
         """Classify candidates in order, search back where due before ``upto`` (the first
         index not yet scanned); return the R-peak indices of the beats, increasing.
 
         ``cand``: energy-peak indices; ``energy``, ``slopes``: their integrated energy and
-        maximal slope; ``starts``, ``dev``, ``steep``: where each one's QRS search window starts,
-        the ECG over it as the deviation from baseline and where it is steep (rows).
+        maximal slope; ``starts``, ``dev``, ``peaks``: where each one's QRS search window starts,
+        the ECG over it as the deviation from baseline (rows) and the positions of its steep
+        maximum and minimum in the window.
         """
         out: list[int] = []
         queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist(), starts.tolist(), dev,
-                         steep))
+                         peaks.tolist()))
         k = 0
         while True:
             due = self._due()
@@ -365,7 +375,7 @@ class _Levels:
 
     def _beat(self, c: tuple, out: list[int]) -> None:
         """Accept candidate ``c``; the candidates waiting before it were noise."""
-        i, e, s, start, dev, steep = c
+        i, e, s, start, dev, (top, bottom) = c
         self.noise.extend(w[1] for w in self.waiting if w[0] < i)
         self.waiting = [w for w in self.waiting if w[0] > i]
         self.qrs.append(e)
@@ -375,10 +385,7 @@ class _Levels:
         self.last = self.since = i
         self.last_slope = s
         self.misses = 0
-        if self.shapes.add(dev):
-            out.append(start + int(np.where(steep, dev, -np.inf).argmax()))
-        else:
-            out.append(start + int(np.where(steep, dev, np.inf).argmin()))
+        out.append(start + (top if self.shapes.add(dev) else bottom))
 
     def _search_back(self, due: int, out: list[int]) -> list[tuple]:
         """Search the candidates waiting before ``due``; returns those to decide again."""
