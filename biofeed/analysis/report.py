@@ -18,6 +18,8 @@ from .. import __version__
 from .analyze import Analysis
 from .figures import FIGURES
 from ..physio.quality import MIN_GOOD_PCT
+from ..physio.rr import describe_level
+from .replay import rr_correction_of
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
@@ -171,7 +173,9 @@ def render_html(a: Analysis) -> str:
             '<p class="note">HR: mean change 0-10 s after onset; SCR: largest skin-conductance '
             "rise 1-5 s after onset; both from the mean of the 5 s before onset.</p>",
             _table(a.responses),
-            "<h2>Artifacts and signal quality</h2>", _table(a.artifacts), _quality_note(),
+            "<h2>Artifacts and signal quality</h2>", _table(a.artifacts),
+            f'<p class="note">RR artifact correction, '
+            f'{html.escape(describe_level(rr_correction_of(a.recording)))}</p>', _quality_note(),
             _quality_by_phase(a),
             _resonance(a)]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -142,6 +142,20 @@ class NNBeats(NamedTuple):
     times_s: np.ndarray
 
 
+def describe_level(level: str) -> str:
+    """One sentence saying what correction level ``level`` does (for reports)."""
+    check_level(level)
+    if level == "none":
+        return "none: RR intervals analysed as recorded."
+    if level == "automatic":
+        return ("automatic: ectopic, missed and extra beats detected from time-varying "
+                "thresholds on successive differences and on the deviation from the local "
+                "median (Lipponen & Tarvainen 2019, as Kubios' automatic correction).")
+    return (f"Kubios threshold '{level.replace('_', ' ')}': intervals more than "
+            f"{THRESHOLD_MS[level]:g} ms (at 60 bpm, scaled with heart rate) from the local "
+            "11-beat median replaced by it.")
+
+
 def check_level(level: str) -> str:
     """``level`` if it is one of :data:`LEVELS`, else ``ValueError``."""
     if level not in LEVELS:

@@ -33,14 +33,17 @@ def protocol_session(protocol: Protocol, devices_for: Callable[[ProtocolRunner],
     auto_ratings, alert :
         See :class:`~biofeed.protocol.runner.ProtocolRunner`.
     **options :
-        ``out_dir``, ``participant``, ``speed``, ``sinks``, ``duration`` (seconds; by default
-        open-ended at speed 1, the planned length otherwise) of the Session.
+        ``out_dir``, ``participant``, ``speed``, ``sinks``, ``rr_correction`` (artifact
+        correction level of the NN streams, recorded in the session; default automatic),
+        ``duration`` (seconds; by default open-ended at speed 1, the planned length
+        otherwise) of the Session.
     """
     holder: list[Session] = []
     runner = ProtocolRunner(protocol, auto_ratings=auto_ratings, alert=alert,
                             on_end=lambda reason: holder[0].stop(reason))
     devices = list(devices_for(runner))
-    procs = default_processors([s for d in devices for s in d.streams])
+    procs = default_processors([s for d in devices for s in d.streams],
+                               options.get("rr_correction", "automatic"))
     arousal = [o.name for p in procs for o in p.outputs if o.kind == "arousal"]
     if arousal:
         procs.append(ArousalWatch(runner, arousal[0]))

@@ -36,6 +36,7 @@ def test_demo_report_and_table(demo_report, demo_session):
                     "Event-related responses", "Artifacts and signal quality"):
         assert f"<h2>{heading}</h2>" in page
     assert "Think of a time when you needed someone" in page           # the prompt's text
+    assert "RR artifact correction, automatic: " in page and "Lipponen &amp; Tarvainen" in page
     changes = result.reactivity.set_index("phase")
     assert changes.loc["baseline", "d_hr_bpm"] == 0 and changes.loc["stressor", "d_hr_bpm"] > 3
     assert result.resonance is None and "Resonance assessment" not in page

@@ -496,3 +496,14 @@ def test_cli_level_options():
                               "none"]).rr_correction == "none"
     with pytest.raises(SystemExit):
         parser.parse_args(["demo", "--rr-correction", "kubios"])
+
+
+def test_every_level_is_described_for_reports():
+    from biofeed.physio.rr import LEVELS, THRESHOLD_MS, describe_level
+    assert "Lipponen & Tarvainen 2019" in describe_level("automatic")
+    assert describe_level("none").startswith("none: ")
+    for level, ms in THRESHOLD_MS.items():
+        assert f"{ms:g} ms" in describe_level(level)
+    assert len({describe_level(level) for level in LEVELS}) == len(LEVELS)
+    with pytest.raises(ValueError):
+        describe_level("kubios")

@@ -104,13 +104,16 @@ def test_cli_protocols_list_show_validate(tmp_path, capsys):
 @pytest.mark.slow
 def test_cli_run_headless_with_auto_ratings_prints_tables_and_stop(tmp_path, capsys):
     code = main(["run", "stress-recovery", "--headless", "--speed", "1000", "--auto-ratings", "9",
-                 "--participant", "P1", "--out", str(tmp_path)])
+                 "--participant", "P1", "--out", str(tmp_path), "--rr-correction", "strong"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "stop rule at 600.0 s: SUDS rating 9 at or above the stop threshold 8" in out
     assert "Per-phase summary" in out and "Reactivity (phase minus baseline)" in out
     rec = bf.read(next(tmp_path.glob("*.biofeed")))
     assert rec.meta["participant"] == "P1" and rec.meta["protocol"]["name"] == "stress-recovery"
+    # the level reaches the processors and the file
+    assert rec.meta["rr_correction"] == "strong"
+    assert rec.signals["ecg.rr.nn"].info.device == "RRCleaner(level=strong)"
 
 
 def test_cli_run_rejects_bad_auto_ratings(tmp_path, capsys):
