@@ -253,7 +253,10 @@ def test_a_simulated_dyad(dyad, signal):
     assert 35 <= len(w) <= 41 and np.allclose(np.diff(w.start_s), 5.0)
     assert w.start_s.iloc[0] >= 5.0 and w.start_s.iloc[-1] + 30 + 5 <= 240
     peaks = w.dropna()
-    assert len(peaks) >= len(w) / 2 and res.summary.peaks.iloc[0] == len(peaks)
+    # SCL is a slow level, monotone over many 30 s windows (both fall through recovery here),
+    # where r(lag) rises to an end of the lag range and has no peak (NaN): fewer peaks than HR
+    assert len(peaks) >= len(w) / (2 if signal == "hr" else 3)
+    assert res.summary.peaks.iloc[0] == len(peaks)
     assert peaks.r.between(-1, 1).all() and peaks.lag_s.abs().max() <= 5 - 1     # max lag - span
     phases = rec.events[rec.events.kind == "phase"]
     assert res.phases.phase.tolist() == phases.label.tolist()
