@@ -419,33 +419,6 @@ def ar_density(a: np.ndarray, sigma2: float, fs: float, f: np.ndarray) -> np.nda
     return 2.0 * sigma2 / fs / np.abs(z @ a) ** 2
 
 
-def ar_psd(x: np.ndarray, fs: float, order: int = AR_ORDER
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """AR spectrum of the linearly detrended series (Burg, :func:`ar_model`) on
-    :data:`AR_BINS_PER_HZ` bins per Hz from 0 to ``fs / 2``, for plotting.
-
-    Parameters
-    ----------
-    x : ndarray
-        Evenly sampled signal (e.g. ms), more than ``order`` samples.
-    fs : float
-        Sampling rate, Hz.
-    order : int
-        Model order (16, Kubios' default).
-
-    Returns
-    -------
-    f, p : ndarray
-        Frequencies (Hz) and one-sided density (unit^2 / Hz). Band powers are better taken
-        from :func:`ar_band_powers`: a sharp AR peak can fall between bins.
-    """
-    a, sigma2, _ = ar_model(x, order)
-    nfft = 1 << math.ceil(math.log2(AR_BINS_PER_HZ * fs))
-    p = sigma2 / fs / np.abs(np.fft.rfft(a, n=nfft)) ** 2
-    p[1:nfft // 2 + (nfft % 2)] *= 2.0
-    return frequencies(nfft, fs).copy(), p
-
-
 def ar_band_powers(a: np.ndarray, sigma2: float, variance: float, fs: float,
                    bands: dict[str, tuple[float, float]]
                    ) -> tuple[dict[str, float], dict[str, float]]:
