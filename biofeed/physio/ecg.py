@@ -290,6 +290,7 @@ class _Levels:
         self.initialised = False
         self.qrs: deque[float] = deque(maxlen=8)
         self.noise: deque[float] = deque(maxlen=8)
+        self._th: float | None = None      # threshold from qrs and noise, until they change
         self.last: int | None = None       # energy-peak index of the previous beat
         self.last_slope = 0.0
         self.since = 0                     # where the current search-back interval starts
@@ -310,11 +311,14 @@ class _Levels:
         if len(finite):
             self.qrs.append(float(finite.max()) / 2)
             self.noise.append(float(finite.mean()))
+            self._th = None
         self.initialised = True
 
     def threshold(self) -> float:
-        q, n = _median(self.qrs), _median(self.noise)
-        return n + self.TH * (q - n)
+        if self._th is None:            # (once per change of the levels, not per candidate)
+            q, n = _median(self.qrs), _median(self.noise)
+            self._th = n + self.TH * (q - n)
+        return self._th
 
     def _due(self) -> int:
         """Sample index after which the interval since the last beat is searched back."""
@@ -376,9 +380,11 @@ class _Levels:
     def _beat(self, c: tuple, out: list[int]) -> None:
         """Accept candidate ``c``; the candidates waiting before it were noise."""
         i, e, s, start, dev, (top, bottom) = c
-        self.noise.extend(w[1] for w in self.waiting if w[0] < i)
-        self.waiting = [w for w in self.waiting if w[0] > i]
+        if self.waiting:
+            self.noise.extend(w[1] for w in self.waiting if w[0] < i)
+            self.waiting = [w for w in self.waiting if w[0] > i]
         self.qrs.append(e)
+        self._th = None
         if self.last is not None:
             self.rr.append(min(i - self.last, self.MAX_RR * self.fs))
             self.mean_rr = sum(self.rr) / len(self.rr)
@@ -397,6 +403,7 @@ class _Levels:
                and (self.misses == 0 or self.shapes.known(w[4]))]
         if not fit:
             self.noise.extend(w[1] for w in before)
+            self._th = None
             self.waiting = [w for w in self.waiting if w[0] >= due]
             self.since = due
             self.misses += 1
