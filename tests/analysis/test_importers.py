@@ -290,3 +290,94 @@ def test_analyze_accepts_every_imported_format(tmp_path, real):
         assert result.phases.phase.tolist() == ["recording"], source
         assert 40 < result.phases.hr_bpm[0] < 100, source
     assert len(analyze(bf.read(tmp_path / "lab.xdf")).responses) == 2       # one a marker
+
+
+# -- OpenSignals: the real exports and the variants real tools write --------------------------
+OPENSIGNALS_FILES = {   # file -> (stream kind, unit, rate Hz)
+    "ecg_sample.txt": ("ecg", "mV", 200.0),
+    "eda_slow_signal.txt": ("eda", "uS", 100.0),
+    "bvp_sample.txt": ("ppg", "a.u.", 1000.0),
+    "signal_sample_single_hub_RESPIRATION_2018_7_5.txt": ("resp", "a.u.", 1000.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPENSIGNALS_FILES))
+def test_real_opensignals_exports_open_with_their_values(shared_data, name):
+    """biosignalsplux exports (lines end with a tab, one 16-bit resolution per analog channel):
+    every sample, read by pandas, through PLUX's biosignalsplux transfer functions."""
+    import json
+    path = shared_data / "opensignals" / name
+    kind, unit, rate = OPENSIGNALS_FILES[name]
+    rec = bf.read(path)
+    assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {kind: (kind, unit, rate)}
+    raw = pd.read_csv(path, sep="\t", comment="#", header=None).dropna(axis=1, how="all")
+    adc = raw.iloc[:, 2].to_numpy(float)
+    bits = json.loads(path.read_text().splitlines()[1][1:]).popitem()[1]["resolution"][0]
+    want = {"ecg": (adc / 2 ** bits - 0.5) * 3.0 / 1019 * 1000, "eda": adc / 2 ** bits * 3.0 / 0.12}
+    np.testing.assert_array_equal(rec.signals[kind].values.ravel(), want.get(kind, adc))
+
+
+def _opensignals_text(devices: dict, rows: list[list[int]], first: str = "# OpenSignals Text File Format",
+                      trailing_tab: bool = True) -> str:
+    import json
+    end = "\t" if trailing_tab else ""
+    return "\n".join([first, "# " + json.dumps(devices), "# EndOfHeader"]
+                     + ["\t".join(map(str, row)) + end for row in rows]) + "\n"
+
+
+def _plux_header(mac: str, sensors: list[str], labels: list[str], position: int = 0, **extra) -> dict:
+    return {mac: {"sensor": sensors, "device name": mac, "column": ["nSeq", "DI", *labels],
+                  "device": "biosignalsplux", "position": position, "sampling rate": 500,
+                  "label": labels, "resolution": [16] * len(labels), "date": "2020-3-4",
+                  "time": "10:0:0.0"} | extra}
+
+
+def test_opensignals_variants(tmp_path):
+    rng = np.random.default_rng(4)
+    ecg_adc, eda_adc = rng.integers(20000, 45000, 50), rng.integers(1000, 9000, 50)
+    plux = _plux_header("00:07:80:4D:2E:76", ["ECG", "EDA"], ["CH1", "CH2"])
+    rows = [[i % 16, 0, a, b] for i, (a, b) in enumerate(zip(ecg_adc, eda_adc))]
+    ecg_want, eda_want = _plux_ecg(ecg_adc), eda_adc / 2 ** 16 * 3.0 / 0.12
+    # a later header version line, no trailing tabs
+    v1 = tmp_path / "v1.txt"
+    v1.write_text(_opensignals_text(plux, rows, "# OpenSignals Text File Format. Version 1",
+                                    trailing_tab=False))
+    rec = bf.read(v1)
+    np.testing.assert_array_equal(rec.signals["ecg"].values.ravel(), ecg_want)
+    np.testing.assert_array_equal(rec.signals["eda"].values.ravel(), eda_want)
+    # values already converted by OpenSignals: kept as they are
+    done = tmp_path / "converted.txt"
+    conv = {k: v | {"convertedValues": 1} for k, v in plux.items()}
+    done.write_text(_opensignals_text(conv, [[0, 0, 1, 2], [1, 0, 3, 4]]))
+    assert bf.read(done).signals["eda"].values.ravel().tolist() == [2.0, 4.0]
+    # two devices in one file: labelled streams, each device's own columns and resolution
+    two = {**_plux_header("00:07:80:4D:2E:76", ["ECG"], ["CH1"], 0),
+           **{"98:D3:71:FD:61:F0": {"sensor": ["EDA"], "device name": "98:D3:71:FD:61:F0",
+                                    "column": ["nSeq", "I1", "I2", "O1", "O2", "A1"],
+                                    "device": "bitalino_rev", "position": 1, "sampling rate": 500,
+                                    "label": ["A1"], "resolution": [4, 1, 1, 1, 1, 10]}}}
+    bit = rng.integers(0, 1024, 50)
+    both = tmp_path / "two.txt"
+    both.write_text(_opensignals_text(two, [[i % 16, 0, a, i % 16, 0, 0, 0, 0, b]
+                                            for i, (a, b) in enumerate(zip(ecg_adc, bit))]))
+    rec = bf.read(both)
+    assert set(rec.streams) == {"00-07-80-4D-2E-76.ecg", "98-D3-71-FD-61-F0.eda"}
+    assert rec.streams["98-D3-71-FD-61-F0.eda"].device == "98-D3-71-FD-61-F0@98:D3:71:FD:61:F0"
+    np.testing.assert_array_equal(rec.signals["00-07-80-4D-2E-76.ecg"].values.ravel(), ecg_want)
+    np.testing.assert_array_equal(rec.signals["98-D3-71-FD-61-F0.eda"].values.ravel(),
+                                  eda_us(bit, bits=10))
+    # what is wrong is named
+    bad = tmp_path / "bad.txt"
+    bad.write_text(_opensignals_text(_plux_header("AA", ["ECG"], ["CH1"], resolution=[16, 16, 16, 16]),
+                                     [[0, 0, 1]]))
+    with pytest.raises(FormatError, match=r"bad.txt: device AA: resolution lists 4 values, expected "
+                                          r"one per column \(3\) or per analog channel \(1\)"):
+        bf.read(bad)
+    ragged = tmp_path / "ragged.txt"
+    ragged.write_text(_opensignals_text(plux, [[0, 0, 1, 2], [1, 0, 3]]))
+    with pytest.raises(FormatError, match="ragged.txt: sample line 2 has 3 values, the first has 4"):
+        bf.read(ragged)
+
+
+def _plux_ecg(adc):
+    return (np.asarray(adc, float) / 2 ** 16 - 0.5) * 3.0 / 1019 * 1000
