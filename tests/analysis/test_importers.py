@@ -381,3 +381,22 @@ def test_opensignals_variants(tmp_path):
 
 def _plux_ecg(adc):
     return (np.asarray(adc, float) / 2 ** 16 - 0.5) * 3.0 / 1019 * 1000
+
+
+@pytest.mark.parametrize("record", ["wfdb/mixedsignals", "wfdb/041s/041s"])
+def test_wfdb_signals_at_their_own_rates(shared_data, record):
+    """Signals with several samples per frame (and a multi-segment record) at each signal's own
+    rate, every sample as ``wfdb.rdrecord(smooth_frames=False)`` gives it; every lead kept;
+    the signals without a stream kind listed as skipped."""
+    import wfdb
+    ref = wfdb.rdrecord(str(shared_data / record), smooth_frames=False)
+    rec = bf.read(shared_data / f"{record}.hea")
+    kept = [n for n in ref.sig_name if n in rec.streams]
+    assert {"II", "III", "V"} <= set(kept) or {"I", "III", "V"} <= set(kept)
+    for name, per_frame, values in zip(ref.sig_name, ref.samps_per_frame, ref.e_p_signal):
+        if name not in rec.streams:
+            assert any(s.startswith(f"{name} (") for s in rec.meta["skipped"]), name
+            continue
+        assert rec.streams[name].rate == ref.fs * per_frame
+        np.testing.assert_array_equal(rec.signals[name].values.ravel(), values)
+    assert len(kept) + len(rec.meta["skipped"]) == len(ref.sig_name)   # nothing dropped silently

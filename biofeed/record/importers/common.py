@@ -14,7 +14,8 @@ from ..reader import Signal, SessionFileError, events_frame
 
 #: Channel-name patterns (lower case) of each stream kind, tried in order.
 _KIND_PATTERNS = (
-    ("ecg", r"ecg|ekg|cardiac|mlii|^v\d$|^i{1,3}$|^av[lrf]$|lead"),
+    ("ecg", r"ecg|ekg|cardiac|mlii|^v\d?$|^i{1,3}$|^av[lrf]$|lead|^ml(i{1,3})?$|^mcl\d?$"
+            r"|^v[xyz]$"),
     ("eda", r"eda|gsr|skin.?cond|^scr?$|electrodermal"),
     ("ppg", r"ppg|bvp|pleth|pulse"),
     ("resp", r"resp|rsp|breath|pzt"),

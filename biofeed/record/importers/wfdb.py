@@ -1,8 +1,13 @@
 """WFDB records (PhysioNet): ``<record>.hea`` header + signal files, annotations in ``.atr``.
 
-Read with the ``wfdb`` package (physical units from the header's gain and baseline). Each
-signal whose name suggests a kind becomes a stream; the reference annotations (``.atr``), when
-present, become events of kind ``"annotation"`` labelled with the beat or rhythm symbol.
+Read with the ``wfdb`` package (physical units from the header's gain and baseline), each
+signal at its own rate: a signal with ``k`` samples per frame is sampled at ``k`` times the
+frame rate (read with ``smooth_frames=False``; averaging the frames would turn a 250 Hz ECG
+into 62.5 Hz). Multi-segment records are read whole. Each signal whose name suggests a kind
+becomes a stream (ECG leads by their names: I-III, aVR/aVL/aVF, V, V1-V6, ML/MLI-MLIII, MCL,
+Frank vx/vy/vz); the others are listed in ``meta["skipped"]`` with their unit. The reference
+annotations (``.atr``), when present, become events of kind ``"annotation"`` labelled with the
+beat or rhythm symbol.
 """
 from __future__ import annotations
 
@@ -19,17 +24,21 @@ def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
     require(path.is_file(), path, "no such WFDB header file")
     record_name = str(path.with_suffix(""))
     try:
-        rec = wfdb.rdrecord(record_name)
+        rec = wfdb.rdrecord(record_name, smooth_frames=False)
     except Exception as exc:  # wfdb raises many types for malformed headers and signal files
         raise FormatError(f"{path}: not a readable WFDB record ({type(exc).__name__}: {exc})") from None
-    require(rec.p_signal is not None and rec.fs and rec.fs > 0, path,
+    require(rec.e_p_signal is not None and rec.fs and rec.fs > 0, path,
             "header gives no sampling frequency or no signals")
-    signals = []
-    for i, (name, unit) in enumerate(zip(rec.sig_name, rec.units)):
+    signals, skipped = [], []
+    for name, unit, per_frame, values in zip(rec.sig_name, rec.units, rec.samps_per_frame,
+                                             rec.e_p_signal):
         kind = guess_kind(name)
-        if kind is not None:
-            signals.append(regular_signal(unique_name(name, signals), kind, unit or "", rec.fs,
-                                          rec.p_signal[:, i], channels=(name,), device="wfdb"))
+        if kind is None:
+            skipped.append(f"{name} ({unit or 'no unit'}): no stream kind for it")
+            continue
+        signals.append(regular_signal(unique_name(name, signals), kind, unit or "",
+                                      rec.fs * per_frame, values, channels=(name,),
+                                      device="wfdb"))
     require(bool(signals), path, f"no signal of a known kind among {rec.sig_name} "
                                  "(expected ECG, EDA, PPG, respiration, ...)")
     rows = []
@@ -39,5 +48,6 @@ def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
                 for i, (s, sym) in enumerate(zip(ann.sample, ann.symbol))]
     start = None if rec.base_datetime is None else rec.base_datetime.isoformat()
     return Recording.from_signals(signals, events_frame(rows),
-                                  import_meta(path, "wfdb", start, record=rec.record_name), path)
+                                  import_meta(path, "wfdb", start, record=rec.record_name,
+                                              skipped=skipped), path)
 
