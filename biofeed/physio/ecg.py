@@ -131,10 +131,10 @@ class RPeakDetector:
         """
         x = self._fill(np.asarray(x, dtype=np.float64).reshape(-1))
         if len(x):
-            slope = self._slope(x)
+            slope = np.abs(self._slope(x))
             rows = self._buf.extend(len(x))
-            rows[:, 0] = self._integrate(np.abs(slope)) / self._integrate.n
-            rows[:, 1] = np.abs(slope)
+            rows[:, 0] = self._integrate(slope) / self._integrate.n
+            rows[:, 1] = slope
             rows[:, 2] = x
             self._n += len(x)
         return self._detect(self._n - self._half)
@@ -199,9 +199,9 @@ class RPeakDetector:
         rows = self._rows(starts - (m // 2) * 2, a - b + 2 * m - 1, 2, edge)
         ecg = smooth_rows(_middle(windows(rows, m)), self._taps)
         # deviation from the line joining the median ECG before and after the window
-        n = self._anchor
-        left = _middle(self._rows(starts - n, n, 2, edge))[:, None]
-        right = _middle(self._rows(starts + (a - b) + 1, n, 2, edge))[:, None]
+        n, k = self._anchor, len(cand)
+        ends = _middle(self._rows(np.concatenate((starts - n, starts + (a - b) + 1)), n, 2, edge))
+        left, right = ends[:k, None], ends[k:, None]
         dev = ecg - (left + (right - left) * _ramp(a - b + 1, n))
         slope = self._rows(starts + self._bp_delay, a - b + 1, 1, edge)
         # steep: a sample at least STEEP_FRACTION of the row's steepest within +-h samples,
