@@ -8,6 +8,7 @@ import pandas as pd
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from .live import LiveBuffers
 from .protocol.runner import ProtocolRunner
@@ -71,7 +72,8 @@ def dataframe_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None
     for col in df.columns:
         table.add_column(str(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
     for row in df.itertuples(index=False):
-        table.add_row(*("-" if isinstance(v, float) and not np.isfinite(v)
-                        else format(v, formats.get(c, "")) if isinstance(v, (int, float)) else str(v)
-                        for c, v in zip(df.columns, row)))
+        # cells as plain text: names, ids, paths and labels are never read as rich markup
+        table.add_row(*(Text("-" if isinstance(v, float) and not np.isfinite(v)
+                             else format(v, formats.get(c, "")) if isinstance(v, (int, float))
+                             else str(v)) for c, v in zip(df.columns, row)))
     return table

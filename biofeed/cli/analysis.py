@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from .common import positive, rr_correction_option
 
@@ -93,7 +94,7 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
     console.print(f"imported {len(rec.streams)} stream(s) ({', '.join(rec.streams)}) and "
                   f"{len(rec.events)} event(s)")
     for skipped in rec.meta.get("skipped", []):
-        console.print(f"[yellow]skipped (no known stream kind): {skipped}[/yellow]")
+        console.print(f"[yellow]skipped (no known stream kind): {escape(skipped)}[/yellow]")
     console.print(f"session file: {path}")
     return 0
 

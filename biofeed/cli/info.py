@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 
 
 def register(sub) -> None:
@@ -34,7 +35,8 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
     rec = read(args.session)
     m = rec.meta
     status = "complete" if rec.complete else "INCOMPLETE (the recording stopped unexpectedly)"
-    console.print(f"[bold]{rec.path}[/bold]")
+    console.print(f"[bold]{escape(str(rec.path))}[/bold]")
+    streams = streams_table(rec)
     rows = [("status", status), ("session id", m.get("session_id", "")),
             ("participant", m.get("participant") or "-"),
             ("protocol", (m.get("protocol") or {}).get("name", "-")),
@@ -42,11 +44,18 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
             ("start (UTC)", m.get("start_utc", "-")),
             ("time scale", f"{m.get('time_scale', 1):g}x"),
             ("software", " ".join(f"{k} {v}" for k, v in m.get("software", {}).items()))]
+    if m.get("imported_from"):
+        rows.append(("imported from", f"{m['imported_from']} ({m.get('format', '?')})"))
     if rec.complete:
-        rows += [("duration", f"{m.get('duration_s', float('nan')):.2f} s"),
+        # an imported recording has no recorded duration: its streams' end
+        duration = m.get("duration_s", float(streams.end_s.max()) if len(streams) else np.nan)
+        rows += [("duration", f"{duration:.2f} s" if np.isfinite(duration) else "-"),
                  ("ended by", m.get("ended_by", "-")), ("end (UTC)", m.get("end_utc", "-"))]
     console.print(dataframe_table(pd.DataFrame(rows, columns=["field", "value"]), "Session"))
-    console.print(dataframe_table(streams_table(rec), "Streams", {"rate_hz": "g", "end_s": ".2f"}))
+    console.print(dataframe_table(streams, "Streams", {"rate_hz": "g", "end_s": ".2f"}))
+    if m.get("skipped"):
+        console.print(dataframe_table(pd.DataFrame({"channel": m["skipped"]}),
+                                      f"Not imported ({len(m['skipped'])})"))
     ev = rec.events[["onset", "duration", "kind", "label"]]
     console.print(dataframe_table(ev, f"Events ({len(ev)})", {"onset": ".3f", "duration": ".3f"}))
     return 0
