@@ -37,8 +37,9 @@ def xdf_stream_header(sid: int, name: str, type_: str, n: int, srate: float, fmt
     return _chunk(2, struct.pack("<I", sid) + xml.encode())
 
 
-def xdf_samples(sid: int, times: np.ndarray, values) -> bytes:
-    """A Samples chunk: every sample with its timestamp; values numeric (double64) or strings."""
+def xdf_samples(sid: int, times: np.ndarray, values, dtype: str = "<f8") -> bytes:
+    """A Samples chunk: every sample with its timestamp; values numeric (``dtype``, double64 by
+    default) or strings."""
     body = [struct.pack("<I", sid), _varlen(len(times))]
     for t, row in zip(times, values):
         body.append(b"\x08" + struct.pack("<d", t))
@@ -46,7 +47,7 @@ def xdf_samples(sid: int, times: np.ndarray, values) -> bytes:
             data = row.encode()
             body.append(_varlen(len(data)) + data)
         else:
-            body.append(np.asarray(row, dtype="<f8").tobytes())
+            body.append(np.asarray(row, dtype=dtype).tobytes())
     return _chunk(3, b"".join(body))
 
 

@@ -400,3 +400,25 @@ def test_wfdb_signals_at_their_own_rates(shared_data, record):
         assert rec.streams[name].rate == ref.fs * per_frame
         np.testing.assert_array_equal(rec.signals[name].values.ravel(), values)
     assert len(kept) + len(rec.meta["skipped"]) == len(ref.sig_name)   # nothing dropped silently
+
+
+def test_xdf_numeric_marker_stream_becomes_events(tmp_path, real):
+    """An int32 stream of LSL type Markers (trigger codes, as many stimulus programs send)
+    gives events labelled with the codes, at their times."""
+    from format_writers import _chunk, xdf_footer, xdf_samples, xdf_stream_header
+    ecg, _ = real
+    t0 = 1000.0
+    times = t0 + np.arange(len(ecg)) / FS
+    codes, at = [11, 12, 11], np.array([t0 + 5.0, t0 + 20.25, t0 + 40.5])
+    parts = [b"XDF:", _chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>'),
+             xdf_stream_header(1, "BioAmp", "ECG", 1, FS, "double64", ["ECG"], "mV"),
+             xdf_stream_header(2, "Triggers", "Markers", 1, 0, "int32", ["code"]),
+             xdf_samples(1, times, ecg[:, None]), xdf_samples(2, at, [[c] for c in codes], "<i4"),
+             xdf_footer(1, times), xdf_footer(2, at)]
+    path = tmp_path / "codes.xdf"
+    path.write_bytes(b"".join(parts))
+    rec = bf.read(path)
+    assert list(rec.streams) == ["BioAmp"]
+    markers = rec.events[rec.events.kind == "marker"]
+    assert markers.label.tolist() == ["11", "12", "11"]
+    np.testing.assert_allclose(markers.onset, [5.0, 20.25, 40.5])

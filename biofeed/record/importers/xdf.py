@@ -1,8 +1,9 @@
 """XDF files (Lab Streaming Layer recordings; specs.md section 7), read with pyxdf.
 
 Numeric streams become streams (regular at their nominal rate, irregular when it is 0) whose
-kind is the LSL stream ``type`` or, failing that, guessed from the name; string streams
-(markers) become events of kind ``"marker"``. Times are seconds from the earliest sample of
+kind is the LSL stream ``type`` or, failing that, guessed from the name; string streams and
+numeric streams of LSL type ``Markers`` (event codes such as int32 triggers) become events of
+kind ``"marker"`` labelled with the value. Times are seconds from the earliest sample of
 any stream (LSL clock, clock offsets applied by pyxdf).
 """
 from __future__ import annotations
@@ -34,6 +35,15 @@ def _channels(info: dict, n: int) -> tuple[tuple[str, ...], str]:
     return tuple(f"ch{i + 1}" for i in range(n)), ""
 
 
+def _marker_label(sample) -> str:
+    """A marker sample's label: its first value, as text (a whole number without ``.0``)."""
+    value = sample[0]
+    if isinstance(value, str):
+        return value
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 def read_xdf(path: Path) -> Recording:
     """Import an XDF file; times in s from the earliest sample."""
     import pyxdf
@@ -50,8 +60,10 @@ def read_xdf(path: Path) -> Recording:
     for s in stamped:
         info, times = s["info"], np.asarray(s["time_stamps"], dtype=float) - origin
         name = _field(info, "name", "stream")
-        if _field(info, "channel_format") == "string":
-            rows += [(float(t), 0.0, str(v[0]), "marker", {"stream": name}, len(rows) + i)
+        if (_field(info, "channel_format") == "string"
+                or _field(info, "type").strip().lower() == "markers"):
+            # string markers, and numeric ones in a stream of LSL type "Markers" (event codes)
+            rows += [(float(t), 0.0, _marker_label(v), "marker", {"stream": name}, len(rows) + i)
                      for i, (t, v) in enumerate(zip(times, s["time_series"]))]
             continue
         kind = guess_kind(_field(info, "type")) or guess_kind(name)
