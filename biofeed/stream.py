@@ -15,6 +15,7 @@ import numpy as np
 #: Stream kinds. Raw kinds come from devices; derived kinds come from processors.
 KINDS = frozenset({
     "ecg", "ppg", "rr", "hr", "eda", "resp", "acc", "temp", "marker",   # raw
+    "generic",              # raw: an imported signal biofeed has no processor for (kept as is)
     "rpeak", "pulse", "breath", "nn", "hrv", "coherence", "rsa", "scl", "scr", "arousal",  # derived
     "quality",              # derived: signal quality per segment (biofeed.physio.quality)
     "beat_quality",         # derived: each beat's correlation with its segment's average beat

@@ -104,21 +104,16 @@ def test_info_on_a_file_that_is_not_a_session(tmp_path):
 
 
 def test_info_on_an_import_lists_what_was_not_imported_and_renders_names_as_text(tmp_path):
-    """An OpenSignals file whose folder and sensor carry rich-markup-like text: the path and the
-    skipped channel print literally (no MarkupError, no markup applied), with the import's
-    source and the streams' duration."""
-    import json
+    """A CSV table in a folder, and with a column, whose names look like rich markup: the path
+    and the skipped column print literally (no MarkupError, no markup applied), with the
+    import's source and the streams' duration."""
     folder = tmp_path / "[bold]x [link=y]"
     folder.mkdir()
-    header = {"AA": {"sensor": ["ECG", "[/oops]XYZ"], "column": ["nSeq", "DI", "CH1", "CH2"],
-                     "device": "biosignalsplux", "sampling rate": 100, "label": ["CH1", "CH2"],
-                     "resolution": [16, 16]}}
-    rows = [f"{i}\t0\t{30000 + 100 * (i % 7)}\t5\t" for i in range(500)]
-    path = folder / "rec.txt"
-    path.write_text("\n".join(["# OpenSignals Text File Format", "# " + json.dumps(header),
-                               "# EndOfHeader", *rows]) + "\n")
+    t = np.arange(500) / 100.0
+    path = folder / "rec.csv"
+    path.write_text("time,ECG,[/oops]x\n" + "".join(f"{a:.2f},{np.sin(a):.4f},{a:.2f}\n" for a in t))
     run = _biofeed("info", str(path))
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "[bold]x [link=y]" in run.stdout and "CH2:[/oops]XYZ" in run.stdout
-    assert "Not imported (1)" in run.stdout and "(opensignals)" in run.stdout
+    assert "[bold]x [link=y]" in run.stdout and "[/oops]x" in run.stdout
+    assert "Not imported (1)" in run.stdout and "(csv)" in run.stdout
     assert re.search(r"duration\s+│\s+5\.00 s", run.stdout)

@@ -54,7 +54,7 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
     console.print(dataframe_table(pd.DataFrame(rows, columns=["field", "value"]), "Session"))
     console.print(dataframe_table(streams, "Streams", {"rate_hz": "g", "end_s": ".2f"}))
     if m.get("skipped"):
-        console.print(dataframe_table(pd.DataFrame({"channel": m["skipped"]}),
+        console.print(dataframe_table(pd.DataFrame({"channel (no stream kind)": m["skipped"]}),
                                       f"Not imported ({len(m['skipped'])})"))
     ev = rec.events[["onset", "duration", "kind", "label"]]
     console.print(dataframe_table(ev, f"Events ({len(ev)})", {"onset": ".3f", "duration": ".3f"}))

@@ -107,8 +107,9 @@ def test_edf_written_by_pyedflib(tmp_path, real):
         w.writeAnnotation(10.24, 3.0, "negative image")
     rec = bf.read(path)
     assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
-        "ECG I": ("ecg", "mV", FS), "GSR": ("eda", "uS", FS / 4)}
-    assert rec.meta["skipped"] == ["Photo"]
+        "ECG I": ("ecg", "mV", FS), "GSR": ("eda", "uS", FS / 4), "Photo": ("generic", "a.u.", FS)}
+    assert rec.meta["skipped"] == []                    # a label of no known kind is kept
+    np.testing.assert_array_equal(rec.signals["Photo"].values.ravel(), 0.0)
     np.testing.assert_allclose(rec.signals["ECG I"].values, ecg, atol=6000 / 65535 / 1000 * 1.01)
     np.testing.assert_allclose(rec.signals["GSR"].values, eda[::4], atol=40 / 65535 * 1.01)
     ev = rec.events.iloc[0]
@@ -167,11 +168,12 @@ def test_bids_physio_per_specification(tmp_path, real):
         "onset\tduration\ttrial_type\n10.24\t3.0\tnegative\n49.58\t3.0\tneutral\n92.0\tn/a\tn/a\n")
     rec = bf.read(physio)
     assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
-        "cardiac": ("ecg", "mV", FS), "eda": ("eda", "uS", FS / 4)}
-    assert rec.meta["skipped"] == ["sub-01_task-images_recording-cardiac_physio.tsv.gz:trigger"]
-    np.testing.assert_array_equal(rec.signals["cardiac"].values, ecg)
+        "cardiac_ecg": ("ecg", "mV", FS), "cardiac_generic": ("generic", "a.u.", FS),
+        "eda": ("eda", "uS", FS / 4)}                   # the trigger column is kept, generic
+    assert "skipped" not in rec.meta
+    np.testing.assert_array_equal(rec.signals["cardiac_ecg"].values, ecg)
     # StartTime -2 s: session time 0 is the cardiac file's first sample, so eda starts at 2 s
-    assert rec.signals["cardiac"].times[0] == 0.0 and rec.signals["eda"].times[0] == pytest.approx(2.0)
+    assert rec.signals["cardiac_ecg"].times[0] == 0.0 and rec.signals["eda"].times[0] == pytest.approx(2.0)
     assert rec.events.onset.tolist() == pytest.approx([12.24, 51.58, 94.0])
     assert rec.events.label.tolist() == ["negative", "neutral", ""]
     assert rec.events.duration.tolist() == [3.0, 3.0, 0.0]
@@ -384,22 +386,26 @@ def _plux_ecg(adc):
 
 
 @pytest.mark.parametrize("record", ["wfdb/mixedsignals", "wfdb/041s/041s"])
-def test_wfdb_signals_at_their_own_rates(shared_data, record):
+def test_wfdb_signals_at_their_own_rates(shared_data, record, tmp_path):
     """Signals with several samples per frame (and a multi-segment record) at each signal's own
-    rate, every sample as ``wfdb.rdrecord(smooth_frames=False)`` gives it; every lead kept;
-    the signals without a stream kind listed as skipped."""
+    rate, every sample as ``wfdb.rdrecord(smooth_frames=False)`` gives it; every lead kept,
+    and the signals of no known kind (blood pressures) as generic streams."""
     import wfdb
     ref = wfdb.rdrecord(str(shared_data / record), smooth_frames=False)
     rec = bf.read(shared_data / f"{record}.hea")
-    kept = [n for n in ref.sig_name if n in rec.streams]
-    assert {"II", "III", "V"} <= set(kept) or {"I", "III", "V"} <= set(kept)
+    assert list(rec.streams) == ref.sig_name                             # nothing dropped
+    kinds = {n: s.kind for n, s in rec.streams.items()}
+    assert {kinds[n] for n in ("III", "V")} == {"ecg"} and kinds["ABP"] == "generic"
     for name, per_frame, values in zip(ref.sig_name, ref.samps_per_frame, ref.e_p_signal):
-        if name not in rec.streams:
-            assert any(s.startswith(f"{name} (") for s in rec.meta["skipped"]), name
-            continue
         assert rec.streams[name].rate == ref.fs * per_frame
         np.testing.assert_array_equal(rec.signals[name].values.ravel(), values)
-    assert len(kept) + len(rec.meta["skipped"]) == len(ref.sig_name)   # nothing dropped silently
+    assert rec.streams["ABP"].unit == "mmHg"
+    # a generic stream is stored, read back and exported like any other
+    from biofeed.record.export import export, to_session_file
+    back = bf.read(to_session_file(rec, tmp_path / "s"))
+    assert back.streams["ABP"].kind == "generic"
+    np.testing.assert_array_equal(back.signals["ABP"].values.ravel(), rec.signals["ABP"].values.ravel())
+    assert export(back, tmp_path / "csv", "csv", "x").skipped == {}
 
 
 def test_xdf_numeric_marker_stream_becomes_events(tmp_path, real):

@@ -6,7 +6,7 @@
 label, since streams of different rates or start times go in separate files) and the
 ``<entities>_events.tsv`` beside them. In each file, columns whose names suggest the same kind
 form one stream, named by the ``recording-`` label (with the kind appended when a file holds
-several kinds); columns of no known kind (``trigger``, ...) are listed in ``meta["skipped"]``.
+several kinds); columns of no known kind (``trigger``, ...) form a ``"generic"`` stream.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _sidecar(path: Path) -> dict:
     return meta
 
 
-def _read_file(path: Path, signals: list, skipped: list) -> None:
+def _read_file(path: Path, signals: list) -> None:
     meta = _sidecar(path)
     columns = meta["Columns"]
     try:
@@ -57,11 +57,7 @@ def _read_file(path: Path, signals: list, skipped: list) -> None:
     label = match.group(1) if match else "physio"
     kinds: dict[str, list[int]] = {}
     for i, col in enumerate(columns):
-        kind = guess_kind(col)
-        if kind is None:
-            skipped.append(f"{path.name}:{col}")
-        else:
-            kinds.setdefault(kind, []).append(i)
+        kinds.setdefault(guess_kind(col) or "generic", []).append(i)
     for kind, idx in kinds.items():
         values = table.iloc[:, idx].to_numpy(float)
         column_meta = meta.get(columns[idx[0]])
@@ -77,10 +73,10 @@ def read_bids(path: Path) -> Recording:
     require(path.is_file(), path, "no such BIDS physio file")
     prefix = entities_prefix(path)
     files = sorted(p for p in path.parent.glob(f"*{PHYSIO_SUFFIX}") if entities_prefix(p) == prefix)
-    signals, skipped = [], []
+    signals = []
     for f in files:
-        _read_file(f, signals, skipped)
-    require(bool(signals), path, f"no column of a known kind (skipped {skipped})")
+        _read_file(f, signals)
+    require(bool(signals), path, "no column in any physio file")
     events_path = path.with_name(f"{prefix}_events.tsv")
     events = read_events_table(events_path) if events_path.is_file() else None
     t0 = min(float(s.times[0]) for s in signals if len(s))
@@ -88,5 +84,5 @@ def read_bids(path: Path) -> Recording:
         signals = [type(s)(s.values, s.times - t0, s.fs, s.unit, s.info) for s in signals]
         if events is not None:
             events = events.assign(onset=events.onset - t0)
-    return Recording.from_signals(signals, events, import_meta(path, "bids", skipped=skipped,
+    return Recording.from_signals(signals, events, import_meta(path, "bids",
                                                                files=[f.name for f in files]), path)

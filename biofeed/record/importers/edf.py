@@ -3,7 +3,8 @@
 Every ordinary signal becomes a single-channel stream named by its label, sampled at its own
 rate, in physical units (ECG converted to mV). Its kind is the one biofeed wrote into the
 transducer field (``biofeed:<kind>``), else guessed from the label; signals of no known kind
-are left out and listed in ``meta["skipped"]``. Annotations (TALs) become events; a text
+are streams of kind ``"generic"`` (a transducer field naming a kind biofeed does not have is
+listed in ``meta["skipped"]``). Annotations (TALs) become events; a text
 ``"<kind>:<label>"`` (as biofeed writes them) gives the event's kind, any other text is an
 event of kind ``"annotation"``. When the events table biofeed writes beside an EDF export
 (``<stem>_events.tsv``) is there, the events come from it instead, with their whole payloads
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ...stream import KINDS
 from ..reader import Recording, events_frame
 from .common import (FormatError, guess_kind, import_meta, read_events_table, regular_signal,
                      require, unique_name)
@@ -38,9 +40,9 @@ def read_edf(path: Path) -> Recording:
         for i, label in enumerate(edf.getSignalLabels()):
             transducer = edf.getTransducer(i).strip()
             kind = (transducer[len(TRANSDUCER_PREFIX):] if transducer.startswith(TRANSDUCER_PREFIX)
-                    else guess_kind(label))
-            if kind is None:
-                skipped.append(label)
+                    else guess_kind(label)) or "generic"
+            if kind not in KINDS:
+                skipped.append(f"{label} (transducer {transducer!r}: no such stream kind)")
                 continue
             rate = edf.getSampleFrequency(i)
             require(rate > 0, path, f"signal {label!r} has sample frequency {rate}, expected > 0 Hz")
@@ -51,8 +53,7 @@ def read_edf(path: Path) -> Recording:
         start = edf.getStartdatetime().isoformat()
     finally:
         edf.close()
-    require(bool(signals), path, f"no signal of a known kind (labels {skipped}; expected ECG, "
-                                 "EDA, PPG, respiration, ...)")
+    require(bool(signals), path, f"no ordinary signal (skipped {skipped})")
     meta = import_meta(path, "edf", start, skipped=skipped)
     companion = path.with_name(f"{path.stem}_events.tsv")
     if companion.is_file():

@@ -16,7 +16,8 @@ uS: BITalino ECG ``(ADC / 2^n - 0.5) 3.3 V / 1100``, EDA ``ADC / 2^n 3.3 V / 0.1
 ``ADC / 2^n 3 V / 0.12`` (PLUX ECG and EDA sensor data sheets). The family is the header's
 ``device`` (``bitalino...``; ``biosignalsplux``, ``channeller`` and other ``...plux`` hubs);
 a header without it is a biosignalsplux when its resolution exceeds BITalino's 10 bits. Other
-sensors whose type suggests a kind (PZT respiration, PPG/BVP, ACC) keep ADC units. With
+sensors (PZT respiration, PPG/BVP, ACC, and those of no known kind, as ``"generic"``
+streams) keep ADC units. With
 several devices, each one's streams are labelled by its device name (``LABEL.ecg``, the
 MAC's colons as ``-``), as a dyad's are.
 """
@@ -109,7 +110,7 @@ def read_opensignals(path: Path) -> Recording:
     widths = [len(h["column"]) for _, h in devices]
     require(data.shape[1] == sum(widths), path,
             f"sample lines have {data.shape[1]} values, the header's column lists {sum(widths)}")
-    signals, skipped, offset = [], [], 0
+    signals, offset = [], 0
     for mac, header in devices:
         label = re.sub(r"[^A-Za-z0-9_-]", "-", str(header.get("device name") or mac))[:32]
         prefix = f"{label}." if len(devices) > 1 else ""
@@ -120,10 +121,7 @@ def read_opensignals(path: Path) -> Recording:
         for i, (name, sensor) in enumerate(zip(header["label"], header["sensor"])):
             require(name in columns, path, f"label {name!r} is not among the columns {columns}")
             col = columns.index(name)
-            kind = guess_kind(sensor)
-            if kind is None:
-                skipped.append(f"{prefix}{name}:{sensor}")
-                continue
+            kind = guess_kind(sensor) or "generic"
             values = data[:, offset + col]
             unit, transfer = TRANSFER[family].get(kind, ("a.u.", None))
             if transfer is not None and not converted:
@@ -133,10 +131,9 @@ def read_opensignals(path: Path) -> Recording:
                 channels=(f"{name} {sensor}",),
                 device=f"{label}@{mac}" if prefix else mac))
         offset += len(columns)
-    require(bool(signals), path, f"no sensor of a known kind (skipped {skipped})")
     head = devices[0][1]
     local_start = f"{head.get('date', '')} {head.get('time', '')}".strip()
     return Recording.from_signals(signals, None, import_meta(
-        path, "opensignals", skipped=skipped,
+        path, "opensignals",
         device=", ".join(str(h.get("device", "")) for _, h in devices), local_start=local_start),
         path)

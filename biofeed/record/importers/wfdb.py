@@ -5,7 +5,7 @@ signal at its own rate: a signal with ``k`` samples per frame is sampled at ``k`
 frame rate (read with ``smooth_frames=False``; averaging the frames would turn a 250 Hz ECG
 into 62.5 Hz). Multi-segment records are read whole. Each signal whose name suggests a kind
 becomes a stream (ECG leads by their names: I-III, aVR/aVL/aVF, V, V1-V6, ML/MLI-MLIII, MCL,
-Frank vx/vy/vz); the others are listed in ``meta["skipped"]`` with their unit. The reference
+Frank vx/vy/vz); the others (blood pressure, ...) become streams of kind ``"generic"``. The reference
 annotations (``.atr``), when present, become events of kind ``"annotation"`` labelled with the
 beat or rhythm symbol.
 """
@@ -29,18 +29,13 @@ def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
         raise FormatError(f"{path}: not a readable WFDB record ({type(exc).__name__}: {exc})") from None
     require(rec.e_p_signal is not None and rec.fs and rec.fs > 0, path,
             "header gives no sampling frequency or no signals")
-    signals, skipped = [], []
+    signals = []
     for name, unit, per_frame, values in zip(rec.sig_name, rec.units, rec.samps_per_frame,
                                              rec.e_p_signal):
-        kind = guess_kind(name)
-        if kind is None:
-            skipped.append(f"{name} ({unit or 'no unit'}): no stream kind for it")
-            continue
+        kind = guess_kind(name) or "generic"
         signals.append(regular_signal(unique_name(name, signals), kind, unit or "",
                                       rec.fs * per_frame, values, channels=(name,),
                                       device="wfdb"))
-    require(bool(signals), path, f"no signal of a known kind among {rec.sig_name} "
-                                 "(expected ECG, EDA, PPG, respiration, ...)")
     rows = []
     if path.with_suffix(f".{annotator}").is_file():
         ann = wfdb.rdann(record_name, annotator)
@@ -48,6 +43,5 @@ def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
                 for i, (s, sym) in enumerate(zip(ann.sample, ann.symbol))]
     start = None if rec.base_datetime is None else rec.base_datetime.isoformat()
     return Recording.from_signals(signals, events_frame(rows),
-                                  import_meta(path, "wfdb", start, record=rec.record_name,
-                                              skipped=skipped), path)
+                                  import_meta(path, "wfdb", start, record=rec.record_name), path)
 

@@ -1,7 +1,8 @@
 """XDF files (Lab Streaming Layer recordings; specs.md section 7), read with pyxdf.
 
 Numeric streams become streams (regular at their nominal rate, irregular when it is 0) whose
-kind is the LSL stream ``type`` or, failing that, guessed from the name; string streams and
+kind is the LSL stream ``type`` or, failing that, guessed from the name (``"generic"`` when
+neither says: an EEG stream, a stream of type EEG holding ECG and GSR); string streams and
 numeric streams of LSL type ``Markers`` (event codes such as int32 triggers) become events of
 kind ``"marker"`` labelled with the value. Times are seconds from the earliest sample of
 any stream (LSL clock, clock offsets applied by pyxdf).
@@ -56,7 +57,7 @@ def read_xdf(path: Path) -> Recording:
     stamped = [s for s in streams if len(s["time_stamps"])]
     require(bool(stamped), path, "no stream holds any sample")
     origin = min(float(s["time_stamps"][0]) for s in stamped)
-    signals, rows, skipped = [], [], []
+    signals, rows = [], []
     for s in stamped:
         info, times = s["info"], np.asarray(s["time_stamps"], dtype=float) - origin
         name = _field(info, "name", "stream")
@@ -66,10 +67,7 @@ def read_xdf(path: Path) -> Recording:
             rows += [(float(t), 0.0, _marker_label(v), "marker", {"stream": name}, len(rows) + i)
                      for i, (t, v) in enumerate(zip(times, s["time_series"]))]
             continue
-        kind = guess_kind(_field(info, "type")) or guess_kind(name)
-        if kind is None:
-            skipped.append(name)
-            continue
+        kind = guess_kind(_field(info, "type")) or guess_kind(name) or "generic"
         values = np.asarray(s["time_series"], dtype=float)
         channels, unit = _channels(info, values.shape[1])
         values = values[:, 0] if values.shape[1] == 1 else values
@@ -78,7 +76,6 @@ def read_xdf(path: Path) -> Recording:
         signals.append(regular_signal(stream, kind, unit, rate, values, float(times[0]), channels, "xdf")
                        if rate > 0 else
                        irregular_signal(stream, kind, unit, times, values, channels, "xdf"))
-    require(bool(signals), path, f"no numeric stream of a known type (skipped {skipped}; expected "
-                                 "type ECG, EDA, PPG, ...)")
+    require(bool(signals), path, "no numeric stream")
     return Recording.from_signals(signals, events_frame(rows),
-                                  import_meta(path, "xdf", skipped=skipped), path)
+                                  import_meta(path, "xdf"), path)
