@@ -52,6 +52,16 @@ def timed(func: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - t, out
 
 
+def median_call_s(func: Callable[[], object], n: int) -> float:
+    """Median wall-clock seconds of one call of ``func`` over ``n`` calls."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
 def peak_memory(func: Callable[[], object]) -> int:
     """Peak bytes of Python/numpy allocations during one run of ``func`` (tracemalloc)."""
     tracemalloc.start()

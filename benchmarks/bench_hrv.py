@@ -14,7 +14,7 @@ import time
 import warnings
 
 import numpy as np
-from _data import DATA as SHARED_DATA
+from _data import DATA as SHARED_DATA, median_call_s
 
 import biofeed.physio.coherence as coh
 import biofeed.physio.hrv as bh
@@ -74,12 +74,7 @@ def batch(rr: np.ndarray) -> None:
 
 def per_call(fn, n: int = 300) -> float:
     """Median time of one call, microseconds."""
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e6 * float(np.median(times))
+    return 1e6 * median_call_s(fn, n)
 
 
 def live(rr: np.ndarray, repeat: int = 5) -> None:

@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _data import DATA
+from _data import DATA, median_call_s
 
 from biofeed.physio.geometric import tinn, triangular_index
 from biofeed.physio.nonlinear import (approximate_entropy, dfa_alpha1, dfa_alpha2,
@@ -76,15 +76,6 @@ def day_series(nn: np.ndarray) -> dict[str, np.ndarray]:
     plain = np.tile(nn, -(-DAY_BEATS // nn.size))[:DAY_BEATS]
     swing = 100 * np.cos(2 * np.pi * np.arange(DAY_BEATS) / DAY_BEATS)
     return {"24 h tiled": plain, "24 h + day/night": plain + swing}
-
-
-def median_ms(fn, n: int = 200) -> float:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
 
 
 def once_s(fn) -> tuple[float, float]:
@@ -138,8 +129,8 @@ def main() -> int:
     print(f"{'index':18s} {'biofeed ms':>11s} {'neurokit2 ms':>13s} {'value':>9s} {'nk value':>9s}")
     total = 0.0
     for name, f in OURS.items():
-        ours = median_ms(lambda: f(window))
-        nk = median_ms(lambda: theirs(name, window), n=20)
+        ours = 1e3 * median_call_s(lambda: f(window), 200)
+        nk = 1e3 * median_call_s(lambda: theirs(name, window), 20)
         total += ours
         print(f"{name:18s} {ours:11.3f} {nk:13.2f} {f(window):9.4f} {theirs(name, window):9.4f}")
     print(f"{'all six':18s} {total:11.3f}")
