@@ -116,25 +116,6 @@ def test_edf_written_by_pyedflib(tmp_path, real):
     assert (ev.onset, ev.duration, ev.label, ev.kind) == (10.24, 3.0, "negative image", "annotation")
 
 
-def test_edf_malformed(tmp_path, real):
-    garbage = tmp_path / "garbage.edf"
-    garbage.write_bytes(b"0       not an EDF header" * 20)
-    with pytest.raises(FormatError, match="garbage.edf: not a readable EDF/BDF file"):
-        bf.read(garbage)
-    from biofeed.record.export import export
-    from biofeed.record.reader import Recording, Signal
-    from biofeed.stream import StreamInfo
-
-    ecg, _ = real
-    info = StreamInfo("ecg", "ecg", "mV", FS, ("ECG",))
-    rec = Recording.from_signals([Signal(ecg, np.arange(len(ecg)) / FS, FS, "mV", info)])
-    full = export(rec, tmp_path, "edf", "whole").files[0]
-    truncated = tmp_path / "truncated.edf"
-    truncated.write_bytes(full.read_bytes()[:len(full.read_bytes()) // 2])
-    with pytest.raises(FormatError, match="truncated.edf: not a readable EDF/BDF file"):
-        bf.read(truncated)
-
-
 def test_xdf_streams_and_markers(tmp_path, real):
     ecg, eda = real
     path = tmp_path / "lab.xdf"

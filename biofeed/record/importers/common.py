@@ -30,8 +30,11 @@ _UNITS = {
     "ecg": {"mv": ("mV", 1.0), "uv": ("mV", 1e-3), "µv": ("mV", 1e-3), "v": ("mV", 1e3)},
     "eda": {"us": ("uS", 1.0), "µs": ("uS", 1.0), "microsiemens": ("uS", 1.0),
             "ns": ("uS", 1e-3), "ms": ("uS", 1e3)},
-    "rr": {"ms": ("ms", 1.0), "s": ("ms", 1e3)},
-    "hr": {"bpm": ("bpm", 1.0), "1/min": ("bpm", 1.0)},
+    "rr": {"ms": ("ms", 1.0), "msec": ("ms", 1.0), "millisecond": ("ms", 1.0),
+           "milliseconds": ("ms", 1.0), "s": ("ms", 1e3), "sec": ("ms", 1e3),
+           "secs": ("ms", 1e3), "second": ("ms", 1e3), "seconds": ("ms", 1e3)},
+    "hr": {"bpm": ("bpm", 1.0), "1/min": ("bpm", 1.0), "beats/min": ("bpm", 1.0),
+           "/min": ("bpm", 1.0)},
     "temp": {"degc": ("degC", 1.0), "°c": ("degC", 1.0), "c": ("degC", 1.0),
              "celsius": ("degC", 1.0)},
 }

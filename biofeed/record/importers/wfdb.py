@@ -18,9 +18,11 @@ from .common import FormatError, guess_kind, import_meta, regular_signal, requir
 
 
 def read_wfdb(path: Path, annotator: str = "atr") -> Recording:
-    """Import the WFDB record of header ``path`` (``.hea``); signals in mV for ECG."""
+    """Import the WFDB record of header ``path`` (``.hea``, or a signal or annotation file beside
+    it); signals in mV for ECG."""
     import wfdb
 
+    path = path.with_suffix(".hea")
     require(path.is_file(), path, "no such WFDB header file")
     record_name = str(path.with_suffix(""))
     try:
