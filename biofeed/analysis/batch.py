@@ -64,10 +64,20 @@ def _collect(results, paths: list[str], progress: Progress | None) -> BatchResul
     return BatchResult(table, {p: failures[p] for p in paths if p in failures})
 
 
+def expand_paths(paths: Sequence[str | os.PathLike]) -> list[Path]:
+    """``paths`` with each BIDS dataset folder replaced by one physio file per recording in it."""
+    from ..record.importers.bids import is_dataset, recordings
+
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out += recordings(p) if p.is_dir() and is_dataset(p) else [p]
+    return out
+
+
 def run_batch(paths: Sequence[str | os.PathLike], scheduler: str | None = None,
               workers: int | None = None, progress: Progress | None = None,
               read_options: dict | None = None) -> BatchResult:
-    """Analyse ``paths`` in parallel.
+    """Analyse ``paths`` in parallel; a BIDS dataset folder stands for each of its recordings.
 
     Parameters
     ----------
@@ -81,7 +91,7 @@ def run_batch(paths: Sequence[str | os.PathLike], scheduler: str | None = None,
     read_options : dict, optional
         Passed to :func:`biofeed.read` for every file (e.g. ``{"rate": 100.0}`` for CSVs).
     """
-    paths = [str(Path(p)) for p in paths]
+    paths = [str(p) for p in expand_paths(paths)]
     if len(set(paths)) != len(paths):
         raise ValueError("the same recording is listed more than once")
     if scheduler is not None:

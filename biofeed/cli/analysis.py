@@ -58,7 +58,7 @@ def register(sub) -> None:
     exp.set_defaults(func=cmd_export)
 
     batch = sub.add_parser("batch", help="per-phase table of many recordings in parallel")
-    batch.add_argument("paths", type=Path, nargs="+", help="recordings")
+    batch.add_argument("paths", type=Path, nargs="+", help="recordings (a BIDS dataset folder: each of its recordings)")
     batch.add_argument("--out", type=Path, default=Path("batch.csv"), metavar="CSV",
                        help="the group table, a row per recording x phase (default: batch.csv)")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -115,17 +115,20 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import Progress
 
-    from ..analysis.batch import run_batch
+    from rich.markup import escape
 
+    from ..analysis.batch import expand_paths, run_batch
+
+    paths = expand_paths(args.paths)
     with Progress(console=console, transient=False) as bar:
-        task = bar.add_task("analysing", total=len(args.paths))
-        result = run_batch(args.paths, args.scheduler, args.workers,
+        task = bar.add_task("analysing", total=len(paths))
+        result = run_batch(paths, args.scheduler, args.workers,
                            lambda done, total, path: bar.update(task, completed=done),
                            _read_options(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(args.out, index=False)
     for path, error in result.failures.items():
-        console.print(f"[red]failed: {path}: {error}[/red]")
-    ok = len(args.paths) - len(result.failures)
-    console.print(f"{ok} of {len(args.paths)} recording(s) analysed; table: {args.out}")
+        console.print(f"[red]failed: {escape(path)}: {escape(error)}[/red]")
+    ok = len(paths) - len(result.failures)
+    console.print(f"{ok} of {len(paths)} recording(s) analysed; table: {escape(str(args.out))}")
     return 1 if result.failures else 0

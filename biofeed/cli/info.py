@@ -56,6 +56,9 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
     if m.get("skipped"):
         console.print(dataframe_table(pd.DataFrame({"channel (no stream kind)": m["skipped"]}),
                                       f"Not imported ({len(m['skipped'])})"))
+    if m.get("notes"):
+        console.print(dataframe_table(pd.DataFrame({"note": m["notes"]}),
+                                      f"Import notes ({len(m['notes'])})"))
     ev = rec.events[["onset", "duration", "kind", "label"]]
     console.print(dataframe_table(ev, f"Events ({len(ev)})", {"onset": ".3f", "duration": ".3f"}))
     return 0

@@ -50,7 +50,7 @@ def test_csv_with_a_stated_rate(shared_data):
     assert eda.times[1] == pytest.approx(0.01) and eda.unit == "uS"
     with pytest.raises(FormatError, match=r"bio_resting_8min_100hz.csv: no time column .* state the sampling rate"):
         bf.read(path)
-    with pytest.raises(ValueError, match=r"100.hea: option\(s\) \['rate'\] do not apply .* takes \['annotator'\]"):
+    with pytest.raises(ValueError, match=r"100.hea: option\(s\) \['rate'\] do not apply .* takes \['annotators'\]"):
         bf.read(shared_data / "mitdb" / "100.hea", rate=100.0)
 
 
@@ -239,8 +239,9 @@ def test_opensignals_bitalino(tmp_path, real):
     np.testing.assert_allclose(rec.signals["ecg"].values, ecg_mv(ecg_adc))
     np.testing.assert_allclose(rec.signals["eda"].values, eda, atol=eda_us(np.array([1.0]))[0])
     wrong = tmp_path / "wrong.txt"
-    wrong.write_text("# Some Other Format\n# {}\n# EndOfHeader\n1\t2\n")
-    with pytest.raises(FormatError, match="wrong.txt: first line is '# Some Other Format', expected"):
+    wrong.write_text("# Some Other Format\n# {}\n# EndOfHeader\nA1\tA2\n")
+    with pytest.raises(FormatError, match=r"wrong.txt: not a recording biofeed reads \(it starts with "
+                                          r"b'# Some Other Format.*expected .*OpenSignals text"):
         bf.read(wrong)
     lines = path.read_text().splitlines()
     cut = tmp_path / "cut.txt"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,8 +37,9 @@ def _files(path: Path) -> dict[str, bytes]:
     try:
         with zipfile.ZipFile(path) as z:
             return {Path(n).name: z.read(n) for n in z.namelist() if Path(n).name in wanted}
-    except zipfile.BadZipFile as exc:
-        raise FormatError(f"{path}: not a readable zip file ({exc})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        # a damaged member fails only when read (CRC, deflate data, a compression not supported)
+        raise FormatError(f"{path}: not a readable zip file ({type(exc).__name__}: {exc})") from None
 
 
 def _lines(path: Path, name: str, content: bytes, header: int) -> tuple[list[list[str]], np.ndarray]:

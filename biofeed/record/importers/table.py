@@ -1,5 +1,7 @@
 """CSV and TSV tables: one column a channel, a sampling rate stated by the caller or a time column.
 
+Columns are separated by commas, tabs or semicolons (the one the header line holds most of).
+
 A column ``time_s`` (or ``time``), seconds, gives every sample's time: evenly spaced times
 make a regular stream at that rate, others an irregular one. Without it, pass ``rate`` (Hz)
 and sample ``i`` lies at ``i / rate``. Columns named ``<stream>:<channel>`` form one
@@ -29,19 +31,32 @@ def _groups(columns: list[str]) -> dict[str, list[str]]:
     return groups
 
 
+def _separator(path: Path) -> str:
+    """The column separator: the one of tab, comma and semicolon the first line holds most of
+    (a tie, or none: tab for ``.tsv``, else comma)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    default = "\t" if path.suffix.lower() == ".tsv" else ","
+    counts = {sep: first.count(sep) for sep in ("\t", ",", ";")}
+    best = max(counts.values())
+    return default if counts[default] == best else max(counts, key=counts.get)
+
+
 def read_table(path: Path, rate: float | None = None, events: str | Path | None = None,
                unit: dict[str, str] | None = None) -> Recording:
     """Import a CSV/TSV table; ``rate`` in Hz when there is no time column; ``unit`` maps stream
     names to units (ECG in mV and EDA in uS otherwise)."""
     require(path.is_file(), path, "no such table file")
     try:
-        table = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
+        table = pd.read_csv(path, sep=_separator(path), compression=None)
     except (OSError, ValueError) as exc:
         raise FormatError(f"{path}: not a readable CSV table ({exc})") from None
     time_col = next((c for c in _TIME_COLUMNS if c in table.columns), None)
     require(time_col is not None or (rate is not None and rate > 0), path,
             f"no time column ({' or '.join(_TIME_COLUMNS)}) among {list(table.columns)}: "
             "state the sampling rate (rate=HZ, or --rate HZ)")
+    require(time_col is None or pd.api.types.is_numeric_dtype(table[time_col]), path,
+            f"column {time_col!r} holds non-numeric values, expected times in seconds")
     times = None if time_col is None else table[time_col].to_numpy(float)
     if times is not None and rate is None and len(times) > 2:
         step = np.diff(times)

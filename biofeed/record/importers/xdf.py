@@ -56,6 +56,8 @@ def read_xdf(path: Path) -> Recording:
         raise FormatError(f"{path}: not a readable XDF file ({type(exc).__name__}: {exc})") from None
     stamped = [s for s in streams if len(s["time_stamps"])]
     require(bool(stamped), path, "no stream holds any sample")
+    skipped = [f"{_field(s['info'], 'name', 'stream')} (no sample)" for s in streams
+               if not len(s["time_stamps"])]
     origin = min(float(s["time_stamps"][0]) for s in stamped)
     signals, rows = [], []
     for s in stamped:
@@ -76,6 +78,6 @@ def read_xdf(path: Path) -> Recording:
         signals.append(regular_signal(stream, kind, unit, rate, values, float(times[0]), channels, "xdf")
                        if rate > 0 else
                        irregular_signal(stream, kind, unit, times, values, channels, "xdf"))
-    require(bool(signals), path, "no numeric stream")
+    require(bool(signals) or bool(rows), path, "no numeric stream and no marker")
     return Recording.from_signals(signals, events_frame(rows),
-                                  import_meta(path, "xdf"), path)
+                                  import_meta(path, "xdf", skipped=skipped), path)
