@@ -46,6 +46,13 @@ def _text_lines(head: bytes) -> list[str] | None:
     return lines
 
 
+def _table_header(line: str) -> bool:
+    """Whether ``line`` is the header of a table the CSV importer reads: it names a time column
+    (``time_s``, as biofeed's CSV export writes, or ``time``)."""
+    from .table import TIME_COLUMNS
+    return bool(set(re.split(r"[,;\t]", line.strip().lower())) & set(TIME_COLUMNS))
+
+
 def _importer(name: str) -> Importer:
     """The importer function of the module ``name`` (imported when needed)."""
     if name == "wfdb":
@@ -78,7 +85,8 @@ def format_of(path: Path) -> str | None:
     Empatica E4 export otherwise. A file is recognised by its magic bytes (SQLite, XDF
     ``XDF:``, EDF ``0`` + 7 spaces, BDF ``\\xffBIOSEMI``, gzip for BIDS physio, zip for E4),
     else by its first text lines: OpenSignals' and Polar Sensor Logger's header lines, a WFDB
-    record line, lines of one or two numbers (RR intervals), or delimited columns (a table).
+    record line, lines of one or two numbers (RR intervals; with a header naming an interval,
+    not a table's time column), or delimited columns (a table).
     A WFDB signal or annotation file (``.dat``, ``.atr``, ...) is read through the header
     beside it.
     """
@@ -110,7 +118,7 @@ def format_of(path: Path) -> str | None:
     records = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if records and _WFDB_RECORD_LINE.match(records[0]) and not rrtext.sniff(lines):
         return "wfdb"
-    if rrtext.sniff(lines):
+    if rrtext.sniff(lines) and not _table_header(first):
         return "rrtext"
     if first and any(sep in first for sep in (",", "\t", ";")):
         return "table"
@@ -131,8 +139,8 @@ def importer_for(path: Path) -> Importer | None:
         fmt = format_of(path)
     except OSError as exc:
         raise FormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if fmt == "session":
-        return None
+    if fmt == "session" or (fmt is None and path.suffix.lower() == ".biofeed"):
+        return None                   # the session reader says what is wrong with the file
     if fmt is None:
         named = _by_name(path)
         if named is not None:         # its content is not what its name says: let it say so

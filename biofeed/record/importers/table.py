@@ -20,7 +20,7 @@ from ..reader import Recording
 from .common import FormatError, guess_kind, import_meta, irregular_signal, read_events_table, \
     regular_signal, require
 
-_TIME_COLUMNS = ("time_s", "time")
+TIME_COLUMNS = ("time_s", "time")
 
 
 def _groups(columns: list[str]) -> dict[str, list[str]]:
@@ -51,9 +51,9 @@ def read_table(path: Path, rate: float | None = None, events: str | Path | None 
         table = pd.read_csv(path, sep=_separator(path), compression=None)
     except (OSError, ValueError) as exc:
         raise FormatError(f"{path}: not a readable CSV table ({exc})") from None
-    time_col = next((c for c in _TIME_COLUMNS if c in table.columns), None)
+    time_col = next((c for c in TIME_COLUMNS if c in table.columns), None)
     require(time_col is not None or (rate is not None and rate > 0), path,
-            f"no time column ({' or '.join(_TIME_COLUMNS)}) among {list(table.columns)}: "
+            f"no time column ({' or '.join(TIME_COLUMNS)}) among {list(table.columns)}: "
             "state the sampling rate (rate=HZ, or --rate HZ)")
     require(time_col is None or pd.api.types.is_numeric_dtype(table[time_col]), path,
             f"column {time_col!r} holds non-numeric values, expected times in seconds")
