@@ -59,6 +59,7 @@ def _metadata(a: Analysis) -> str:
     devices = ", ".join(d.get("id", "?") for d in m.get("devices", []))
     return _pairs([("file", a.recording.path.name), ("session id", m.get("session_id")),
                    ("participant", m.get("participant")), ("start (UTC)", m.get("start_utc")),
+                   *([("start (local)", m["start_local"])] if m.get("start_local") else []),
                    ("duration (s)", m.get("duration_s")), ("ended by", m.get("ended_by")),
                    ("protocol", protocol.get("name")), ("devices", devices or None),
                    ("imported from", m.get("imported_from")),

@@ -42,6 +42,7 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
             ("protocol", (m.get("protocol") or {}).get("name", "-")),
             ("devices", ", ".join(d.get("id", "?") for d in m.get("devices", [])) or "-"),
             ("start (UTC)", m.get("start_utc", "-")),
+            *([("start (local)", m["start_local"])] if m.get("start_local") else []),
             ("time scale", f"{m.get('time_scale', 1):g}x"),
             ("software", " ".join(f"{k} {v}" for k, v in m.get("software", {}).items()))]
     if m.get("imported_from"):

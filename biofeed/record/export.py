@@ -472,9 +472,10 @@ def _edf(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported)
             raise ValueError(f"{path}: {len(events)} events do not fit in {records} EDF+ data "
                              f"record(s) (at most {EDF_ANNOTATION_SIGNALS} per record)")
         writer.set_number_of_annotation_signals(max(1, math.ceil(len(events) / max(records, 1))))
-        if "start_utc" in rec.meta:
+        if "start_utc" in rec.meta or "start_local" in rec.meta:
             # EDF headers hold whole seconds; sample and annotation times stay relative to it.
-            start = rec.start_utc.replace(microsecond=0)
+            start = (rec.start_utc if "start_utc" in rec.meta
+                     else datetime.fromisoformat(rec.meta["start_local"])).replace(microsecond=0)
             writer.setStartdatetime(start.astimezone(timezone.utc).replace(tzinfo=None) if start.tzinfo
                                     else start)
         writer.writeSamples([np.nan_to_num(d[:records * round(n)], nan=h["physical_min"])

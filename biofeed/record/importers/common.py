@@ -93,11 +93,16 @@ def require(condition: bool, path: Path, message: str) -> None:
         raise FormatError(f"{path}: {message}")
 
 
-def import_meta(path: Path, fmt: str, start_utc: str | None = None, **extra) -> dict:
-    """Session metadata of an imported recording: where it came from and when it started."""
+def import_meta(path: Path, fmt: str, start_utc: str | None = None, start_local: str | None = None,
+                **extra) -> dict:
+    """Session metadata of an imported recording: where it came from and when it started:
+    ``start_utc`` (ISO, an instant) when the format says the zone, else ``start_local`` (ISO
+    local civil time, as EDF and WFDB headers hold it)."""
     meta = {"format": fmt, "imported_from": str(path), "participant": "", "completed": True}
     if start_utc:
         meta["start_utc"] = start_utc
+    if start_local:
+        meta["start_local"] = start_local
     return meta | extra
 
 

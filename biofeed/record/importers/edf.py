@@ -77,7 +77,7 @@ def read_edf(path: Path) -> Recording:
                                       channels=(label,), device="edf"))
     require(bool(signals) or bool(content.annotations), path,
             f"no ordinary signal and no annotation (skipped {skipped})")
-    meta = import_meta(path, "edf", content.start, skipped=skipped,
+    meta = import_meta(path, "edf", start_local=content.start, skipped=skipped,
                        **({"notes": notes} if notes else {}))
     companion = path.with_name(f"{path.stem}_events.tsv")
     if companion.is_file():

@@ -132,8 +132,8 @@ def read_opensignals(path: Path) -> Recording:
                 device=f"{label}@{mac}" if prefix else mac))
         offset += len(columns)
     head = devices[0][1]
-    local_start = f"{head.get('date', '')} {head.get('time', '')}".strip()
+    start_local = f"{head.get('date', '')} {head.get('time', '')}".strip()
     return Recording.from_signals(signals, None, import_meta(
         path, "opensignals",
-        device=", ".join(str(h.get("device", "")) for _, h in devices), local_start=local_start),
+        device=", ".join(str(h.get("device", "")) for _, h in devices), start_local=start_local),
         path)

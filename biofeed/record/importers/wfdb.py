@@ -73,4 +73,4 @@ def read_wfdb(path: Path, annotators: list[str] | None = None) -> Recording:
             rows.append((s / fs, 0.0, sym, "annotation", payload, len(rows)))
     start = None if rec.base_datetime is None else rec.base_datetime.isoformat()
     return Recording.from_signals(signals, events_frame(rows), import_meta(
-        path, "wfdb", start, record=rec.record_name, skipped=skipped), path)
+        path, "wfdb", start_local=start, record=rec.record_name, skipped=skipped), path)
