@@ -181,7 +181,8 @@ class RPeakDetector:
         whole = real & (cand >= a) & (cand - b < self._n)
         cand, energy, slopes = cand[whole], energy[whole], slopes[whole]
         starts, dev, peaks = self._complexes(cand)
-        return self._levels.decide(cand, energy, slopes, starts, dev, peaks, self._scan)
+        return self._levels.decide(cand, energy, slopes, starts, _Morphologies.complexes(dev),
+                                   peaks, self._scan)
 
     def _complexes(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where the QRS search window of each candidate starts, the ECG over it as the
@@ -291,6 +292,7 @@ class _Levels:
         self.qrs: deque[float] = deque(maxlen=8)
         self.noise: deque[float] = deque(maxlen=8)
         self._th: float | None = None      # threshold from qrs and noise, until they change
+        self._noise_level: float | None = None    # median of noise, until it changes
         self.last: int | None = None       # energy-peak index of the previous beat
         self.last_slope = 0.0
         self.since = 0                     # where the current search-back interval starts
@@ -311,13 +313,15 @@ class _Levels:
         if len(finite):
             self.qrs.append(float(finite.max()) / 2)
             self.noise.append(float(finite.mean()))
-            self._th = None
+            self._th = self._noise_level = None
         self.initialised = True
 
     def threshold(self) -> float:
         if self._th is None:            # (once per change of the levels, not per candidate)
-            q, n = _median(self.qrs), _median(self.noise)
-            self._th = n + self.TH * (q - n)
+            if self._noise_level is None:
+                self._noise_level = _median(self.noise)
+            n = self._noise_level
+            self._th = n + self.TH * (_median(self.qrs) - n)
         return self._th
 
     def _due(self) -> int:
@@ -325,18 +329,20 @@ class _Levels:
         return self.since + int(self.SEARCH * (self.mean_rr or self.MAX_RR * self.fs))
 
     def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray,
-               starts: np.ndarray, dev: np.ndarray, peaks: np.ndarray, upto: int) -> np.ndarray:
+               starts: np.ndarray, complexes: list[tuple], peaks: np.ndarray,
+               upto: int) -> np.ndarray:
         """Classify candidates in order, search back where due before ``upto`` (the first
         index not yet scanned); return the R-peak indices of the beats, increasing.
 
         ``cand``: energy-peak indices; ``energy``, ``slopes``: their integrated energy and
-        maximal slope; ``starts``, ``dev``, ``peaks``: where each one's QRS search window starts,
-        the ECG over it as the deviation from baseline (rows) and the positions of its steep
-        maximum and minimum in the window.
+        maximal slope; ``starts``, ``complexes``, ``peaks``: where each one's QRS search window
+        starts, the ECG over it as the deviation from baseline (one item of
+        :meth:`_Morphologies.complexes` each) and the positions of its steep maximum and
+        minimum in the window.
         """
         out: list[int] = []
-        queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist(), starts.tolist(), dev,
-                         peaks.tolist()))
+        queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist(), starts.tolist(),
+                         complexes, peaks.tolist()))
         k = 0
         while True:
             due = self._due()
@@ -379,9 +385,12 @@ class _Levels:
 
     def _beat(self, c: tuple, out: list[int]) -> None:
         """Accept candidate ``c``; the candidates waiting before it were noise."""
-        i, e, s, start, dev, (top, bottom) = c
+        i, e, s, start, complex_, (top, bottom) = c
         if self.waiting:
-            self.noise.extend(w[1] for w in self.waiting if w[0] < i)
+            noise = [w[1] for w in self.waiting if w[0] < i]
+            if noise:
+                self.noise.extend(noise)
+                self._noise_level = None
             self.waiting = [w for w in self.waiting if w[0] > i]
         self.qrs.append(e)
         self._th = None
@@ -391,7 +400,7 @@ class _Levels:
         self.last = self.since = i
         self.last_slope = s
         self.misses = 0
-        out.append(start + (top if self.shapes.add(dev) else bottom))
+        out.append(start + (top if self.shapes.add(complex_) else bottom))
 
     def _search_back(self, due: int, out: list[int]) -> list[tuple]:
         """Search the candidates waiting before ``due``; returns those to decide again."""
@@ -403,7 +412,7 @@ class _Levels:
                and (self.misses == 0 or self.shapes.known(w[4]))]
         if not fit:
             self.noise.extend(w[1] for w in before)
-            self._th = None
+            self._th = self._noise_level = None
             self.waiting = [w for w in self.waiting if w[0] >= due]
             self.since = due
             self.misses += 1
@@ -443,31 +452,41 @@ class _Morphologies:
         self.beats: list[int] = []             # beats in each
         self.count = 0
 
-    def _best(self, dev: np.ndarray) -> tuple[int, float, float]:
-        """The template most like ``dev`` (index, cosine similarity; -1 when there is none)
-        and the norm of ``dev``."""
-        norm = math.sqrt(float(dev @ dev)) or 1.0
+    @staticmethod
+    def complexes(dev: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
+        """The complexes whose deviations from baseline are the rows of ``dev``, as
+        :meth:`known` and :meth:`add` take them: each row, its norm (1 for a zero row) and
+        the row times the reciprocal of the norm (all rows at once; ``dev @ dev`` row by row
+        gives the same norms, to the bit)."""
+        norms = np.sqrt(np.matmul(dev[:, None, :], dev[:, :, None])[:, 0, 0])
+        norms[norms == 0] = 1.0
+        return list(zip(dev, norms.tolist(), dev * (1 / norms)[:, None]))
+
+    def _best(self, dev: np.ndarray, norm: float) -> tuple[int, float]:
+        """The template most like ``dev`` of norm ``norm`` (index, cosine similarity; -1
+        when there is none)."""
         if not len(self.shapes):
-            return -1, -1.0, norm
-        sims = self.shapes @ dev
+            return -1, -1.0
+        sims = self.shapes.dot(dev)     # the BLAS call of @, with less overhead
         j = int(sims.argmax())
-        return j, float(sims[j]) / norm, norm
+        return j, float(sims[j]) / norm
 
-    def known(self, dev: np.ndarray) -> bool:
-        """Is ``dev`` (a complex's deviation from baseline) of a shape seen before?"""
-        return self._best(dev)[1] >= self.MATCH
+    def known(self, complex_: tuple[np.ndarray, float, np.ndarray]) -> bool:
+        """Is the complex (an item of :meth:`complexes`) of a shape seen before?"""
+        return self._best(*complex_[:2])[1] >= self.MATCH
 
-    def add(self, dev: np.ndarray) -> bool:
-        """Count ``dev`` as a beat of its shape; True when its R-peak is its positive
-        extremum."""
+    def add(self, complex_: tuple[np.ndarray, float, np.ndarray]) -> bool:
+        """Count the complex (an item of :meth:`complexes`) as a beat of its shape; True
+        when its R-peak is its positive extremum."""
+        dev, norm, unit = complex_
         self.count += 1
-        j, sim, norm = self._best(dev)
+        j, sim = self._best(dev, norm)
         if sim < self.MATCH:
             j = self._new(dev / norm)
         else:
             k = self.beats[j] = self.beats[j] + 1
             acc = self.recent[j]
-            acc += dev * (1 / norm)
+            acc += unit
             if k <= self.LEARN:         # the mean of the first beats
                 self._set(j, acc, False)
             elif k % self.LEARN == 0:   # halfway to the mean of the last 8
@@ -479,7 +498,7 @@ class _Morphologies:
 
     def _set(self, j: int, t: np.ndarray, learnt: bool) -> None:
         """Template ``j`` becomes ``t`` (scaled to unit norm) and chooses its deflection."""
-        self.shapes[j] = t / (math.sqrt(float(t @ t)) or 1.0)
+        self.shapes[j] = t / (math.sqrt(float(t.dot(t))) or 1.0)
         asym = _asymmetry(self.shapes[j])
         if not learnt:
             self.positive[j] = asym >= 0
