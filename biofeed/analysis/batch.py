@@ -2,7 +2,8 @@
 
 Local worker processes by default; with a scheduler address, a ``dask.distributed`` cluster
 (any: a ``LocalCluster``, or ``dask scheduler`` + ``dask worker`` on many machines sharing the
-files). A recording that fails is reported with its error and the others go on.
+files). A recording that fails is reported with its error and the others go on. The group
+table is written atomically, owner-only, never over a file (:func:`write_table`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from ..record.private import private_dir, private_output
 from ..record.reader import read
 from .analyze import analyze
 
@@ -62,6 +64,17 @@ def _collect(results, paths: list[str], progress: Progress | None) -> BatchResul
     ordered = [tables[p] for p in paths if p in tables]
     table = pd.concat(ordered, ignore_index=True) if ordered else pd.DataFrame()
     return BatchResult(table, {p: failures[p] for p in paths if p in failures})
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """The group table as CSV at ``path`` (its folder created 0700 when missing): 0600, never
+    over an existing file or through a symbolic link, appearing only when complete
+    (:func:`biofeed.record.private.private_output`)."""
+    path = Path(path)
+    private_dir(path.parent)
+    with private_output(path, "write the table elsewhere (--out) or remove it") as f:
+        table.to_csv(f, index=False)
+    return path
 
 
 def expand_paths(paths: Sequence[str | os.PathLike]) -> list[Path]:

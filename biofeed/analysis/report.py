@@ -1,13 +1,15 @@
 """The analysis report: the per-phase table as CSV and a self-contained HTML page.
 
 The HTML page embeds its figures as PNG ``data:`` URIs (RFC 2397) and its styles inline, and
-loads nothing from anywhere, so it opens offline and can be filed as one document.
+loads nothing from anywhere, so it opens offline and can be filed as one document. Both
+files are owner-only (0600) and published atomically (:func:`write_report`).
 """
 from __future__ import annotations
 
 import base64
 import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from .figures import FIGURES
 from ..physio.quality import MIN_GOOD_PCT
 from ..physio.rr import describe_level
 from .replay import rr_correction_of
+from ..record.private import Staging, check_name, private_dir
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
@@ -184,14 +187,32 @@ def render_html(a: Analysis) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
+#: What to do when a report file exists already (ends the ``FileExistsError``).
+IF_EXISTS = "an earlier report? Write to another folder (--out) or remove it"
+
+
+def default_stem(a: Analysis) -> str:
+    """The recording's file stem as a file-name part (``..`` runs and leading dots dropped)."""
+    return re.sub(r"\.{2,}", ".", a.recording.path.stem).lstrip(".") or "recording"
+
+
 def write_report(a: Analysis, out_dir: str | os.PathLike, stem: str | None = None) -> ReportFiles:
-    """Write ``<stem>_phases.csv`` and ``<stem>_report.html`` into ``out_dir`` (created when
-    missing); ``stem`` defaults to the recording's file stem."""
+    """Write ``<stem>_phases.csv`` and ``<stem>_report.html`` into ``out_dir`` (created 0700
+    when missing); ``stem`` defaults to the recording's file stem (:func:`default_stem`).
+
+    Both files are 0600, never over existing ones or through a symbolic link, and appear
+    together only when both are complete (:class:`~biofeed.record.private.Staging`): a killed
+    run leaves neither under its name (only hidden ``.part`` temporaries, removed by the next
+    report of that name), and a rerun works. A stem with a path separator or ``..`` is refused.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = stem or a.recording.path.stem or "recording"
-    table = out / f"{stem}_phases.csv"
-    a.phases.to_csv(table, index=False)
-    page = out / f"{stem}_report.html"
-    page.write_text(render_html(a), encoding="utf-8")
+    stem = check_name(stem, out) if stem is not None else default_stem(a)
+    page_text = render_html(a)        # the slow part, before any file is created
+    private_dir(out)
+    table, page = out / f"{stem}_phases.csv", out / f"{stem}_report.html"
+    with Staging(IF_EXISTS) as stage:
+        with stage.open(table) as f:
+            a.phases.to_csv(f, index=False)
+        with stage.open(page) as f:
+            f.write(page_text)
     return ReportFiles(table, page)

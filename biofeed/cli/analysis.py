@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from rich.console import Console
@@ -26,7 +27,8 @@ def register(sub) -> None:
                              "a self-contained HTML report")
     analyze.add_argument("session", type=Path, help="a session file or any recording biofeed reads")
     analyze.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                         help="folder for the table and the report (default: ./reports)")
+                         help="folder for the table and the report (default: ./reports); files 0600, "
+                              "never over existing ones")
     _rate_option(analyze)
     rr_correction_option(analyze, None, "the level the session was recorded with, automatic "
                          "for other recordings")
@@ -60,7 +62,8 @@ def register(sub) -> None:
     batch = sub.add_parser("batch", help="per-phase table of many recordings in parallel")
     batch.add_argument("paths", type=Path, nargs="+", help="recordings (a BIDS dataset folder: each of its recordings)")
     batch.add_argument("--out", type=Path, default=Path("batch.csv"), metavar="CSV",
-                       help="the group table, a row per recording x phase (default: batch.csv)")
+                       help="the group table, a row per recording x phase (default: batch.csv); "
+                            "readable by its owner only, never over an existing file")
     batch.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="dask.distributed scheduler, e.g. tcp://127.0.0.1:8786 "
                             "(default: local processes)")
@@ -117,16 +120,18 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
 
     from rich.markup import escape
 
-    from ..analysis.batch import expand_paths, run_batch
+    from ..analysis.batch import expand_paths, run_batch, write_table
 
+    if os.path.lexists(args.out):   # refused before the analysis, not after
+        raise FileExistsError(f"{args.out}: exists already; write the table elsewhere (--out) "
+                              "or remove it")
     paths = expand_paths(args.paths)
     with Progress(console=console, transient=False) as bar:
         task = bar.add_task("analysing", total=len(paths))
         result = run_batch(paths, args.scheduler, args.workers,
                            lambda done, total, path: bar.update(task, completed=done),
                            _read_options(args))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(args.out, index=False)
+    write_table(result.table, args.out)
     for path, error in result.failures.items():
         console.print(f"[red]failed: {escape(path)}: {escape(error)}[/red]")
     ok = len(paths) - len(result.failures)

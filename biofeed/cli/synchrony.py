@@ -43,14 +43,15 @@ def register(sub) -> None:
                    help="shuffled-segment surrogate pairs for the chance level (default: 200)")
     p.add_argument("--csv", type=Path, default=None, metavar="PATH",
                    help="write the per-window table (start_s, r, lag_s) there; the file is "
-                        "readable by its owner only and never replaces an existing one")
+                        "readable by its owner only, never replaces an existing one, and appears only "
+                        "when complete")
     p.set_defaults(func=cmd_synchrony)
 
 
 def cmd_synchrony(args: argparse.Namespace, console: Console) -> int:
     from ..analysis.synchrony import synchrony
     from ..console import dataframe_table
-    from ..record.private import create_private
+    from ..record.private import private_output
     from ..record.reader import read
 
     (a, b), rec = args.pair, read(args.session)
@@ -63,7 +64,7 @@ def cmd_synchrony(args: argparse.Namespace, console: Console) -> int:
     console.print(dataframe_table(result.phases, "Mean peak r of the windows starting in each phase",
                                   FORMATS))
     if args.csv is not None:
-        with create_private(args.csv, "choose another path or remove it") as f:
+        with private_output(args.csv, "choose another path or remove it") as f:
             result.windows.to_csv(f, index=False, lineterminator="\n")
         console.print(f"per-window table: {args.csv}")
     return 0

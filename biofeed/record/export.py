@@ -1,7 +1,13 @@
 """Export a recording to other tools' formats, and imported recordings to session files.
 
-Every file is created readable and writable by its owner only (0600) and never over an
-existing file (the error names it); when an export fails, the files it created are removed.
+Every file is created readable and writable by its owner only (0600), folders 0700, never
+over an existing file (the error names it) nor through a symbolic link, and atomically
+(:class:`~biofeed.record.private.Staging`): all files of one export are written under hidden
+temporary names (``.<name>.<token>.part``) and published under their final names together at
+the end, so a killed export leaves no file under a final name (except in the instant of the
+publication itself, when the first files can already be there, complete) and a rerun works;
+when an export fails, nothing it wrote is left. ``stem`` must be a plain name part (no path
+separator, no ``..``): every file stays inside the export folder.
 Times are session seconds; numbers are written losslessly (shortest repr, or ``%.17g``).
 ``derived=False`` leaves the derived streams out.
 
@@ -70,7 +76,7 @@ from ..clock import SessionClock
 from ..physio.hrv import HRV_INDICES
 from ..physio.rr import ARTIFACT_TYPES
 from ..stream import Chunk, Event, StreamInfo
-from .private import create_private
+from .private import Staging, check_name, private_dir
 from .reader import Recording, Signal
 from .writer import SessionRecorder
 
@@ -193,6 +199,7 @@ class Exported:
 
     files: list[Path] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    _stage: Staging | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def _safe(name: str) -> str:
@@ -200,17 +207,20 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "", name) or "stream"
 
 
-def _private(out: Exported, path: Path, binary: bool = False) -> IO:
-    """A new owner-only file at ``path`` (:func:`~biofeed.record.private.create_private`),
-    listed in ``out``."""
-    f = create_private(path, "an earlier export? Export to another folder or stem, or remove it",
-                       binary)
+#: What to do when an exported file exists already (ends the ``FileExistsError``).
+IF_EXISTS = "an earlier export? Export to another folder or stem, or remove it"
+
+
+def _private(out: Exported, path: Path, binary: bool = False, if_missing: bool = False) -> IO:
+    """The staged temporary of owner-only file ``path``, listed in ``out`` (``if_missing``: not
+    published, and then not listed, when a file is there already)."""
+    f = out._stage.open(path, binary, if_missing=if_missing)
     out.files.append(path)
     return f
 
 
-def _write_json(out: Exported, path: Path, content: dict) -> None:
-    with _private(out, path) as f:
+def _write_json(out: Exported, path: Path, content: dict, if_missing: bool = False) -> None:
+    with _private(out, path, if_missing=if_missing) as f:
         json.dump(content, f, indent=2, ensure_ascii=False)
 
 
@@ -385,14 +395,15 @@ def _bids(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported
     derived_signals = [s for s in signals if s.info.derived]
     if not derived_signals:
         return
-    folder = out_dir / DERIVATIVES
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not (folder / "dataset_description.json").exists():
-        _write_json(out, folder / "dataset_description.json", {
+    folder = private_dir(out_dir / DERIVATIVES, inside=out_dir)
+    description = folder / "dataset_description.json"
+    if not os.path.lexists(description):
+        _write_json(out, description, {
             "Name": "biofeed derived streams", "BIDSVersion": "1.10.0",
             "DatasetType": "derivative",
             "GeneratedBy": [{"Name": "biofeed", "Version": __version__,
-                             "Description": "live signal processing during the session"}]})
+                             "Description": "live signal processing during the session"}]},
+            if_missing=True)
     for sig in derived_signals:
         info = sig.info
         base = folder / f"{stem}{_derived_entities(rec, info.name)}"
@@ -461,8 +472,9 @@ def _edf(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported)
             headers.append(_edf_channel(sig, values[:, i], label, unit))
             data.append(values[:, i])
     path = out_dir / f"{stem}.edf"
-    _private(out, path, binary=True).close()  # 0600; pyedflib writes into it
-    writer = pyedflib.EdfWriter(str(path), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
+    temp = out._stage.path(path)   # 0600, empty; pyedflib writes into it, published at the end
+    out.files.append(path)
+    writer = pyedflib.EdfWriter(str(temp), len(headers), file_type=pyedflib.FILETYPE_EDFPLUS)
     try:
         writer.setSignalHeaders(headers)     # sets the data record duration from the rates
         per_record = [h["sample_frequency"] * writer.record_duration for h in headers]
@@ -509,27 +521,53 @@ def export(rec: Recording, out_dir: str | os.PathLike, fmt: str, stem: str | Non
     """Write ``rec``'s streams and events to ``out_dir`` as ``fmt`` (one of :data:`FORMATS`).
 
     ``stem`` starts every file name (default: the recording's file stem; BIDS wants entities
-    such as ``sub-01_task-rest``). ``derived=False`` leaves the derived streams out. Files are
-    created 0600 and never over existing ones; on an error the files written are removed.
+    such as ``sub-01_task-rest``); a stem with a path separator or ``..``, or absolute, is
+    refused (``ValueError``). ``derived=False`` leaves the derived streams out. Files are
+    created 0600 (folders 0700), never over existing ones, and all published together when
+    complete (module notes); on an error nothing written is left.
     """
     if fmt not in FORMATS:
         raise ValueError(f"export format {fmt!r} is not one of {FORMATS}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stem = stem or _safe(rec.path.stem) or "recording"
+    stem = check_name(stem, out_dir) if stem is not None else _safe(rec.path.stem) or "recording"
+    private_dir(out_dir)
     out = Exported()
     try:
-        {"bids": _bids, "edf": _edf, "csv": _csv}[fmt](rec, out_dir, stem, derived, out)
+        with Staging(IF_EXISTS) as out._stage:
+            {"bids": _bids, "edf": _edf, "csv": _csv}[fmt](rec, out_dir, stem, derived, out)
+        published = set(out._stage.published)
+        out.files = [p for p in out.files if p in published]
     except BaseException:
-        for path in out.files:
-            path.unlink(missing_ok=True)
+        out.files.clear()
         raise
+    finally:
+        out._stage = None
     return out
 
 
 def to_session_file(rec: Recording, out_dir: str | os.PathLike) -> Path:
     """Write ``rec`` (e.g. an imported recording) as a ``.biofeed`` session file in ``out_dir``;
-    returns its path. The metadata records where it came from."""
+    returns its path. The metadata records where it came from.
+
+    Atomic: the recorder writes into a hidden temporary folder in ``out_dir``
+    (``.import.<token>.part``, 0700); once it is closed (its WAL checkpointed and gone) the file
+    is published in ``out_dir`` under its name, never over an existing file; a killed import
+    leaves no session file, only the temporary folder, which the next import removes.
+    """
+    out_dir = private_dir(out_dir)
+    with Staging("biofeed never overwrites a recording") as stage:
+        folder = stage.folder(out_dir, "import")
+        path = _record(rec, folder)
+        for extra in ("-wal", "-shm", "-journal"):
+            if os.path.lexists(f"{path}{extra}"):
+                raise RuntimeError(f"{path}: SQLite left {path.name}{extra}: the session file "
+                                   "is not complete")
+        final = stage.adopt(folder, path)
+    return final
+
+
+def _record(rec: Recording, out_dir: Path) -> Path:
+    """``rec`` recorded as a session file in ``out_dir``; returns its path."""
     clock = SessionClock()
     clock.start_utc = rec.start_utc if "start_utc" in rec.meta else datetime.now(timezone.utc)
     source = {k: v for k, v in rec.meta.items() if k not in ("completed", "start_utc")}
