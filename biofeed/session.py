@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import re
 import signal
 import threading
 from pathlib import Path
@@ -22,6 +23,29 @@ from .protocol.runner import ProtocolRunner
 from .record.writer import SessionRecorder
 
 
+#: Longest participant id, characters.
+PARTICIPANT_MAX = 64
+_PARTICIPANT = re.compile(r"[A-Za-z0-9_-]*")
+PARTICIPANT_RULE = (f"letters A-Z/a-z, digits, '-' and '_' only, at most {PARTICIPANT_MAX} "
+                    "characters (a pseudonym such as P017, never a name); empty = anonymous")
+
+
+def validate_participant(participant: str) -> str:
+    """The participant id if it follows :data:`PARTICIPANT_RULE`, else ValueError saying why.
+
+    Ids are stored in session files, printed in tables and used in exported file names
+    (BIDS ``sub-<id>``): plain ASCII letters, digits, ``-`` and ``_``, up to 64 characters. The
+    empty id (anonymous) is allowed. The one check the command line, the start screen and
+    :class:`Session` all use.
+    """
+    if not isinstance(participant, str):
+        raise ValueError(f"participant id must be a string, got {type(participant).__name__}")
+    if len(participant) > PARTICIPANT_MAX or not _PARTICIPANT.fullmatch(participant):
+        shown = participant if len(participant) <= 80 else participant[:77] + "..."
+        raise ValueError(f"participant id {shown!r} is not allowed: {PARTICIPANT_RULE}")
+    return participant
+
+
 class Session:
     """Everything one recording needs, wired together.
 
@@ -32,7 +56,8 @@ class Session:
     out_dir : path
         Folder of the session file.
     participant : str
-        Pseudonymous participant id (stored inside the file, never in its name).
+        Pseudonymous participant id (stored inside the file, never in its name); checked by
+        :func:`validate_participant` (ValueError otherwise).
     speed : float
         Session seconds per real second (> 1 only for simulated devices).
     duration : float, optional
@@ -53,6 +78,7 @@ class Session:
                  duration: float | None = None, processors: Sequence[Processor] | None = None,
                  sinks: Sequence[Sink] = (), rr_correction: str = "automatic") -> None:
         check_level(rr_correction)
+        participant = validate_participant(participant)
         self.clock = SessionClock(speed)
         self.runner = runner
         self.live = LiveBuffers()

@@ -3,6 +3,7 @@
 ``biofeed demo``            a session on the built-in simulated sensor with the demo sequence
 ``biofeed record``          record any devices until the duration is up or Ctrl-C
 ``biofeed info``            describe a recorded session
+``biofeed verify``          check a session file for damage
 ``biofeed devices scan``    list Bluetooth heart-rate sensors, serial ports and LSL streams
 ``biofeed devices test``    stream from one device for a few seconds and report its quality
 ``biofeed run``             run a protocol (library name or file) on any devices
@@ -24,9 +25,9 @@ import sys
 from rich.console import Console
 
 from .. import __version__
-from . import analysis, devices, gui, info, protocols, run, session, synchrony
+from . import analysis, devices, gui, info, protocols, run, session, synchrony, verify
 
-COMMANDS = (session, run, protocols, info, devices, analysis, synchrony, gui)
+COMMANDS = (session, run, protocols, info, verify, devices, analysis, synchrony, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,10 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Piped output (logs, tests) gets wide tables instead of rich's 80-column default.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    # Piped output (logs, tests) gets wide tables instead of rich's 80-column default. No
+    # emoji codes: ``:name:`` in a file name or label is printed as written.
+    console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
     try:
         return args.func(args, console)
     except (ValueError, OSError) as exc:
-        console.print(f"[red]biofeed {args.command}: {exc}[/red]")
+        from ..console import plain   # messages quote paths, ids and labels: never markup
+
+        console.print(f"[red]biofeed {args.command}: {plain(exc)}[/red]")
         return 2

@@ -6,6 +6,16 @@ import argparse
 from ..physio.rr import LEVELS
 
 
+def participant_id(text: str) -> str:
+    """argparse type: a participant id (:func:`biofeed.session.validate_participant`)."""
+    from ..session import validate_participant
+
+    try:
+        return validate_participant(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def positive(text: str) -> float:
     """argparse type: a number > 0."""
     value = float(text)

@@ -36,17 +36,17 @@ def cmd_devices_scan(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_devices_test(args: argparse.Namespace, console: Console) -> int:
-    from ..console import dataframe_table
+    from ..console import dataframe_table, text
     from ..devices.scan import test_device
     from ..devices.spec import open_device
 
     device = open_device(args.device, lsl_scope=args.lsl_scope)
-    console.print(f"streaming from {device.id} for {args.seconds:g} s ...")
+    console.print(text(f"streaming from {device.id} for {args.seconds:g} s ..."))
     table, notes = test_device(device, args.seconds)
     console.print(dataframe_table(table, f"{device.id}: {args.seconds:g} s test",
                                   {"rate_hz": ".2f", "measured_hz": ".2f", "finite_pct": ".1f"}))
     for note in notes:
-        console.print(note)
+        console.print(text(note))
     return 0
 
 

@@ -19,6 +19,7 @@ def register(sub) -> None:
 def cmd_gui(args: argparse.Namespace, console: Console) -> int:
     from PySide6.QtWidgets import QApplication, QDialog
 
+    from ..console import text
     from ..devices.scan import scan_lsl
     from ..devices.spec import open_devices
     from ..gui.start import StartDialog
@@ -41,6 +42,6 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
     session = Session(devices, runner, out_dir=choice.out_dir, participant=choice.participant)
     end = run_in_window(session, participant_window=args.participant_window)
     app.quit()
-    console.print(f"session ended at {end.t_end:.1f} s ({end.ended_by})")
-    console.print(f"session file: {session.path}")
+    console.print(text(f"session ended at {end.t_end:.1f} s ({end.ended_by})"))
+    console.print(text(f"session file: {session.path}"), soft_wrap=True)
     return 0

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from rich.console import Console
-from rich.markup import escape
 
 
 def register(sub) -> None:
@@ -29,13 +28,13 @@ def streams_table(rec) -> pd.DataFrame:
 
 
 def cmd_info(args: argparse.Namespace, console: Console) -> int:
-    from ..console import dataframe_table
+    from ..console import dataframe_table, plain
     from ..record.reader import read
 
     rec = read(args.session)
     m = rec.meta
     status = "complete" if rec.complete else "INCOMPLETE (the recording stopped unexpectedly)"
-    console.print(f"[bold]{escape(str(rec.path))}[/bold]")
+    console.print(f"[bold]{plain(rec.path)}[/bold]")
     streams = streams_table(rec)
     rows = [("status", status), ("session id", m.get("session_id", "")),
             ("participant", m.get("participant") or "-"),
@@ -60,6 +59,10 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
     if m.get("notes"):
         console.print(dataframe_table(pd.DataFrame({"note": m["notes"]}),
                                       f"Import notes ({len(m['notes'])})"))
+    if rec.damage:       # found while reading the metadata and the chunk tables above
+        from ..record.integrity import damage_table
+        console.print(dataframe_table(damage_table(rec.damage), f"Damage ({len(rec.damage)})",
+                                      {"start_s": ".3f", "end_s": ".3f"}))
     ev = rec.events[["onset", "duration", "kind", "label"]]
     console.print(dataframe_table(ev, f"Events ({len(ev)})", {"onset": ".3f", "duration": ".3f"}))
     return 0

@@ -26,6 +26,7 @@ def _minutes(seconds: float) -> str:
 
 
 def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    from ..console import text
     from ..protocol.library import library_names, template
 
     table = Table(title="Built-in protocols", title_justify="left")
@@ -34,20 +35,24 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for name in library_names():
         t = template(name)
         p = t.build(0)
-        table.add_row(name, p.version, _minutes(p.duration_s), "yes" if t.randomised else "no",
-                      " ".join(p.description.split()))
+        table.add_row(text(name), text(p.version), _minutes(p.duration_s),
+                      "yes" if t.randomised else "no", text(" ".join(p.description.split())))
     console.print(table)
     return 0
 
 
 def cmd_show(args: argparse.Namespace, console: Console) -> int:
+    from rich.text import Text
+
+    from ..console import plain, text
     from ..protocol.library import template
 
     t = template(args.protocol)
     p = t.build(args.order_seed)
-    console.print(f"[bold]{p.name}[/bold] {p.version}  ({p.source})")
-    console.print(" ".join(p.description.split()))
-    console.print(f"intended use: {' '.join(p.intended_use.split())}")
+    # everything from the file is plain text: names, labels and texts are never markup
+    console.print(f"[bold]{plain(p.name)}[/bold] {plain(p.version)}  ({plain(p.source)})")
+    console.print(text(" ".join(p.description.split())))
+    console.print(text(f"intended use: {' '.join(p.intended_use.split())}"))
     table = Table(title=f"Timeline{f' (order seed {p.seed})' if t.randomised else ''}",
                   title_justify="left")
     for col in ("#", "onset", "duration", "label", "kind", "pacer", "text / rating"):
@@ -56,24 +61,25 @@ def cmd_show(args: argparse.Namespace, console: Console) -> int:
     for i, ph in enumerate(p.phases):
         pacer = "" if ph.pacer is None else f"{ph.pacer.rate_bpm:g}/min"
         what = ph.rating.question if ph.rating else ph.text
-        flag = " [red](stressor)[/red]" if ph.stressor else ""
-        table.add_row(str(i), _minutes(onset), _minutes(ph.duration_s), ph.label + flag, ph.kind,
-                      pacer, " ".join(what.split())[:70])
+        label = text(ph.label) + (Text(" (stressor)", style="red") if ph.stressor else Text())
+        table.add_row(str(i), _minutes(onset), _minutes(ph.duration_s), label, text(ph.kind),
+                      pacer, text(" ".join(what.split())[:70]))
         onset += ph.duration_s
     console.print(table)
     console.print(f"total duration {_minutes(p.duration_s)} ({p.duration_s:g} s)")
     for rule in p.stop_rules:
-        console.print(f"stop rule: {rule.kind} >= {rule.threshold:g}"
-                      + (f" for {rule.for_s:g} s" if rule.kind == "arousal" else "")
-                      + " -> skip to recovery")
+        console.print(text(f"stop rule: {rule.kind} >= {rule.threshold:g}"
+                           + (f" for {rule.for_s:g} s" if rule.kind == "arousal" else "")
+                           + " -> skip to recovery"))
     for note in p.safety_notes:
-        console.print(f"safety: {note}")
+        console.print(text(f"safety: {note}"))
     for ref in p.references:
-        console.print(f"reference: {ref}")
+        console.print(text(f"reference: {ref}"))
     return 0
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    from ..console import plain, text
     from ..protocol.loader import ProtocolError, read_template
 
     bad = 0
@@ -82,8 +88,8 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
             p = read_template(path).build(0)
         except ProtocolError as exc:
             bad += 1
-            console.print(f"[red]{exc}[/red]", soft_wrap=True)
+            console.print(f"[red]{plain(exc)}[/red]", soft_wrap=True)
         else:
-            console.print(f"{path}: ok ({p.name} {p.version}, {len(p.phases)} phases, "
-                          f"{p.duration_s:g} s)", soft_wrap=True)
+            console.print(text(f"{path}: ok ({p.name} {p.version}, {len(p.phases)} phases, "
+                               f"{p.duration_s:g} s)"), soft_wrap=True)
     return 1 if bad else 0

@@ -36,7 +36,9 @@ def register(sub) -> None:
 
 
 def _alert(console: Console):
-    return lambda message: console.print(f"[bold red]ALERT {message}[/bold red]")
+    from ..console import plain
+
+    return lambda message: console.print(f"[bold red]ALERT {plain(message)}[/bold red]")
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -45,6 +47,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from ..protocol.library import load
     from ..protocol.ratings import AutoRatings
     from ..protocol.schedule import with_pacer_rate
+    from ..console import text
     from ..protocol.terminal import HELP, start_reader
 
     protocol = load(args.protocol, seed=args.order_seed)
@@ -62,13 +65,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         auto_ratings=auto, alert=_alert(console), out_dir=args.out, participant=args.participant,
         speed=args.speed, sinks=_extra_sinks(args), rr_correction=args.rr_correction,
         **({"duration": args.duration} if args.duration else {}))
-    console.print(f"biofeed {__version__}: protocol {protocol.name} {protocol.version} "
-                  f"({protocol.duration_s:g} s planned"
-                  f"{f', order seed {protocol.seed}' if protocol.seed is not None else ''}) on "
-                  f"{', '.join(specs)} at {args.speed:g}x. Ctrl-C stops.")
+    console.print(text(f"biofeed {__version__}: protocol {protocol.name} {protocol.version} "
+                       f"({protocol.duration_s:g} s planned"
+                       f"{f', order seed {protocol.seed}' if protocol.seed is not None else ''}) on "
+                       f"{', '.join(specs)} at {args.speed:g}x. Ctrl-C stops."))
     if sys.stdin is not None and sys.stdin.isatty():
-        console.print(f"controls: {HELP}")
-        start_reader(session.runner, sys.stdin, console.print)
+        console.print(text(f"controls: {HELP}"))
+        start_reader(session.runner, sys.stdin, say(console))
     _run(session, console)
     report(session.path, console)
     return 0
@@ -78,7 +81,7 @@ def report(path, console: Console) -> None:
     """Print the after-run tables of a recorded protocol session."""
     from ..analysis.phases import phase_table, reactivity
     from ..analysis.resonance import resonance
-    from ..console import dataframe_table
+    from ..console import dataframe_table, plain, text
     from ..devices.labels import participants
     from ..record.reader import read
 
@@ -96,11 +99,12 @@ def report(path, console: Console) -> None:
     events = rec.events
     for ev in events[events.kind == "rating"].itertuples():
         value = ev.payload.get("value")
-        console.print(f"rating {ev.label} at {ev.onset:.1f} s: "
-                      f"{'missing' if value is None else format(value, 'g')} ({ev.payload.get('source', '-')})")
+        console.print(text(f"rating {ev.label} at {ev.onset:.1f} s: "
+                           f"{'missing' if value is None else format(value, 'g')} "
+                           f"({ev.payload.get('source', '-')})"))
     for ev in events[events.kind == "stop_rule"].itertuples():
-        console.print(f"[red]stop rule at {ev.onset:.1f} s: {ev.payload['reason']}; skipped "
-                      f"{', '.join(ev.payload['skipped']) or 'nothing'}[/red]")
+        console.print(f"[red]stop rule at {ev.onset:.1f} s: {plain(ev.payload['reason'])}; skipped "
+                      f"{plain(', '.join(ev.payload['skipped']) or 'nothing')}[/red]")
     paced = events[(events.kind == "phase")]
     if any(p.get("phase_kind") == "assessment" and "pacer_rate_bpm" in p for p in paced.payload):
         result = resonance(rec)
@@ -108,6 +112,6 @@ def report(path, console: Console) -> None:
                                       {"rate_bpm": "g", "phase_deg": "+.1f", "peak_trough_bpm": ".1f",
                                        "lf_ms2": ".0f", "lf_peak_ms2_hz": ".0f", "smoothness": ".2f",
                                        "rank_sum": "g"}))
-        console.print(f"chosen resonance rate: {result.rate_bpm:g} breaths/min"
-                      + (f" (an end of the range: extend it {result.extend})" if result.extend else ""))
-    console.print(f"session file: {path}")
+        console.print(text(f"chosen resonance rate: {result.rate_bpm:g} breaths/min"
+                           + (f" (an end of the range: extend it {result.extend})" if result.extend else "")))
+    console.print(text(f"session file: {path}"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from .. import __version__
-from .common import DEVICE_HELP, positive, rr_correction_option
+from .common import DEVICE_HELP, participant_id, positive, rr_correction_option
 from .info import streams_table
 
 PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_ms": ".1f",
@@ -19,8 +19,11 @@ PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_
 
 
 def say(console: Console):
-    """``print`` for one-line notices: the line is kept whole (the terminal wraps it)."""
-    return lambda message: console.print(message, soft_wrap=True)
+    """``print`` for one-line notices: the line is kept whole (the terminal wraps it); plain
+    text (notices quote device labels and typed lines: never markup, no control characters)."""
+    from ..console import text
+
+    return lambda message: console.print(text(message), soft_wrap=True)
 
 
 def _session_options(p: argparse.ArgumentParser) -> None:
@@ -28,8 +31,9 @@ def _session_options(p: argparse.ArgumentParser) -> None:
                    help="session length in seconds")
     p.add_argument("--out", type=Path, default=Path("sessions"), metavar="DIR",
                    help="folder for the session file (default: ./sessions)")
-    p.add_argument("--participant", default="", metavar="ID",
-                   help="pseudonymous participant id stored in the file (never a name)")
+    p.add_argument("--participant", type=participant_id, default="", metavar="ID",
+                   help="pseudonymous participant id stored in the file (never a name): "
+                        "letters, digits, '-' and '_', up to 64 characters")
     p.add_argument("--headless", action="store_true",
                    help="no window: live status in the terminal (the default when there is no "
                         "display)")
@@ -76,14 +80,14 @@ def has_display() -> bool:
 def _run(session, console: Console, headless: bool = True) -> None:
     """Run a session in the live window, or headless with the live terminal status; print how
     it ended."""
-    from ..console import show_status
+    from ..console import show_status, text
 
     if not headless and has_display():
         from ..gui.window import run_in_window
 
         console.print("opening the live window (close it or press STOP to end the session)")
         end = run_in_window(session)
-        console.print(f"session ended at {end.t_end:.1f} s ({end.ended_by})")
+        console.print(text(f"session ended at {end.t_end:.1f} s ({end.ended_by})"))
         return
 
     async def main():
@@ -91,7 +95,7 @@ def _run(session, console: Console, headless: bool = True) -> None:
         while session.path is None and not run.done():
             await asyncio.sleep(0.01)
         if session.path is not None:
-            console.print(f"recording to {session.path}")
+            console.print(text(f"recording to {session.path}"), soft_wrap=True)
         status = asyncio.create_task(show_status(session.live, session.runner, console))
         try:
             return await run
@@ -99,12 +103,12 @@ def _run(session, console: Console, headless: bool = True) -> None:
             status.cancel()
 
     end = asyncio.run(main())
-    console.print(f"session ended at {end.t_end:.1f} s ({end.ended_by})")
+    console.print(text(f"session ended at {end.t_end:.1f} s ({end.ended_by})"))
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from ..analysis.phases import phase_table
-    from ..console import dataframe_table
+    from ..console import dataframe_table, text
     from ..devices.simulated import SimulatedSensor
     from ..protocol.runner import ProtocolRunner
     from ..protocol.schedule import DEMO
@@ -122,12 +126,12 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     _run(session, console, args.headless)
     table = phase_table(read(session.path))
     console.print(dataframe_table(table, "Per-phase summary", PHASE_FORMATS))
-    console.print(f"session file: {session.path}")
+    console.print(text(f"session file: {session.path}"), soft_wrap=True)
     return 0
 
 
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
-    from ..console import dataframe_table
+    from ..console import dataframe_table, text
     from ..devices.spec import open_devices
     from ..record.reader import read
     from ..session import Session
@@ -136,10 +140,10 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     session = Session(devices, out_dir=args.out, participant=args.participant,
                       duration=args.duration, sinks=_extra_sinks(args),
                       rr_correction=args.rr_correction)
-    console.print(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
-                  f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops.")
+    console.print(text(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
+                       f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops."))
     _run(session, console, args.headless)
     console.print(dataframe_table(streams_table(read(session.path)), "Streams",
                                   {"rate_hz": "g", "end_s": ".2f"}))
-    console.print(f"session file: {session.path}")
+    console.print(text(f"session file: {session.path}"), soft_wrap=True)
     return 0

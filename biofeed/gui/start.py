@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 
 from ..devices.spec import DeviceSpecError, parse_spec
 from ..record.schema import SUFFIX
+from ..session import PARTICIPANT_MAX, validate_participant
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class StartDialog(QDialog):
         form = QFormLayout()
         self.participant = QLineEdit()
         self.participant.setPlaceholderText("pseudonymous id, e.g. P017 (never a name)")
+        self.participant.setMaxLength(PARTICIPANT_MAX)
         self.protocol = QComboBox()
         self.protocol.addItems(list(protocols))
         self.devices = QListWidget()
@@ -127,12 +129,19 @@ class StartDialog(QDialog):
         self.spec_error.clear()
 
     def accept(self) -> None:
-        """Start only when every chosen device spec is well formed; otherwise say why.
+        """Start only when the participant id (:func:`~biofeed.session.validate_participant`)
+        and every chosen device spec are well formed; otherwise say why.
 
         Enter in the add-a-device field lands here too: it adds the spec and starts nothing.
         """
         if self.spec.text().strip():
             self.add_spec()
+            return
+        try:
+            validate_participant(self.participant.text().strip())
+        except ValueError as exc:
+            self.spec_error.setText(str(exc))
+            self.participant.setFocus()
             return
         for item in self._chosen():
             try:
