@@ -83,6 +83,18 @@ def private_dir(path: str | os.PathLike, inside: str | os.PathLike | None = None
     folders keep their mode. Below ``inside`` (an output folder whose sub-folders biofeed
     names), a symbolic link or a non-folder in the way is refused (``FileExistsError``)."""
     path = Path(path)
+    if inside is not None:
+        inside = Path(inside)
+        private_dir(inside)
+        p = inside
+        for part in path.relative_to(inside).parts:   # checked before anything is created
+            p = p / part
+            _mkdir(p)
+            mode = os.lstat(p).st_mode
+            if not stat.S_ISDIR(mode):
+                raise FileExistsError(f"{p}: is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a folder'}; "
+                                      "biofeed writes into its own folders only: remove it")
+        return path
     missing = []
     p = path
     while not os.path.lexists(p):
@@ -91,24 +103,23 @@ def private_dir(path: str | os.PathLike, inside: str | os.PathLike | None = None
             break
         p = p.parent
     for p in reversed(missing):
-        try:
-            os.mkdir(p, 0o700)
-            os.chmod(p, 0o700, follow_symlinks=False)
-        except FileExistsError:
-            pass
-    if inside is not None:
-        inside = Path(inside)
-        rel = path.relative_to(inside)
-        p = inside
-        for part in rel.parts:
-            p = p / part
-            mode = os.lstat(p).st_mode
-            if not stat.S_ISDIR(mode):
-                raise FileExistsError(f"{p}: is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a folder'}; "
-                                      "biofeed writes into its own folders only: remove it")
-    elif not path.is_dir():
+        _mkdir(p)
+    if not path.is_dir():
         raise NotADirectoryError(f"{path}: not a folder")
     return path
+
+
+def _mkdir(p: Path) -> None:
+    """Folder ``p``, 0700 whatever the umask, unless something is there already."""
+    try:
+        os.mkdir(p, 0o700)
+    except FileExistsError:
+        return
+    fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW | _CLOEXEC)
+    try:
+        os.fchmod(fd, 0o700)
+    finally:
+        os.close(fd)
 
 
 def _part_pattern(name: str) -> re.Pattern:
@@ -283,7 +294,7 @@ class Staging:
                 os.fsync(part.fd)
             for part in files:
                 try:
-                    os.link(part.temp, part.final, follow_symlinks=False)
+                    os.link(part.temp, part.final)  # fails on any name there, link or not
                 except FileExistsError:
                     if part.if_missing:
                         continue
