@@ -411,3 +411,21 @@ def test_private_dir_refuses_a_file_or_symlink_on_the_way(tmp_path):
     with pytest.raises(FileExistsError, match="is not a folder"):
         private_dir(tmp_path / "f", inside=tmp_path)
     assert private_dir(tmp_path / "x" / "y", inside=tmp_path).is_dir()
+
+
+@pytest.mark.parametrize("dangling", [False, True])
+def test_a_symlink_at_a_table_path_is_refused_and_not_followed(tmp_path, dangling):
+    """The batch table and synchrony's --csv (both one file through private_output)."""
+    from biofeed.analysis.batch import write_table
+
+    target = tmp_path / "target.csv"
+    if not dangling:
+        target.write_text("kept")
+    (tmp_path / "batch.csv").symlink_to(target)
+    with pytest.raises(FileExistsError, match="batch.csv: exists already"):
+        write_table(pd.DataFrame({"x": [1.0]}), tmp_path / "batch.csv")
+    with pytest.raises(FileExistsError, match="batch.csv: exists already; remove it"):
+        with private_output(tmp_path / "batch.csv", "remove it") as f:
+            f.write("r\n")
+    assert target.read_text() == "kept" if not dangling else not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch.csv"] + ([] if dangling else ["target.csv"])
