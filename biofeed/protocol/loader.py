@@ -6,6 +6,16 @@ allowed, on one line, so a clinician can fix a file before anyone sits down.
 
 Randomised blocks (counterbalancing) are ordered by a seed; the expanded :class:`Protocol`
 carries that seed, and the same seed always gives the same order.
+
+Limits (so that no file can exhaust the machine; all checked before anything is expanded, each
+with the usual one-line error): a file of at most :data:`MAX_FILE_BYTES`, tables and arrays
+nested at most :data:`MAX_DEPTH` levels (keys of at most :data:`MAX_DEPTH` dotted parts),
+finite numbers only, phases of at most :data:`MAX_TOTAL_S` seconds, at most
+:data:`MAX_REPETITIONS` repetitions of a block, and after expansion at most :data:`MAX_PHASES`
+phases and :data:`MAX_TOTAL_S` seconds in total, both computed arithmetically from the
+blocks, their repetitions and the stepped pacers (``repetitions = 1000000000`` fails at once).
+Blocks hold phases only (a block cannot use a block), so block references cannot nest or
+form cycles.
 """
 from __future__ import annotations
 
@@ -52,6 +62,22 @@ _BLOCK_KEYS = ("order", "repetitions", "items", "after_each")
 _BLOCK_ORDERS = ("fixed", "random")
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$")
 
+#: Longest protocol file, bytes (the built-in files are 1-6 kB; the TOML parser needs about
+#: 1 s per 200 kB of the densest input, so this bounds the parse to about a second).
+MAX_FILE_BYTES = 256 * 1024
+#: Deepest nesting of tables and arrays (the format needs 7: blocks.NAME.items[i].pacer.steps_bpm[j]).
+MAX_DEPTH = 8
+#: Most repetitions of one block.
+MAX_REPETITIONS = 1000
+#: Most phases of the expanded protocol (blocks x repetitions, stepped pacers, rests).
+MAX_PHASES = 10_000
+#: Longest expanded protocol (and so longest phase), seconds: 24 h.
+MAX_TOTAL_S = 24 * 3600.0
+#: A key of more than this many dotted parts (``a.b.c...``), anywhere in the text, is refused
+#: before parsing: the TOML parser's cost grows with the square of a key's length.
+_LONG_KEY = re.compile(r"""(?<![A-Za-z0-9_-])(?:(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')[ \t]*\.[ \t]*){%d,}"""
+                       % (2 * MAX_DEPTH))
+
 
 class ProtocolError(ValueError):
     """A protocol file is unreadable or invalid; the message is one line."""
@@ -95,21 +121,30 @@ class _Checker:
         if not ok(value):
             raise self.fail(where, f"expected {_KIND_TEXT[kind]}, got {_kind(value)} {value!r}")
         if kind == "number" and not math.isfinite(value):
-            raise self.fail(where, f"{value!r} is not a finite number")
+            raise self.fail(where, f"expected a finite number, got {value!r}", "allowed: finite numbers only")
+        if kind == "numbers":
+            for i, x in enumerate(value):
+                if not math.isfinite(x):
+                    raise self.fail(f"{where}[{i}]", f"expected a finite number, got {x!r}",
+                                    "allowed: finite numbers only")
         if kind == "str" and default is ... and not value.strip():
             raise self.fail(where, "is empty", "required: a non-empty string")
         return value
 
     def positive(self, table: dict, path: str, key: str, default: Any = ...) -> float:
+        """Seconds > 0 and at most :data:`MAX_TOTAL_S`."""
         value = self.get(table, path, key, "number", default)
-        if value is not None and not value > 0:
-            raise self.fail(_join(path, key), f"{value!r} is not allowed", "must be > 0 seconds")
+        if value is not None and not 0 < value <= MAX_TOTAL_S:
+            raise self.fail(_join(path, key), f"{value!r} is not allowed",
+                            f"must be > 0 seconds and at most {MAX_TOTAL_S:.0f} s (24 h)")
         return None if value is None else float(value)
 
     def non_negative(self, table: dict, path: str, key: str) -> float:
+        """Seconds >= 0 (0 by default) and at most :data:`MAX_TOTAL_S`."""
         value = self.get(table, path, key, "number", 0.0)
-        if value < 0:
-            raise self.fail(_join(path, key), f"{value!r} is not allowed", "must be >= 0 seconds")
+        if not 0 <= value <= MAX_TOTAL_S:
+            raise self.fail(_join(path, key), f"{value!r} is not allowed",
+                            f"must be >= 0 seconds and at most {MAX_TOTAL_S:.0f} s (24 h)")
         return float(value)
 
 
@@ -187,20 +222,57 @@ def _relabel(phase: Phase, label: str) -> Phase:
 
 def parse(text: str, file: str) -> ProtocolTemplate:
     """Validate the TOML text of a protocol file (``file`` names it in errors)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise ProtocolError(f"{file}: the file is {size:,} bytes; allowed: at most "
+                            f"{MAX_FILE_BYTES:,} bytes (a protocol is a few kB)")
+    long_key = _LONG_KEY.search(text)
+    if long_key:
+        line = text.count("\n", 0, long_key.start()) + 1
+        raise ProtocolError(f"{file}: line {line}: a key of more than {2 * MAX_DEPTH} dotted parts "
+                            f"({long_key.group()[:40]!r}...); allowed: keys of at most "
+                            f"{2 * MAX_DEPTH} dotted parts (the format needs 3, e.g. blocks.NAME.items)")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(f"{file}: invalid TOML: {exc}; see protocols/README.md for the format") from None
+    except RecursionError:
+        raise ProtocolError(f"{file}: invalid TOML: arrays or inline tables nested too deeply; "
+                            f"allowed: at most {MAX_DEPTH} levels") from None
+    _check_depth(doc, _Checker(file))
     return _Parser(_Checker(file)).document(doc)
+
+
+def _check_depth(doc: dict, c: _Checker) -> None:
+    """Tables and arrays nested at most :data:`MAX_DEPTH` levels (walked without recursion)."""
+    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise c.fail(path, f"nested more than {MAX_DEPTH} levels deep",
+                         f"allowed: tables and arrays nested at most {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((v, _join(path, str(k)), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value))
 
 
 def read_template(path: str | Path) -> ProtocolTemplate:
     """Read and validate a protocol file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)     # never more: a huge file is refused unread
     except OSError as exc:
         raise ProtocolError(f"{path}: cannot read the protocol file: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ProtocolError(f"{path}: the file is larger than {MAX_FILE_BYTES:,} bytes; allowed: at "
+                            f"most {MAX_FILE_BYTES:,} bytes (a protocol is a few kB)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"{path}: not UTF-8 text (byte {exc.start}); allowed: a UTF-8 TOML "
+                            "file, see protocols/README.md") from None
     return parse(text, str(path))
 
 
@@ -226,6 +298,7 @@ class _Parser:
             raise c.fail("phases", "is empty", "required: at least one phase")
         entries: list[Phase | str] = []
         used: set[str] = set()
+        phases_n, total_s = 0, 0.0        # of the expanded protocol, counted before expanding
         for i, raw in enumerate(raw_phases):
             path = f"phases[{i}]"
             if isinstance(raw, dict) and "block" in raw:
@@ -239,8 +312,19 @@ class _Parser:
                                  "use repetitions inside the block instead")
                 used.add(name)
                 entries.append(name)
+                block = blocks[name]
+                per_item_s = sum(p.duration_s for p in block.after_each)
+                phases_n += block.repetitions * len(block.items) * (1 + len(block.after_each))
+                total_s += block.repetitions * (sum(p.duration_s for p in block.items)
+                                                + len(block.items) * per_item_s)
+                blame = f"blocks.{name}" + (".repetitions" if block.repetitions > 1 else "")
             else:
-                entries.extend(self.phase(raw, path))
+                parsed = self.phase(raw, path)
+                entries.extend(parsed)
+                phases_n += len(parsed)
+                total_s += sum(p.duration_s for p in parsed)
+                blame = path
+            self.check_size(phases_n, total_s, blame)
         unused = sorted(set(blocks) - used)
         if unused:
             raise c.fail(f"blocks.{unused[0]}", "is defined but never used",
@@ -252,6 +336,18 @@ class _Parser:
         self.check_labels(template.build(0))
         return template
 
+    def check_size(self, phases_n: int, total_s: float, blame: str) -> None:
+        """The expanded protocol so far (up to ``blame``) within :data:`MAX_PHASES` phases and
+        :data:`MAX_TOTAL_S` seconds."""
+        if phases_n > MAX_PHASES:
+            raise self.c.fail(blame, f"expands the protocol to {phases_n:,} phases",
+                              f"allowed: at most {MAX_PHASES:,} phases after expanding blocks, "
+                              "repetitions and stepped pacers")
+        if total_s > MAX_TOTAL_S:
+            raise self.c.fail(blame, f"makes the expanded protocol {total_s:,.0f} s "
+                              f"({total_s / 3600:,.2f} h) long",
+                              f"allowed: at most {MAX_TOTAL_S:.0f} s (24 h) in total")
+
     def block(self, body: Any, path: str) -> _Block:
         c = self.c
         c.keys(body, path, _BLOCK_KEYS)
@@ -259,8 +355,9 @@ class _Parser:
         if order not in _BLOCK_ORDERS:
             raise c.fail(f"{path}.order", f"{order!r} is not an order", f"allowed: {', '.join(_BLOCK_ORDERS)}")
         reps = c.get(body, path, "repetitions", "int", 1)
-        if reps < 1:
-            raise c.fail(f"{path}.repetitions", f"{reps!r} is not allowed", "must be a whole number >= 1")
+        if not 1 <= reps <= MAX_REPETITIONS:
+            raise c.fail(f"{path}.repetitions", f"{reps!r} is not allowed",
+                         f"must be a whole number >= 1 and at most {MAX_REPETITIONS:,}")
         items = c.get(body, path, "items", "list")
         if not items:
             raise c.fail(f"{path}.items", "is empty", "required: at least one phase")
@@ -332,6 +429,9 @@ class _Parser:
             rates = c.get(body, pp, "steps_bpm", "numbers")
             if len(rates) < 2:
                 raise c.fail(f"{pp}.steps_bpm", "needs at least two rates", "for one rate use rate_bpm")
+            if len(rates) > MAX_PHASES:
+                raise c.fail(f"{pp}.steps_bpm", f"{len(rates):,} rates make as many phases",
+                             f"allowed: at most {MAX_PHASES:,} phases after expansion")
             where = [f"{pp}.steps_bpm[{i}]" for i in range(len(rates))]
         for rate, at in zip(rates, where):
             if not RATE_RANGE_BPM[0] <= rate <= RATE_RANGE_BPM[1]:
