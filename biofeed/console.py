@@ -50,6 +50,16 @@ def text(value: object, style: str = "") -> Text:
     return Text(clean(value), style=style)
 
 
+class SafeConsole(Console):
+    """A rich Console that never sends a control character it was given: every string it
+    renders (``print`` arguments, table cells and titles given as str) passes through
+    :func:`clean` before its markup is parsed. Defence in depth under :func:`plain` and
+    :func:`text`, which callers still use for markup; rich's own styling is unaffected."""
+
+    def render_str(self, text: str, *args, **kwargs):
+        return super().render_str(clean(text), *args, **kwargs)
+
+
 def current_status(live: LiveBuffers, runner: ProtocolRunner | None) -> dict:
     """Phase, elapsed session seconds, HR (bpm), SCL (uS) and samples recorded, right now."""
     t = live.clock.now() if live.clock is not None and live.clock.started else 0.0

@@ -70,6 +70,22 @@ def test_plain_never_raises_and_removes_every_control(value):
     _render(f"[red]{out}[/red]")                             # never a MarkupError
 
 
+def test_safe_console_never_sends_a_control_character_it_was_given():
+    from rich.table import Table
+
+    from biofeed.console import SafeConsole
+
+    console = SafeConsole(width=200, force_terminal=False, highlight=False, emoji=False)
+    table = Table(title=f"t {ANSI}")
+    table.add_column(f"c {ANSI}")
+    table.add_row(f"cell {ANSI}\x9b2J")
+    with console.capture() as cap:
+        console.print(f"[bold]raw {ANSI} line[/bold]", table)
+    out = cap.get()
+    assert "\x1b" not in out and "\x9b" not in out
+    assert out.count("\\x1b[31m") == 4 and "\\x9b2J" in out
+
+
 def test_dataframe_table_title_headers_and_cells_are_plain():
     import pandas as pd
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-
 from .. import __version__
 from . import analysis, devices, gui, info, protocols, run, session, synchrony, verify
 
@@ -42,13 +40,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from rich.errors import MarkupError
+
+    from ..console import SafeConsole, plain
+
     # Piped output (logs, tests) gets wide tables instead of rich's 80-column default. No
-    # emoji codes: ``:name:`` in a file name or label is printed as written.
-    console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
+    # emoji codes: ``:name:`` in a file name or label is printed as written. No control
+    # character from a name, label or path reaches the terminal (SafeConsole).
+    console = SafeConsole(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
     try:
         return args.func(args, console)
     except (ValueError, OSError) as exc:
-        from ..console import plain   # messages quote paths, ids and labels: never markup
-
+        # messages quote paths, ids and labels: never markup
         console.print(f"[red]biofeed {args.command}: {plain(exc)}[/red]")
+        return 2
+    except MarkupError as exc:    # a message that was not escaped: say so instead of a traceback
+        console.print(f"[red]biofeed {args.command}: could not show a message (a bug, please "
+                      f"report it): {plain(exc)}[/red]")
         return 2
