@@ -76,6 +76,7 @@ class StartDialog(QDialog):
         spec_row.addWidget(add)
         self.spec_error = QLabel("")
         self.spec_error.setWordWrap(True)
+        self.spec_error.setTextFormat(Qt.PlainText)   # messages quote typed text: never HTML
         self.spec_error.setStyleSheet("color: #b00020;")
         self.folder = QLineEdit(str(out_dir))
         browse = QPushButton("Browse…")
