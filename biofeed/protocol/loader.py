@@ -276,6 +276,16 @@ def read_template(path: str | Path) -> ProtocolTemplate:
     return parse(text, str(path))
 
 
+@dataclass(frozen=True)
+class _RuleContext:
+    """What stop rules are checked against: the rating scales' range (None without ratings),
+    whether a stressor exists and a recovery phase follows the last one."""
+
+    scale: tuple[int, int] | None
+    stressor: bool
+    recovery_after: bool
+
+
 class _Parser:
     def __init__(self, check: _Checker) -> None:
         self.c = check
@@ -329,12 +339,21 @@ class _Parser:
         if unused:
             raise c.fail(f"blocks.{unused[0]}", "is defined but never used",
                          "reference it from phases as { block = \"" + unused[0] + "\" }")
-        template = ProtocolTemplate(meta, tuple(entries), blocks, (), c.file)
-        rules = tuple(self.stop_rule(raw, f"stop_rules[{i}]", template)
-                      for i, raw in enumerate(c.get(doc, "", "stop_rules", "list", [])))
-        template = ProtocolTemplate(meta, tuple(entries), blocks, rules, c.file)
-        self.check_labels(template.build(0))
-        return template
+        expanded = ProtocolTemplate(meta, tuple(entries), blocks, (), c.file).build(0)   # once
+        raw_rules = c.get(doc, "", "stop_rules", "list", [])
+        rules = ()
+        if raw_rules:   # what every rule checks against, computed once
+            phases = expanded.phases
+            scales = [p.rating for p in phases if p.rating is not None]
+            stressors = [i for i, p in enumerate(phases) if p.stressor]
+            context = _RuleContext(
+                (min(s.min for s in scales), max(s.max for s in scales)) if scales else None,
+                bool(stressors),
+                bool(stressors) and any(p.kind == "recovery" for p in phases[stressors[-1] + 1:]))
+            rules = tuple(self.stop_rule(raw, f"stop_rules[{i}]", context)
+                          for i, raw in enumerate(raw_rules))
+        self.check_labels(expanded)
+        return ProtocolTemplate(meta, tuple(entries), blocks, rules, c.file)
 
     def check_size(self, phases_n: int, total_s: float, blame: str) -> None:
         """The expanded protocol so far (up to ``blame``) within :data:`MAX_PHASES` phases and
@@ -457,30 +476,27 @@ class _Parser:
             raise c.fail(f"{pp}.step_rest_s", "only applies to steps_bpm", "remove it or use steps_bpm")
         return [Pacer(float(r), inhale, hold_in, hold_out) for r in rates], rest
 
-    def stop_rule(self, raw: Any, path: str, template: ProtocolTemplate) -> StopRule:
+    def stop_rule(self, raw: Any, path: str, context: "_RuleContext") -> StopRule:
         c = self.c
         c.keys(raw, path, _RULE_KEYS)
         kind = c.get(raw, path, "kind", "str")
         if kind not in STOP_RULE_KINDS:
             raise c.fail(f"{path}.kind", f"unknown stop rule kind {kind!r}", f"allowed: {', '.join(sorted(STOP_RULE_KINDS))}")
         threshold = float(c.get(raw, path, "threshold", "number"))
-        phases = template.build(0).phases
         if kind == "rating":
             if "for_s" in raw:
                 raise c.fail(f"{path}.for_s", "applies to arousal rules only", "remove it")
-            scales = [p.rating for p in phases if p.rating is not None]
-            if not scales:
+            if context.scale is None:
                 raise c.fail(path, "a rating stop rule needs a rating phase", "add a phase with kind = \"rating\"")
-            lo, hi = min(s.min for s in scales), max(s.max for s in scales)
+            lo, hi = context.scale
             if not lo <= threshold <= hi:
                 raise c.fail(f"{path}.threshold", f"{threshold:g} is off the rating scale", f"allowed: {lo}-{hi}")
             rule = StopRule(kind, threshold)
         else:
             rule = StopRule(kind, threshold, c.positive(raw, path, "for_s"))
-        stressors = [i for i, p in enumerate(phases) if p.stressor]
-        if not stressors:
+        if not context.stressor:
             raise c.fail(path, "the protocol has no stressor phase to stop", "mark prompts with stressor = true")
-        if not any(p.kind == "recovery" for p in phases[stressors[-1] + 1:]):
+        if not context.recovery_after:
             raise c.fail(path, "no recovery phase follows the last stressor",
                          "add a phase with kind = \"recovery\" after the stressors")
         return rule

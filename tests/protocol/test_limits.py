@@ -180,3 +180,15 @@ def test_a_valid_file_expands_within_the_limits_or_is_refused(reps, items, after
     else:
         assert len(p.phases) == n <= MAX_PHASES
         assert p.duration_s <= MAX_TOTAL_S * (1 + 1e-9)
+
+
+def test_validation_expands_once_however_many_stop_rules(monkeypatch):
+    from biofeed.protocol import loader
+
+    calls = []
+    build = loader.ProtocolTemplate.build
+    monkeypatch.setattr(loader.ProtocolTemplate, "build",
+                        lambda self, seed=None: calls.append(seed) or build(self, seed))
+    rules = '[[stop_rules]]\nkind = "rating"\nthreshold = 8\n' * 500
+    template = parse(VALID.replace("[[stop_rules]]", rules + "[[stop_rules]]", 1), "my.toml")
+    assert len(template.stop_rules) == 502 and len(calls) == 1
