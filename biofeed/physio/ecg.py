@@ -40,11 +40,9 @@ from collections import deque
 
 import numpy as np
 from scipy import signal as sps
-from scipy.ndimage import maximum_filter1d
 
 from .beats import BeatProcessor, detect_all
-from .filters import (HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows,
-                      windows)
+from .filters import HoldLast, LinearFilter, MovingSum, SignalBuffer, hann_taps, smooth_rows
 
 __all__ = ["RPeakDetector", "RPeakProcessor", "ecg_peaks"]
 
@@ -110,8 +108,18 @@ class RPeakDetector:
         self._search = (round(lag + 0.09 * fs), round(lag - 0.05 * fs))   # samples before i
         # local baseline: median ECG over this many samples before and after the search window
         self._anchor = 2 * round(0.03 * fs) + 1
-        # the locator reads this far before an energy peak
-        self._reach = self._search[0] + max(self._anchor, 2 * len(self._taps))
+        # what is read around an energy peak c, as (first sample - c, samples): the ECG the
+        # locator filters, the baseline before and after the search window, the slope where
+        # it looks for steep samples, the slope over the integration window ending at c
+        (a, b), m, n = self._search, len(self._taps), self._anchor
+        reads = [(-a - m // 2 * 2, a - b + 2 * m - 1), (-a - n, n), (1 - b, n),
+                 (self._bp_delay - a, a - b + 1), (1 - self._integrate.n, self._integrate.n)]
+        first = min(0, *(o for o, _ in reads))
+        self._reach = -first                             # this far before c
+        self._around = np.arange(first, max(1, *(o + w for o, w in reads)))
+        self._ecg, left, right, self._steep, self._slopes = (slice(o - first, o - first + w)
+                                                             for o, w in reads)
+        self._ends = np.array([np.arange(len(self._around))[k] for k in (left, right)])
         self._half = max(1, round(refractory * fs))      # candidate: max within +-refractory
         self._twave = twave * fs
         self._learning = max(1, round(learning * fs))
@@ -171,67 +179,59 @@ class RPeakDetector:
     def _classify(self, cand: np.ndarray) -> np.ndarray:
         """Threshold decisions on the candidate energy peaks ``cand``; R-peaks of the beats."""
         energy = self._buf.data[cand - self._buf.start, 0]
-        slopes = self._rows(cand - self._integrate.n + 1, self._integrate.n, 1,
-                            len(cand) > 0 and cand[0] < self._integrate.n).max(axis=1,
-                                                                             initial=0.0)
+        slope, ecg = self._read(cand)
+        slopes = slope[:, self._slopes].max(axis=1, initial=0.0)
         # rounding residue of the filters on a flat signal is no complex
-        real = slopes > 1e-9 * np.abs(self._buf.data[cand - self._buf.start, 2])
+        real = slopes > 1e-9 * np.abs(ecg[:, self._reach])
         # a complex cut by either end of the data cannot be located
         a, b = self._search
         whole = real & (cand >= a) & (cand - b < self._n)
         cand, energy, slopes = cand[whole], energy[whole], slopes[whole]
-        starts, dev, peaks = self._complexes(cand)
-        return self._levels.decide(cand, energy, slopes, starts, _Morphologies.complexes(dev),
-                                   peaks, self._scan)
+        dev, top, bottom = self._complexes(slope[whole], ecg[whole])
+        return self._levels.decide(cand, energy, slopes, cand - a, _Morphologies.complexes(dev),
+                                   top, bottom, self._scan)
 
-    def _complexes(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Where the QRS search window of each candidate starts, the ECG over it as the
-        deviation from a local baseline (rows), and the positions of the row's maximum and of
-        its minimum where the complex is steep (shape (k, 2): within :data:`STEEP_S` of a slope
-        of at least :data:`STEEP_FRACTION` of the row's steepest; the slope lags the ECG by the
-        band-pass group delay)."""
+    def _read(self, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """|slope| and ECG around each energy peak c in ``cand``, over
+        ``[c - self._reach, c - self._reach + len(self._around))``: two arrays of shape
+        (k, len(self._around)). Indices before the first or after the last sample read the
+        first or last sample."""
+        idx = cand[:, None] + self._around
+        if len(cand) and (idx[0, 0] < 0 or idx[-1, -1] >= self._n):
+            idx = np.clip(idx, 0, self._n - 1)
+        idx -= self._buf.start
+        return self._buf.data[idx, 1], self._buf.data[idx, 2]
+
+    def _complexes(self, slope: np.ndarray,
+                   ecg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ECG over the QRS search window of each candidate (rows of :meth:`_read`) as the
+        deviation from a local baseline (rows), and the positions in the window of the row's
+        maximum and of its minimum where the complex is steep (within :data:`STEEP_S` of a
+        slope of at least :data:`STEEP_FRACTION` of the row's steepest; the slope lags the
+        ECG by the band-pass group delay)."""
         a, b = self._search
-        starts = cand - a
         # the ECG around each complex: a running median (which removes pacemaker spikes and
         # other spikes narrower than half of it), then a linear-phase Hann kernel, both 20 ms
         # and centred; the filters and the baseline may reach past the ends of the data
-        m = len(self._taps)
-        edge = len(cand) > 0 and (cand[0] < self._reach or cand[-1] + self._reach >= self._n)
-        rows = self._rows(starts - (m // 2) * 2, a - b + 2 * m - 1, 2, edge)
-        ecg = smooth_rows(_middle(windows(rows, m)), self._taps)
+        r = len(self._taps) // 2
+        smooth = smooth_rows(sps.medfilt2d(ecg[:, self._ecg], (1, 2 * r + 1))[:, r:-r],
+                             self._taps)
         # deviation from the line joining the median ECG before and after the window
-        n, k = self._anchor, len(cand)
-        ends = _middle(self._rows(np.concatenate((starts - n, starts + (a - b) + 1)), n, 2, edge))
-        left, right = ends[:k, None], ends[k:, None]
-        dev = ecg - (left + (right - left) * _ramp(a - b + 1, n))
-        slope = self._rows(starts + self._bp_delay, a - b + 1, 1, edge)
+        ends = ecg[:, self._ends]
+        ends.partition(self._anchor // 2, axis=-1)
+        left, right = ends[:, :1, self._anchor // 2], ends[:, 1:, self._anchor // 2]
+        dev = smooth - (left + (right - left) * _ramp(a - b + 1, self._anchor))
         # steep: a sample at least STEEP_FRACTION of the row's steepest within +-h samples,
         # counted by running sums (cheaper than a moving maximum on a few short rows)
+        slope = slope[:, self._steep]
         h = self._steep_half
         above = slope >= STEEP_FRACTION * slope.max(axis=1, keepdims=True)
         count = np.zeros((len(slope), above.shape[1] + 2 * h + 1))
         np.cumsum(above, axis=1, out=count[:, h + 1:above.shape[1] + h + 1])
         count[:, above.shape[1] + h + 1:] = count[:, above.shape[1] + h:above.shape[1] + h + 1]
         steep = count[:, 2 * h + 1:] > count[:, :above.shape[1]]
-        peaks = np.column_stack((np.where(steep, dev, -np.inf).argmax(axis=1),
-                                 np.where(steep, dev, np.inf).argmin(axis=1)))
-        return starts, dev, peaks
-
-    def _rows(self, starts: np.ndarray, width: int, column: int, edge: bool) -> np.ndarray:
-        """``column`` of the buffer over ``[starts[k], starts[k] + width)``, shape (k, width).
-
-        With ``edge``, indices before the first or after the last sample read the first or
-        last sample; without, all of them must lie in the buffer.
-        """
-        idx = starts[:, None] + _arange(width)
-        if edge:
-            idx = np.clip(idx, 0, self._n - 1)
-        return self._buf.data[idx - self._buf.start, column]
-
-
-@functools.cache
-def _arange(n: int) -> np.ndarray:
-    return np.arange(n)
+        return (dev, np.where(steep, dev, -np.inf).argmax(axis=1),
+                np.where(steep, dev, np.inf).argmin(axis=1))
 
 
 @functools.cache
@@ -248,9 +248,26 @@ def _window_maxima(e: np.ndarray, w: int) -> np.ndarray:
     """
     n = len(e)
     core = e[w + 1:n - w]
-    top = maximum_filter1d(e, 2 * w + 1)[w + 1:n - w]        # max of e[j - w, j + w]
-    return np.flatnonzero((core > e[w:n - w - 1]) & (core >= e[w + 2:n - w + 1]) & (core > 0)
-                          & (core >= top))
+    top = _running_max(e[1:], 2 * w + 1)                     # max of e[j - w, j + w]
+    # the largest within +-w and larger than the sample before (the first of a plateau)
+    j = np.flatnonzero((core >= top) & (core > e[w:n - w - 1]))
+    return j[core[j] > 0]
+
+
+def _running_max(x: np.ndarray, width: int) -> np.ndarray:
+    """Maximum of every ``width`` consecutive samples of ``x`` (``len(x) - width + 1`` values).
+
+    By doubling: after step k each value is the maximum of 2**k samples, and the last step
+    joins two overlapping spans; about log2(width) vectorised maxima, exact, and cheaper than
+    ``scipy.ndimage.maximum_filter1d`` on chunk-sized input.
+    """
+    m, span = x, 1
+    while 2 * span <= width:
+        m = np.maximum(m[:-span], m[span:])     # m[i] = max of x[i : i + 2 span]
+        span *= 2
+    if span < width:
+        m = np.maximum(m[:len(m) - (width - span)], m[width - span:])
+    return m
 
 
 class _Levels:
@@ -329,20 +346,20 @@ class _Levels:
         return self.since + int(self.SEARCH * (self.mean_rr or self.MAX_RR * self.fs))
 
     def decide(self, cand: np.ndarray, energy: np.ndarray, slopes: np.ndarray,
-               starts: np.ndarray, complexes: list[tuple], peaks: np.ndarray,
-               upto: int) -> np.ndarray:
+               starts: np.ndarray, complexes: list[tuple], top: np.ndarray,
+               bottom: np.ndarray, upto: int) -> np.ndarray:
         """Classify candidates in order, search back where due before ``upto`` (the first
         index not yet scanned); return the R-peak indices of the beats, increasing.
 
         ``cand``: energy-peak indices; ``energy``, ``slopes``: their integrated energy and
-        maximal slope; ``starts``, ``complexes``, ``peaks``: where each one's QRS search window
-        starts, the ECG over it as the deviation from baseline (one item of
+        maximal slope; ``starts``, ``complexes``, ``top``, ``bottom``: where each one's QRS
+        search window starts, the ECG over it as the deviation from baseline (one item of
         :meth:`_Morphologies.complexes` each) and the positions of its steep maximum and
         minimum in the window.
         """
         out: list[int] = []
         queue = list(zip(cand.tolist(), energy.tolist(), slopes.tolist(), starts.tolist(),
-                         complexes, peaks.tolist()))
+                         complexes, top.tolist(), bottom.tolist()))
         k = 0
         while True:
             due = self._due()
@@ -385,7 +402,7 @@ class _Levels:
 
     def _beat(self, c: tuple, out: list[int]) -> None:
         """Accept candidate ``c``; the candidates waiting before it were noise."""
-        i, e, s, start, complex_, (top, bottom) = c
+        i, e, s, start, complex_, top, bottom = c
         if self.waiting:
             noise = [w[1] for w in self.waiting if w[0] < i]
             if noise:
@@ -467,9 +484,9 @@ class _Morphologies:
         when there is none)."""
         if not len(self.shapes):
             return -1, -1.0
-        sims = self.shapes.dot(dev)     # the BLAS call of @, with less overhead
-        j = int(sims.argmax())
-        return j, float(sims[j]) / norm
+        sims = self.shapes.dot(dev).tolist()    # (ndarray.dot: the BLAS call of @, cheaper)
+        sim = max(sims)
+        return sims.index(sim), sim / norm
 
     def known(self, complex_: tuple[np.ndarray, float, np.ndarray]) -> bool:
         """Is the complex (an item of :meth:`complexes`) of a shape seen before?"""
@@ -519,12 +536,6 @@ class _Morphologies:
         self.beats[j] = 1
         self._set(j, v, False)
         return j
-
-
-def _middle(x: np.ndarray) -> np.ndarray:
-    """Median along the last axis, of odd length (``np.median`` without its overhead)."""
-    k = x.shape[-1] // 2
-    return np.partition(x, k, axis=-1)[..., k]
 
 
 def _median(values) -> float:
