@@ -91,8 +91,9 @@ def _with_whole_phase(rec: Recording) -> pd.DataFrame:
 
 def artifact_summary(rec: Recording) -> pd.DataFrame:
     """Corrected beats (% of NN), gaps per raw stream (count, s), coverage (% of the recording),
-    implausible EDA samples (% outside :data:`EDA_PLAUSIBLE_US`) and, per quality stream, its
-    segments and the share rated good (%; :mod:`biofeed.physio.quality`)."""
+    implausible EDA samples (% outside :data:`EDA_PLAUSIBLE_US`), per quality stream, its
+    segments and the share rated good (%; :mod:`biofeed.physio.quality`), and each damaged part
+    of the file (:mod:`biofeed.record.integrity`) with its span (s)."""
     rows, end = [], _end_s(rec)
     for name, info in rec.streams.items():
         if info.kind == "quality":
@@ -117,6 +118,8 @@ def artifact_summary(rec: Recording) -> pd.DataFrame:
             v = sig.values if sig.values.ndim == 1 else sig.values[:, 0]
             lo, hi = EDA_PLAUSIBLE_US
             rows.append((name, "implausible EDA", 100.0 * float(np.mean((v < lo) | (v > hi))), "%"))
+    # damaged parts of the file (left out, never read as other numbers): their span, s
+    rows += [(d.where, f"damaged: {d.what}", d.end_s - d.start_s, "s") for d in rec.verify()]
     return pd.DataFrame(rows, columns=["stream", "measure", "value", "unit"])
 
 

@@ -35,9 +35,11 @@ class BatchResult:
 
 
 def session_rows(path: str, read_options: dict | None = None) -> pd.DataFrame:
-    """The per-phase table of one recording, with its ``file`` and ``session_id``."""
+    """The per-phase table of one recording, with its ``file``, ``session_id`` and ``damaged``
+    (the number of damaged parts of the file left out, :mod:`biofeed.record.integrity`)."""
     rec = read(path, **(read_options or {}))
     table = analyze(rec).phases
+    table.insert(0, "damaged", len(rec.verify()))
     table.insert(0, "session_id", rec.meta.get("session_id", ""))
     table.insert(0, "file", str(path))
     return table

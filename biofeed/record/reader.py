@@ -2,8 +2,10 @@
 as a :class:`Recording`."""
 from __future__ import annotations
 
+import bisect
 import inspect
 import json
+import math
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -11,12 +13,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Iterator
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from ..stream import StreamInfo
-from .schema import APPLICATION_ID, BLOB_DTYPE, SCHEMA_VERSION
+from .integrity import Damage, padded, rows, runs, truncation
+from .schema import APPLICATION_ID, BLOB_DTYPE, CRC_SINCE, SCHEMA_VERSION, chunk_crc, row_crc
+
+
+#: Chunks looked up one by one past a damaged page when the session did not say how many it
+#: wrote (it did not end cleanly).
+PROBE_CHUNKS = 4096
 
 
 class SessionFileError(ValueError):
@@ -58,14 +67,22 @@ class Signal:
         return pd.DataFrame(values, index=pd.Index(self.times, name="time_s"), columns=list(self.channels))
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, image: bytes | None = None) -> sqlite3.Connection:
+    """A read-only connection to a biofeed session file (its schema version checked), or to
+    ``image``, the file's bytes held in memory (a truncated file, padded)."""
     if not path.is_file():
         raise SessionFileError(f"{path}: no such session file")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        if image is None:
+            con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        else:
+            con = sqlite3.connect(":memory:")
+            con.deserialize(image)
+        # text that is not UTF-8 (a damaged row) reads as text that fails its CRC, not as an error
+        con.text_factory = lambda b: b.decode("utf-8", "surrogateescape")
         app_id = con.execute("PRAGMA application_id").fetchone()[0]
         version = con.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         raise SessionFileError(f"{path}: not a biofeed session file (SQLite says: {exc})") from None
     if app_id != APPLICATION_ID:
         con.close()
@@ -76,6 +93,40 @@ def _connect(path: Path) -> sqlite3.Connection:
         raise SessionFileError(f"{path}: schema version {version} is newer than this biofeed "
                                f"reads ({SCHEMA_VERSION}); upgrade biofeed")
     return con
+
+
+def _checked(con: sqlite3.Connection, table: str, columns: str, crc: bool, damage: list[Damage],
+             order: str = "") -> Iterator[tuple]:
+    """The rows of ``table`` whose CRC holds (every row of a schema 1 file); the others are
+    reported in ``damage``."""
+    sql = f"SELECT {columns}{', crc' if crc else ''} FROM {table}{order}"
+    for row in rows(con, sql, (), table, damage):
+        if crc and row[-1] != row_crc(*row[:-1]):
+            damage.append(Damage(table, math.nan, math.nan, f"row {row[0]!r} fails its CRC: left out"))
+            continue
+        yield row[:-1] if crc else row
+
+
+def _stream_info(row: tuple) -> StreamInfo:
+    """A streams row as a StreamInfo; ValueError when a field has the wrong type or value."""
+    sid, name, kind, unit, rate, channels, device, derived = row
+    channels = json.loads(channels)
+    if not (isinstance(name, str) and isinstance(kind, str) and isinstance(unit, str)
+            and isinstance(device, str) and isinstance(rate, (int, float)) and rate >= 0
+            and isinstance(channels, list) and channels and all(isinstance(c, str) for c in channels)):
+        raise ValueError(f"stream row {sid!r} has fields of the wrong type")
+    return StreamInfo(name, kind, unit, float(rate), tuple(channels), device, bool(derived))
+
+
+def _event_row(row: tuple) -> tuple:
+    """An events row as ``(onset, duration, label, kind, payload, id)``; ValueError when damaged."""
+    eid, onset, duration, label, kind, payload = row
+    payload = json.loads(payload)
+    if not (isinstance(eid, int) and isinstance(onset, (int, float)) and math.isfinite(onset)
+            and isinstance(duration, (int, float)) and isinstance(label, str)
+            and isinstance(kind, str) and isinstance(payload, dict)):
+        raise ValueError(f"event row {eid!r} has fields of the wrong type")
+    return float(onset), float(duration), label, kind, payload, eid
 
 
 def find_gaps(t0: np.ndarray, n: np.ndarray, rate: float, tolerance: float = 1.5) -> list[tuple[float, float]]:
@@ -127,28 +178,88 @@ class Recording:
     events : pandas.DataFrame
         Columns ``onset``, ``duration`` (session seconds), ``label``, ``kind``, ``payload`` (dict),
         ``id``, sorted by onset.
+    damage : list of Damage
+        What failed its check so far (:mod:`biofeed.record.integrity`): the file, metadata,
+        stream and event rows at opening, each stream's chunks when it is first read;
+        :meth:`verify` reads them all. Damaged rows are left out, never read as other numbers.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._own: dict[str, Signal] = {}
         self._base: Recording | None = None
-        con = _connect(self.path)
+        self._damage: list[Damage] = []
+        self._stream_damage: dict[str, list[Damage]] = {}
+        self._tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if not self.path.is_file():
+            raise SessionFileError(f"{self.path}: no such session file")
+        cut = truncation(self.path)
+        self._damage += [cut] if cut else []
+        # SQLite refuses a file shorter than its header says: read it padded to that length,
+        # the missing pages zeros (their rows fail their checks, the rest reads)
+        self._image = padded(self.path) if cut else None
+        con = _connect(self.path, self._image)
         try:
-            self.meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
-            rows = con.execute("SELECT id, name, kind, unit, rate, channels, device, derived "
-                               "FROM streams ORDER BY id").fetchall()
-            self._ids = {r[1]: r[0] for r in rows}
-            self.streams = {r[1]: StreamInfo(r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), r[6],
-                                             bool(r[7])) for r in rows}
-            ev = con.execute("SELECT id, onset, duration, label, kind, payload FROM events "
-                             "ORDER BY onset, id").fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise SessionFileError(f"{self.path}: damaged session file ({exc})") from None
+            self._crc = con.execute("PRAGMA user_version").fetchone()[0] >= CRC_SINCE
+            self.meta = {}
+            for key, value in _checked(con, "meta", "key, value", self._crc, self._damage):
+                try:
+                    self.meta[key] = json.loads(value)
+                except (TypeError, ValueError):
+                    self._damage.append(Damage("meta", math.nan, math.nan, f"{key!r} is not JSON: left out"))
+            self._ids, self.streams = {}, {}
+            for row in _checked(con, "streams", "id, name, kind, unit, rate, channels, device, derived",
+                                self._crc, self._damage, " ORDER BY id"):
+                try:
+                    info = _stream_info(row)
+                except (TypeError, ValueError) as exc:
+                    self._damage.append(Damage("streams", math.nan, math.nan, f"{exc}: left out"))
+                    continue
+                self._ids[info.name], self.streams[info.name] = row[0], info
+            events = []
+            for row in _checked(con, "events", "id, onset, duration, label, kind, payload", self._crc,
+                                self._damage, " ORDER BY onset, id"):
+                try:
+                    events.append(_event_row(row))
+                except (TypeError, ValueError) as exc:
+                    self._damage.append(Damage("events", math.nan, math.nan, f"{exc}: left out"))
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            raise SessionFileError(f"{self.path}: damaged session file (SQLite says: {exc})") from None
         finally:
             con.close()
-        self.events = events_frame([(r[1], r[2], r[3], r[4], json.loads(r[5]), r[0]) for r in ev])
+        if self._damage and not self.streams and not self.meta:
+            raise SessionFileError(f"{self.path}: damaged session file, nothing in it reads "
+                                   f"({self._damage[0].what})")
+        self.events = events_frame(events)
+        written = self.meta.get("events_written")
+        missing = (written - len(events) - sum(d.where == "events" for d in self._damage)
+                   if isinstance(written, int) else 0)
+        if missing > 0:       # rows gone altogether, not only damaged ones
+            self._damage.append(Damage("events", math.nan, math.nan,
+                                       f"{missing} of {written} events missing"))
         self.signals: Mapping[str, Signal] = _Signals(self)
+
+    @property
+    def damage(self) -> list[Damage]:
+        own = getattr(self, "_damage", [])
+        streams = getattr(self, "_stream_damage", {})
+        base = self._base.damage if self._base is not None else []
+        return [*base, *own, *(d for name in self.streams for d in streams.get(name, []))]
+
+    def verify(self) -> list[Damage]:
+        """Check every chunk of every stream (reading them, keeping none) and return all damage."""
+        if self._base is not None:
+            self._base.verify()
+        for name in self.streams:
+            if name not in self._own and self._base is None:
+                self.chunk_table(name)
+        return self.damage
+
+    @property
+    def integrity_checked(self) -> bool:
+        """False for files written before rows carried CRCs (schema 1): damage inside a row
+        cannot be seen there."""
+        return getattr(self, "_crc", True)
 
     @classmethod
     def from_signals(cls, signals: Iterable[Signal], events: pd.DataFrame | None = None,
@@ -197,19 +308,101 @@ class Recording:
             return _segments(self._own[name])
         if self._base is not None:
             return self._base.chunk_table(name)
-        con = _connect(self.path)
-        try:
-            rows = con.execute("SELECT t0, n FROM chunks WHERE stream_id = ? ORDER BY seq",
-                               (self._ids[name],)).fetchall()
-        finally:
-            con.close()
-        arr = np.array(rows, dtype=float).reshape(-1, 2)
-        return arr[:, 0], arr[:, 1].astype(np.int64)
+        if name not in self._tables:
+            self._chunks(name, keep=False)
+        return self._tables[name]
 
     def gaps(self, name: str) -> list[tuple[float, float]]:
         """Gaps in a regular stream as ``(start, end)`` session seconds."""
         t0, n = self.chunk_table(name)
         return find_gaps(t0, n, self.streams[name].rate)
+
+    def _chunks(self, name: str, keep: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The stream's chunks that pass their checks, in order, as ``(times, values)`` when
+        ``keep`` (else empty); their start times and counts go to the chunk table, the others
+        to the damage list (a gap where they were).
+
+        Chunks are scanned in order; where SQLite cannot read on (a damaged page), the scan
+        resumes at the next chunk it can read, found by looking chunks up one by one up to the
+        count written at the end of the session (or :data:`PROBE_CHUNKS` past the last one read)."""
+        info, sid = self.streams[name], self._ids[name]
+        nch, regular = len(info.channels), info.rate > 0
+        columns = f"seq, t0, n, timestamps, vals{', crc' if self._crc else ''}"
+        scan = f"SELECT {columns} FROM chunks WHERE stream_id = ? AND seq >= ? ORDER BY seq"
+        one = f"SELECT {columns} FROM chunks WHERE stream_id = ? AND seq = ?"
+        written = self.meta.get("chunks_written")
+        written = written.get(name) if isinstance(written, dict) else None
+        good, bad, kept = [], [], []
+        expected, tail = 0, None
+
+        def take(row) -> None:
+            """Use a row that passed its CRC (or has none) as the chunk ``seq``."""
+            nonlocal expected
+            seq, t0, n, ts, vals = row[:5]
+            bad.extend(range(expected, seq))                # rows missing or damaged
+            expected = seq + 1
+            checked = _chunk_arrays(t0, n, ts, vals, nch, info.rate)
+            if checked is None:
+                bad.append(seq)
+                return
+            good.append((seq, float(t0), int(n), float(checked[0][-1]) if n else float(t0)))
+            if keep:
+                kept.append(checked)
+
+        def sound(row) -> bool:
+            # a row failing its CRC has no trustworthy seq: the next good row (or the count
+            # written) shows it as missing
+            return (isinstance(row[0], int) and expected <= row[0] < expected + 10**6
+                    and (not self._crc or row[5] == chunk_crc(sid, *row[:5])))
+
+        con = _connect(self.path, self._image)
+        try:
+            while True:
+                try:
+                    for row in con.execute(scan, (sid, expected)):
+                        if sound(row):
+                            take(row)
+                    break
+                except (sqlite3.DatabaseError, UnicodeDecodeError):
+                    # a damaged page: look chunks up one by one to the next that reads and
+                    # checks out, take it (so every round moves on), and scan on after it
+                    limit = written if isinstance(written, int) else expected + PROBE_CHUNKS
+                    found = None
+                    for probe in range(expected, limit):
+                        try:
+                            row = con.execute(one, (sid, probe)).fetchone()
+                        except (sqlite3.DatabaseError, UnicodeDecodeError):
+                            continue
+                        if row is not None and sound(row):
+                            found = row
+                            break
+                    if found is None:
+                        if isinstance(written, int):
+                            bad.extend(range(expected, limit))
+                            expected = limit
+                        else:
+                            tail = expected           # how many there were is not known
+                        break
+                    take(found)
+        finally:
+            con.close()
+        if isinstance(written, int):
+            bad += range(expected, written)                          # the last rows are gone
+        seqs = [g[0] for g in good]
+        damage = []
+        for first, last in runs(sorted(set(bad))):
+            i = bisect.bisect_left(seqs, first)
+            start = good[i - 1][3] + (1 / info.rate if regular else 0.0) if i else math.nan
+            end = good[i][1] if i < len(good) else math.nan
+            what = f"chunk {first}" if first == last else f"chunks {first}-{last}"
+            damage.append(Damage(f"stream {name}", start, end, f"{what} fail their checks: left out (a gap)"))
+        if tail is not None:
+            start = good[-1][3] + (1 / info.rate if regular else 0.0) if good else math.nan
+            damage.append(Damage(f"stream {name}", start, math.nan, f"chunks from {tail} on are unreadable"))
+        self._stream_damage[name] = damage
+        self._tables[name] = (np.array([g[1] for g in good], dtype=float),
+                              np.array([g[2] for g in good], dtype=np.int64))
+        return kept
 
     def _load(self, name: str) -> Signal:
         if name in self._own:
@@ -217,27 +410,28 @@ class Recording:
         if self._base is not None:
             return self._base.signals[name]
         info = self.streams[name]
-        con = _connect(self.path)
-        try:
-            rows = con.execute("SELECT t0, n, timestamps, vals FROM chunks WHERE stream_id = ? "
-                               "ORDER BY seq", (self._ids[name],)).fetchall()
-        finally:
-            con.close()
         nch = len(info.channels)
-        parts_v, parts_t = [], []
-        for t0, n, ts, vals in rows:
-            v = np.frombuffer(vals, dtype=BLOB_DTYPE)
-            if v.size != n * nch:
-                raise SessionFileError(f"{self.path}: stream {name!r} chunk at t0={t0} s holds "
-                                       f"{v.size} values, expected {n} x {nch}")
-            parts_v.append(v.reshape(n, nch))
-            parts_t.append(np.frombuffer(ts, dtype=BLOB_DTYPE) if ts is not None
-                           else t0 + np.arange(n) / info.rate)
+        parts = self._chunks(name, keep=True)
+        parts_t, parts_v = [p[0] for p in parts], [p[1] for p in parts]
         values = np.concatenate(parts_v) if parts_v else np.empty((0, nch))
         times = np.concatenate(parts_t) if parts_t else np.empty(0)
         if nch == 1:
             values = values[:, 0]
         return Signal(values.astype(np.float64), times.astype(np.float64), info.rate, info.unit, info)
+
+
+def _chunk_arrays(t0, n, ts, vals, nch: int, rate: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """A chunk's sample times (s) and values ``(n, nch)``, or None when its fields do not fit
+    together (a damaged row of a file without CRCs)."""
+    if not (isinstance(n, int) and n >= 0 and isinstance(t0, (int, float)) and math.isfinite(t0)
+            and isinstance(vals, bytes) and len(vals) == 8 * n * nch):
+        return None
+    values = np.frombuffer(vals, dtype=BLOB_DTYPE).reshape(n, nch)
+    if rate > 0:
+        return t0 + np.arange(n) / rate, values
+    if not isinstance(ts, bytes) or len(ts) != 8 * n:
+        return None
+    return np.frombuffer(ts, dtype=BLOB_DTYPE), values
 
 
 def _segments(sig: Signal) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from .. import __version__
 from ..clock import SessionClock
 from ..stream import Chunk, Event, StreamInfo
 from .private import create_private
-from .schema import APPLICATION_ID, BLOB_DTYPE, DDL, SCHEMA_VERSION, SUFFIX
+from .schema import APPLICATION_ID, BLOB_DTYPE, DDL, SCHEMA_VERSION, SUFFIX, chunk_crc, row_crc
 
 _CLOSE = object()
 
@@ -45,6 +45,13 @@ def _create_private_file(path: Path) -> None:
         create_private(path, "biofeed never overwrites a recording").close()
     except FileExistsError as exc:
         raise RecorderError(str(exc)) from None
+
+
+def _put_meta(con: sqlite3.Connection, items: dict) -> None:
+    """Insert or replace meta rows, each value as JSON with its CRC."""
+    rows = [(k, json.dumps(v)) for k, v in items.items()]
+    con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?, ?)",
+                    [(k, v, row_crc(k, v)) for k, v in rows])
 
 
 class SessionRecorder:
@@ -148,18 +155,18 @@ class SessionRecorder:
         con.execute("BEGIN")
         for stmt in filter(str.strip, DDL.split(";")):
             con.execute(stmt)
-        con.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        _put_meta(con, meta)
         self._ids = {}
-        for s in streams:
-            cur = con.execute("INSERT INTO streams (name, kind, unit, rate, channels, device, derived) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                              (s.name, s.kind, s.unit, s.rate, json.dumps(list(s.channels)),
-                               s.device, int(s.derived)))
-            self._ids[s.name] = cur.lastrowid
+        for i, s in enumerate(streams, 1):
+            row = (i, s.name, s.kind, s.unit, float(s.rate), json.dumps(list(s.channels)), s.device,
+                   int(s.derived))
+            con.execute("INSERT INTO streams VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*row, row_crc(*row)))
+            self._ids[s.name] = i
         con.execute("COMMIT")
 
     def _loop(self, con: sqlite3.Connection) -> None:
         seq = dict.fromkeys(self._ids.values(), 0)
+        event_ids: set[int] = set()
         con.execute("BEGIN")
         last_commit = time.monotonic()
         while True:
@@ -172,20 +179,23 @@ class SessionRecorder:
             if what == "chunk":
                 sid = self._ids[item.info.name]
                 ts = None if item.timestamps is None else item.timestamps.astype(BLOB_DTYPE).tobytes()
-                con.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                            (sid, seq[sid], item.t0, len(item), ts,
-                             np.ascontiguousarray(item.values, dtype=BLOB_DTYPE).tobytes()))
+                row = (sid, seq[sid], float(item.t0), len(item), ts,
+                       np.ascontiguousarray(item.values, dtype=BLOB_DTYPE).tobytes())
+                con.execute("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, chunk_crc(*row)))
                 seq[sid] += 1
             elif what == "event":
-                con.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)",
-                            (item.id, item.onset, item.duration, item.label, item.kind,
-                             json.dumps(item.payload)))
+                row = (int(item.id), float(item.onset), float(item.duration), item.label, item.kind,
+                       json.dumps(item.payload))
+                con.execute("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (*row, row_crc(*row)))
+                event_ids.add(row[0])
             elif what == "end":
                 t_end, ended_by = item
-                end = {"completed": True, "duration_s": t_end, "ended_by": ended_by,
-                       "end_utc": datetime.now(timezone.utc).isoformat()}
-                con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                [(k, json.dumps(v)) for k, v in end.items()])
+                # the counts let a reader see rows that are gone altogether, not only damaged ones
+                counts = {name: seq[sid] for name, sid in self._ids.items()}
+                _put_meta(con, {"completed": True, "duration_s": t_end, "ended_by": ended_by,
+                                "end_utc": datetime.now(timezone.utc).isoformat(),
+                                "chunks_written": counts, "events_written": len(event_ids)})
             if time.monotonic() - last_commit >= self.commit_interval_s:
                 con.execute("COMMIT")
                 con.execute("BEGIN")

@@ -1,0 +1,169 @@
+"""Damaged session files: single bit flips and truncations at many offsets of a real recorded
+file are either harmless or reported (by stream and time); nothing is read as other numbers,
+and nothing but the documented error escapes ``read``, ``info``, ``analyze`` or ``export``."""
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import biofeed as bf
+from biofeed.clock import SessionClock
+from biofeed.record.reader import SessionFileError
+from biofeed.record.writer import SessionRecorder
+from biofeed.stream import Chunk, Event, StreamInfo
+
+ECG = StreamInfo("ecg", "ecg", "mV", 250.0, ("ECG",), "test")
+ACC = StreamInfo("acc", "acc", "g", 50.0, ("x", "y", "z"), "test")
+RR = StreamInfo("ecg.rr", "rr", "ms", 0.0, ("rr_ms",), "test", derived=True)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    """A 20 s session: ECG 250 Hz and ACC 50 Hz in 0.2 s chunks, irregular RR, 12 events."""
+    rng = np.random.default_rng(4)
+    clock = SessionClock()
+    clock.start()
+    rec = SessionRecorder(tmp_path_factory.mktemp("s"), participant="P01")
+    rec.start(clock, [ECG, ACC, RR])
+    for k in range(100):
+        t0 = k * 0.2
+        rec.write(Chunk(ECG, rng.normal(size=50), t0))
+        rec.write(Chunk(ACC, rng.normal(size=(10, 3)), t0))
+        if k % 4 == 0:
+            beats = t0 + np.array([0.1, 0.5])
+            rec.write(Chunk(RR, rng.normal(800, 40, 2), float(beats[0]), beats))
+    for i in range(12):
+        rec.event(Event(i, 1.5 * i, 1.0, f"phase {i}", "phase", {"i": i, "note": "x" * i}))
+    rec.close(20.0, "end of session")
+    return rec.path
+
+
+def _same_samples(got, want) -> bool:
+    """Every sample of ``got`` is a sample of ``want``: the same time and the same values."""
+    idx = np.searchsorted(want.times, got.times)
+    if np.any(idx >= len(want.times)):
+        return False
+    return bool(np.array_equal(want.times[idx], got.times) and np.array_equal(want.values[idx], got.values))
+
+
+def _check(original, path) -> str:
+    """Read ``path`` (a damaged copy of ``original``'s file): every value read equals the
+    original's at that time, and whatever is missing or left out is reported.
+    Returns ``"refused"``, ``"intact"`` or ``"reported"``."""
+    try:
+        rec = bf.read(path)
+        damage = rec.verify()
+        signals = {name: rec.signals[name] for name in rec.streams}
+    except SessionFileError as exc:
+        assert str(path) in str(exc)
+        return "refused"
+    lost = False
+    for name, sig in signals.items():
+        assert rec.streams[name] == original.streams[name]
+        want = original.signals[name]
+        assert _same_samples(sig, want), f"{name}: times or values that were never recorded"
+        lost |= len(sig) < len(want)
+    lost |= set(rec.streams) != set(original.streams)
+    by_id = {e.id: e for e in original.events.itertuples()}
+    for e in rec.events.itertuples():
+        o = by_id[e.id]
+        assert (e.onset, e.duration, e.label, e.kind, e.payload) == (o.onset, o.duration, o.label,
+                                                                     o.kind, o.payload)
+    lost |= len(rec.events) < len(original.events)
+    for key, value in rec.meta.items():
+        assert original.meta[key] == value, key
+    lost |= set(rec.meta) != set(original.meta)
+    if lost:
+        assert damage, "something was lost without a report"
+    for d in damage:        # reports say where and, for chunks, when
+        if d.where.startswith("stream ") and not math.isnan(d.start_s):
+            assert 0 <= d.start_s <= 20.2
+    return "reported" if damage else "intact"
+
+
+def test_an_intact_file_has_no_damage(session):
+    rec = bf.read(session)
+    assert rec.verify() == [] and rec.integrity_checked
+    assert rec.meta["chunks_written"] == {"ecg": 100, "acc": 100, "ecg.rr": 25}
+    assert rec.meta["events_written"] == 12
+
+
+@pytest.mark.slow
+def test_every_single_bit_flip_is_harmless_or_reported(session, tmp_path):
+    original = bf.read(session)
+    data = session.read_bytes()
+    rng = np.random.default_rng(1)
+    outcomes = {"refused": 0, "intact": 0, "reported": 0}
+    path = tmp_path / "flipped.biofeed"
+    for offset in range(0, len(data), len(data) // 500):    # 500 bytes across the file, a random bit each
+        flipped = bytearray(data)
+        flipped[offset] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(flipped))
+        outcomes[_check(original, path)] += 1
+    assert outcomes["reported"] > 0
+    print(outcomes)
+
+
+@pytest.mark.slow
+def test_truncations_are_reported_and_the_rest_reads(session, tmp_path):
+    original = bf.read(session)
+    data = session.read_bytes()
+    path = tmp_path / "cut.biofeed"
+    for size in sorted({*range(4096, len(data), len(data) // 40), len(data) - 2289, len(data) - 1}):
+        path.write_bytes(data[:size])
+        outcome = _check(original, path)        # refused only when nothing in it reads
+        assert outcome in ("reported", "refused"), size
+        if outcome == "reported":
+            assert any("bytes missing at the end" in d.what for d in bf.read(path).damage)
+        else:
+            with pytest.raises(SessionFileError, match="damaged session file, nothing in it reads"):
+                bf.read(path)
+
+
+def test_a_damaged_chunk_is_a_gap_where_it_was(session, tmp_path):
+    import sqlite3
+    path = tmp_path / "one.biofeed"
+    path.write_bytes(session.read_bytes())
+    con = sqlite3.connect(path)
+    vals = con.execute("SELECT vals FROM chunks WHERE stream_id = 1 AND seq = 40").fetchone()[0]
+    bad = bytes([vals[0] ^ 4]) + vals[1:]
+    con.execute("UPDATE chunks SET vals = ? WHERE stream_id = 1 AND seq = 40", (bad,))
+    con.commit()
+    con.close()
+    rec = bf.read(path)
+    sig = rec.signals["ecg"]
+    assert len(sig) == 99 * 50
+    assert rec.gaps("ecg") == [(pytest.approx(8.0), pytest.approx(8.2))]
+    (d,) = rec.damage
+    assert (d.where, d.start_s, d.end_s) == ("stream ecg", pytest.approx(8.0), pytest.approx(8.2))
+    assert "chunk 40 fail" in d.what
+    run = subprocess.run([sys.executable, "-m", "biofeed", "verify", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "stream ecg" in run.stdout and "chunk 40" in run.stdout
+    run = subprocess.run([sys.executable, "-m", "biofeed", "verify", str(session)], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and "no damage" in run.stdout, run.stdout + run.stderr
+    run = subprocess.run([sys.executable, "-m", "biofeed", "info", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0 and "Damage (1)" in run.stdout and "chunk 40" in run.stdout
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=1, max_size=16)), min_size=1,
+                      max_size=3))
+def test_fuzzed_session_files_read_or_give_the_documented_error(session, tmp_path_factory, edits):
+    original = bf.read(session)
+    data = bytearray(session.read_bytes())
+    for where, blob in edits:
+        at = int(where * (len(data) - 1))
+        data[at:at + len(blob)] = blob
+    path = tmp_path_factory.mktemp("fuzz") / "x.biofeed"
+    path.write_bytes(bytes(data))
+    _check(original, path)
