@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
-
+from ..console import plain
 from .common import positive, rr_correction_option
 
 
@@ -83,8 +82,12 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     result = analyze(read(args.session, **_read_options(args)), args.rr_correction)
     files = write_report(result, args.out)
     console.print(dataframe_table(result.phases, "Per-phase summary", PHASE_FORMATS))
-    console.print(f"RR artifact correction: {result.recording.meta['rr_correction']}")
-    console.print(f"table: {files.table}\nreport: {files.html}")
+    console.print(f"RR artifact correction: {plain(result.recording.meta['rr_correction'])}")
+    damage = result.recording.damage
+    if damage:
+        console.print(f"[yellow]damaged parts of the file left out: {len(damage)} "
+                      "(see the report's artifacts, or biofeed verify)[/yellow]")
+    console.print(f"table: {plain(files.table)}\nreport: {plain(files.html)}")
     return 0
 
 
@@ -94,11 +97,11 @@ def cmd_import(args: argparse.Namespace, console: Console) -> int:
 
     rec = read(args.source, **_read_options(args))
     path = to_session_file(rec, args.out)
-    console.print(f"imported {len(rec.streams)} stream(s) ({', '.join(rec.streams)}) and "
+    console.print(f"imported {len(rec.streams)} stream(s) ({plain(', '.join(rec.streams))}) and "
                   f"{len(rec.events)} event(s)")
     for skipped in rec.meta.get("skipped", []):
-        console.print(f"[yellow]skipped (no known stream kind): {escape(skipped)}[/yellow]")
-    console.print(f"session file: {path}")
+        console.print(f"[yellow]left out: {plain(skipped)}[/yellow]")
+    console.print(f"session file: {plain(path)}")
     return 0
 
 
@@ -109,16 +112,14 @@ def cmd_export(args: argparse.Namespace, console: Console) -> int:
     out = export(read(args.session, **_read_options(args)), args.out, args.format, args.stem,
                  args.derived)
     for name, reason in out.skipped.items():
-        console.print(f"[yellow]not exported: {name}: {reason}[/yellow]")
+        console.print(f"[yellow]not exported: {plain(name)}: {plain(reason)}[/yellow]")
     for path in out.files:
-        console.print(str(path))
+        console.print(plain(path))
     return 0
 
 
 def cmd_batch(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import Progress
-
-    from rich.markup import escape
 
     from ..analysis.batch import expand_paths, run_batch, write_table
 
@@ -133,7 +134,7 @@ def cmd_batch(args: argparse.Namespace, console: Console) -> int:
                            _read_options(args))
     write_table(result.table, args.out)
     for path, error in result.failures.items():
-        console.print(f"[red]failed: {escape(path)}: {escape(error)}[/red]")
+        console.print(f"[red]failed: {plain(path)}: {plain(error)}[/red]")
     ok = len(paths) - len(result.failures)
-    console.print(f"{ok} of {len(paths)} recording(s) analysed; table: {escape(str(args.out))}")
+    console.print(f"{ok} of {len(paths)} recording(s) analysed; table: {plain(args.out)}")
     return 1 if result.failures else 0

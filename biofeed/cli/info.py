@@ -9,6 +9,10 @@ import pandas as pd
 from rich.console import Console
 
 
+#: Metadata keys in which importers state a decision (:mod:`biofeed.record.importers`).
+IMPORT_DECISIONS = ("rr_unit_detected", "time_unit_detected", "time_mapping", "ppi_flags")
+
+
 def register(sub) -> None:
     info = sub.add_parser("info", help="describe a recorded session file")
     info.add_argument("session", type=Path, help="a .biofeed session file")
@@ -16,11 +20,13 @@ def register(sub) -> None:
 
 
 def streams_table(rec) -> pd.DataFrame:
-    """One row per stream of a recording: kind, unit, rate, samples, end time, gaps."""
+    """One row per stream of a recording: kind, unit, rate, samples, end time (s: the last
+    sample's, a regular stream's sample period after it), gaps."""
     rows = []
     for name, s in rec.streams.items():
         t0, n = rec.chunk_table(name)
-        end = (t0[-1] + n[-1] / s.rate) if s.regular and len(t0) else np.nan
+        end = (float(t0[-1] + n[-1] / s.rate) if s.regular else float(rec.signals[name].times[-1])
+               ) if len(t0) and n.sum() else np.nan
         rows.append((name, s.kind, s.unit, s.rate if s.regular else np.nan, int(n.sum()), end,
                      len(rec.gaps(name)), "derived" if s.derived else "raw"))
     return pd.DataFrame(rows, columns=["stream", "kind", "unit", "rate_hz", "samples", "end_s",
@@ -54,11 +60,12 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
     console.print(dataframe_table(pd.DataFrame(rows, columns=["field", "value"]), "Session"))
     console.print(dataframe_table(streams, "Streams", {"rate_hz": "g", "end_s": ".2f"}))
     if m.get("skipped"):
-        console.print(dataframe_table(pd.DataFrame({"channel (no stream kind)": m["skipped"]}),
+        console.print(dataframe_table(pd.DataFrame({"left out (why)": m["skipped"]}),
                                       f"Not imported ({len(m['skipped'])})"))
-    if m.get("notes"):
-        console.print(dataframe_table(pd.DataFrame({"note": m["notes"]}),
-                                      f"Import notes ({len(m['notes'])})"))
+    # how an importer decided what it could not read from the file (units, clocks, flags)
+    notes = list(m.get("notes", [])) + [f"{key}: {m[key]}" for key in IMPORT_DECISIONS if key in m]
+    if notes:
+        console.print(dataframe_table(pd.DataFrame({"note": notes}), f"Import notes ({len(notes)})"))
     if rec.damage:       # found while reading the metadata and the chunk tables above
         from ..record.integrity import damage_table
         console.print(dataframe_table(damage_table(rec.damage), f"Damage ({len(rec.damage)})",

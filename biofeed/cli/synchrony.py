@@ -50,7 +50,7 @@ def register(sub) -> None:
 
 def cmd_synchrony(args: argparse.Namespace, console: Console) -> int:
     from ..analysis.synchrony import synchrony
-    from ..console import dataframe_table
+    from ..console import dataframe_table, plain
     from ..record.private import private_output
     from ..record.reader import read
 
@@ -66,5 +66,5 @@ def cmd_synchrony(args: argparse.Namespace, console: Console) -> int:
     if args.csv is not None:
         with private_output(args.csv, "choose another path or remove it") as f:
             result.windows.to_csv(f, index=False, lineterminator="\n")
-        console.print(f"per-window table: {args.csv}")
+        console.print(f"per-window table: {plain(args.csv)}")
     return 0
