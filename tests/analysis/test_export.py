@@ -411,7 +411,7 @@ def test_cli_import_then_export(tmp_path, shared_data, capsys):
     source = shared_data / "neurokit" / "bio_eventrelated_100hz.csv"
     assert main(["import", str(source), "--rate", "100", "--out", str(tmp_path / "s")]) == 0
     out = " ".join(capsys.readouterr().out.split())     # rich wraps long lines
-    assert "imported 3 stream(s) (ECG, EDA, RSP)" in out and "skipped (no known stream kind): Photosensor" in out
+    assert "imported 3 stream(s) (ECG, EDA, RSP)" in out and "left out: Photosensor (no stream kind known from its name)" in out
     (session,) = (tmp_path / "s").glob("*.biofeed")
     assert main(["export", str(session), "--format", "bids", "--out", str(tmp_path / "bids"),
                  "--stem", "sub-01_task-images"]) == 0

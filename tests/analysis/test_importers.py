@@ -44,7 +44,7 @@ def test_csv_with_a_stated_rate(shared_data):
     path = shared_data / "neurokit" / "bio_resting_8min_100hz.csv"
     rec = bf.read(path, rate=100.0)
     assert {n: s.kind for n, s in rec.streams.items()} == {"ECG": "ecg", "RSP": "resp", "EDA": "eda"}
-    assert rec.meta["skipped"] == ["PhotoSensor"]
+    assert rec.meta["skipped"] == ["PhotoSensor (no stream kind known from its name)"]
     eda = rec.signals["EDA"]
     np.testing.assert_array_equal(eda.values, pd.read_csv(path).EDA.to_numpy())
     assert eda.times[1] == pytest.approx(0.01) and eda.unit == "uS"
@@ -62,7 +62,7 @@ def test_skin_temperature_columns_are_a_stream_kind(tmp_path):
     rec = bf.read(path)
     assert {n: (s.kind, s.unit, s.rate) for n, s in rec.streams.items()} == {
         "Skin temperature": ("temp", "degC", 4.0), "temp_2": ("temp", "degC", 4.0)}
-    assert rec.meta["skipped"] == ["template"]
+    assert rec.meta["skipped"] == ["template (no stream kind known from its name)"]
 
 
 def test_csv_events_table_and_bad_columns(tmp_path, real):

@@ -158,7 +158,7 @@ def read_table(path: Path, rate: float | None = None, events: str | Path | None 
     for name, cols in _groups([c for c in table.columns if c != time_col]).items():
         kind = guess_kind(name)
         if kind is None:
-            skipped.append(name)
+            skipped.append(f"{name} (no stream kind known from its name)")
             continue
         data = table[cols]
         non_numeric = [c for c in cols if not pd.api.types.is_numeric_dtype(data[c])]
