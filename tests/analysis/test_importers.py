@@ -410,3 +410,18 @@ def test_xdf_numeric_marker_stream_becomes_events(tmp_path, real):
     markers = rec.events[rec.events.kind == "marker"]
     assert markers.label.tolist() == ["11", "12", "11"]
     np.testing.assert_allclose(markers.onset, [5.0, 20.25, 40.5])
+
+
+def test_a_truncated_xdf_says_so(tmp_path, real):
+    """A recorder writes the stream footers last: a file cut short has none, and the import
+    says how much of each stream it read instead of passing for complete."""
+    ecg, eda = real
+    whole = tmp_path / "whole.xdf"
+    write_xdf(whole, ecg, eda, FS, [(10.0, "start")])
+    assert "notes" not in bf.read(whole).meta
+    cut = tmp_path / "cut.xdf"
+    cut.write_bytes(whole.read_bytes()[:len(whole.read_bytes()) * 2 // 3])
+    rec = bf.read(cut)
+    assert any(n.startswith("BioAmp: no stream footer, the file ends early") for n in rec.meta["notes"])
+    assert len(rec.signals["BioAmp"]) < len(ecg)
+

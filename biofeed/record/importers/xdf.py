@@ -5,7 +5,8 @@ kind is the LSL stream ``type`` or, failing that, guessed from the name (``"gene
 neither says: an EEG stream, a stream of type EEG holding ECG and GSR); string streams and
 numeric streams of LSL type ``Markers`` (event codes such as int32 triggers) become events of
 kind ``"marker"`` labelled with the value. Times are seconds from the earliest sample of
-any stream (LSL clock, clock offsets applied by pyxdf).
+any stream (LSL clock, clock offsets applied by pyxdf). A stream without its footer (the file
+ends early) or whose footer counts other samples than were read is noted in ``meta["notes"]``.
 """
 from __future__ import annotations
 
@@ -45,6 +46,18 @@ def _marker_label(sample) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+def _completeness(stream: dict) -> str | None:
+    """A note when a stream's footer is missing (a recorder writes it last: the file ends early,
+    a truncated or interrupted recording) or counts other samples than were read; else None."""
+    name, n = _field(stream["info"], "name", "stream"), len(stream["time_stamps"])
+    footer = stream.get("footer") or {}
+    try:
+        counted = int(footer["info"]["sample_count"][0])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return f"{name}: no stream footer, the file ends early (truncated?): {n} samples read"
+    return None if counted == n else f"{name}: the footer counts {counted} samples, {n} were read"
+
+
 def read_xdf(path: Path) -> Recording:
     """Import an XDF file; times in s from the earliest sample."""
     import pyxdf
@@ -58,6 +71,7 @@ def read_xdf(path: Path) -> Recording:
     require(bool(stamped), path, "no stream holds any sample")
     skipped = [f"{_field(s['info'], 'name', 'stream')} (no sample)" for s in streams
                if not len(s["time_stamps"])]
+    notes = [n for n in map(_completeness, streams) if n]
     origin = min(float(s["time_stamps"][0]) for s in stamped)
     signals, rows = [], []
     for s in stamped:
@@ -80,4 +94,5 @@ def read_xdf(path: Path) -> Recording:
                        irregular_signal(stream, kind, unit, times, values, channels, "xdf"))
     require(bool(signals) or bool(rows), path, "no numeric stream and no marker")
     return Recording.from_signals(signals, events_frame(rows),
-                                  import_meta(path, "xdf", skipped=skipped), path)
+                                  import_meta(path, "xdf", skipped=skipped,
+                                              **({"notes": notes} if notes else {})), path)
