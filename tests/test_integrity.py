@@ -167,3 +167,17 @@ def test_fuzzed_session_files_read_or_give_the_documented_error(session, tmp_pat
     path = tmp_path_factory.mktemp("fuzz") / "x.biofeed"
     path.write_bytes(bytes(data))
     _check(original, path)
+
+
+def test_a_damaged_header_page_count_is_not_taken_for_a_truncation(session, tmp_path):
+    """A header claiming 2^32 pages (found by the fuzz above): no padding to terabytes, a report."""
+    data = bytearray(session.read_bytes())
+    data[28:32] = b"\xff\xff\xff\xff"
+    path = tmp_path / "header.biofeed"
+    path.write_bytes(bytes(data))
+    assert _check(bf.read(session), path) in ("refused", "reported")
+    try:
+        damage = bf.read(path).damage
+    except SessionFileError:
+        return
+    assert any("its header is damaged" in d.what for d in damage)

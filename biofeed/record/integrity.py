@@ -56,14 +56,30 @@ def truncation(path: Path) -> Damage | None:
         head = f.read(_HEADER)
     if len(head) < _HEADER or not head.startswith(b"SQLite format 3\x00"):
         return None                    # not a SQLite file at all: opening it says so
-    page = int.from_bytes(head[16:18], "big")
-    page = 65536 if page == 1 else page
-    pages = int.from_bytes(head[28:32], "big")
+    page, pages = _geometry(head)
     size = path.stat().st_size
-    if pages and size < page * pages:
+    if page and pages and size * MAX_PADDING + (1 << 20) < page * pages:
+        return Damage("file", math.nan, math.nan, f"the header says {page * pages} bytes, the "
+                      f"file has {size}: its header is damaged (or the file was cut to a sliver)")
+    if page and pages and size < page * pages:
         return Damage("file", math.nan, math.nan, f"{page * pages - size} bytes missing at the end "
                       f"(the header says {pages} pages of {page} bytes)")
     return None
+
+
+#: A header claiming more than this many times the file's bytes is taken as damaged, not the
+#: file as truncated (padding it would need that much memory).
+MAX_PADDING = 16
+
+
+def _geometry(head: bytes) -> tuple[int, int]:
+    """Page size (bytes) and page count of a SQLite header; ``(0, 0)`` when the page size is
+    not one SQLite writes (a power of two, 512-65536)."""
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    if page < 512 or page & (page - 1):
+        return 0, 0
+    return page, int.from_bytes(head[28:32], "big")
 
 
 def padded(path: Path) -> bytes:
@@ -73,9 +89,7 @@ def padded(path: Path) -> bytes:
     data = bytearray(path.read_bytes())
     if len(data) < _HEADER:
         return bytes(data)
-    page = int.from_bytes(data[16:18], "big")
-    page = 65536 if page == 1 else page
-    pages = int.from_bytes(data[28:32], "big")
+    page, pages = _geometry(bytes(data[:_HEADER]))
     data[18:20] = b"\x01\x01"
     return bytes(data) + bytes(max(0, page * pages - len(data)))
 

@@ -197,7 +197,7 @@ class Recording:
         self._damage += [cut] if cut else []
         # SQLite refuses a file shorter than its header says: read it padded to that length,
         # the missing pages zeros (their rows fail their checks, the rest reads)
-        self._image = padded(self.path) if cut else None
+        self._image = padded(self.path) if cut and "bytes missing" in cut.what else None
         con = _connect(self.path, self._image)
         try:
             self._crc = con.execute("PRAGMA user_version").fetchone()[0] >= CRC_SINCE
