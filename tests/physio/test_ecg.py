@@ -374,6 +374,21 @@ def test_smooth_rows_filters_each_row_alone():
         np.testing.assert_allclose(together[r], np.convolve(rows[r], taps, "valid"), rtol=1e-12)
 
 
+@pytest.mark.parametrize("width", range(3, 62, 2))
+def test_running_median_is_the_middle_of_each_window(width):
+    """The comparison network gives the sample a sort puts in the middle, ties included, for
+    the widths of 100-3000 Hz and rows of any number and length."""
+    from biofeed.physio.ecg import _running_median
+
+    rng = np.random.default_rng(width)
+    for k, length in ((0, 5), (1, 1), (3, 2), (13, 60), (4, 97)):
+        for decimals in (0, 1, 6):
+            x = np.round(rng.standard_normal((k, length + width - 1)), decimals)
+            middle = np.sort(np.lib.stride_tricks.sliding_window_view(x, width, axis=1),
+                             axis=-1)[..., width // 2]
+            assert np.array_equal(_running_median(x, width), middle)
+
+
 def test_dropouts_do_not_poison_the_detector(mitdb_minute):
     """NaN samples (a 0.5 s dropout) are held at the last value; beats resume after it."""
     x, whole = mitdb_minute
