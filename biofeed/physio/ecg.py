@@ -189,12 +189,14 @@ class RPeakDetector:
         slope, ecg = self._read(cand)
         slopes = slope[:, self._slopes].max(axis=1, initial=0.0)
         # rounding residue of the filters on a flat signal is no complex
-        real = slopes > 1e-9 * np.abs(ecg[:, self._reach])
-        # a complex cut by either end of the data cannot be located
+        keep = slopes > 1e-9 * np.abs(ecg[:, self._reach])
+        # nor one cut by either end of the data (it cannot be located)
         a, b = self._search
-        whole = real & (cand >= a) & (cand - b < self._n)
-        cand, energy, slopes = cand[whole], energy[whole], slopes[whole]
-        dev, top, bottom = self._complexes(slope[whole], ecg[whole])
+        if len(cand) and (cand[0] < a or cand[-1] - b >= self._n):
+            keep &= (cand >= a) & (cand - b < self._n)
+        if not keep.all():
+            cand, energy, slopes, slope, ecg = (v[keep] for v in (cand, energy, slopes, slope, ecg))
+        dev, top, bottom = self._complexes(slope, ecg)
         return self._levels.decide(cand, energy, slopes, cand - a, _Morphologies.complexes(dev),
                                    top, bottom, self._scan)
 
@@ -227,15 +229,15 @@ class RPeakDetector:
         ends.partition(self._anchor // 2, axis=-1)
         left, right = ends[:, :1, self._anchor // 2], ends[:, 1:, self._anchor // 2]
         dev = smooth - (left + (right - left) * _ramp(a - b + 1, self._anchor))
-        # steep: a sample at least STEEP_FRACTION of the row's steepest within +-h samples,
-        # counted by running sums (cheaper than a moving maximum on a few short rows)
+        # steep: a sample at least STEEP_FRACTION of the row's steepest within +-h samples, i.e.
+        # the largest slope within +-h reaches that (one running maximum over the rows laid
+        # end to end, h samples of -inf before and after each)
         slope = slope[:, self._steep]
-        h = self._steep_half
-        above = slope >= STEEP_FRACTION * slope.max(axis=1, keepdims=True)
-        count = np.zeros((len(slope), above.shape[1] + 2 * h + 1))
-        np.cumsum(above, axis=1, out=count[:, h + 1:above.shape[1] + h + 1])
-        count[:, above.shape[1] + h + 1:] = count[:, above.shape[1] + h:above.shape[1] + h + 1]
-        steep = count[:, 2 * h + 1:] > count[:, :above.shape[1]]
+        h, (k, n) = self._steep_half, slope.shape
+        flat = np.full(k * (n + 2 * h) + 2 * h, -np.inf)
+        flat[:k * (n + 2 * h)].reshape(k, n + 2 * h)[:, h:h + n] = slope
+        near = _running_max(flat, 2 * h + 1).reshape(k, n + 2 * h)[:, :n]
+        steep = near >= STEEP_FRACTION * slope.max(axis=1, keepdims=True)
         return (dev, np.where(steep, dev, -np.inf).argmax(axis=1),
                 np.where(steep, dev, np.inf).argmin(axis=1))
 
