@@ -71,6 +71,7 @@ class SampleTimes:
     def __init__(self, rate: float) -> None:
         self.rate = float(rate)
         self._starts: deque[tuple[int, float]] = deque()   # (first sample index, t0 s) per run
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None   # the same, until it changes
         self.end = 0                                        # samples so far
 
     def append(self, t0: float, n: int) -> None:
@@ -80,12 +81,15 @@ class SampleTimes:
             expected = s0 + (self.end - start) / self.rate
         if not self._starts or abs(t0 - expected) > 0.5 / self.rate:
             self._starts.append((self.end, t0))
+            self._arrays = None
         self.end += n
 
     def times(self, idx: np.ndarray) -> np.ndarray:
         """Session times (s) of the samples at absolute indices ``idx`` (not forgotten ones)."""
-        starts = np.array([s for s, _ in self._starts])
-        t0s = np.array([t for _, t in self._starts])
+        if self._arrays is None:
+            self._arrays = (np.array([s for s, _ in self._starts]),
+                            np.array([t for _, t in self._starts]))
+        starts, t0s = self._arrays
         j = np.searchsorted(starts, idx, side="right") - 1
         return t0s[j] + (idx - starts[j]) / self.rate
 
@@ -93,6 +97,7 @@ class SampleTimes:
         """Forget the runs that end before sample ``index``."""
         while len(self._starts) > 1 and self._starts[1][0] <= index:
             self._starts.popleft()
+            self._arrays = None
 
 
 def detect_all(detector: BeatDetector, x: np.ndarray) -> np.ndarray:
