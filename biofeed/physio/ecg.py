@@ -179,8 +179,9 @@ class RPeakDetector:
         self._scan = hi
         cand = _window_maxima(self._bufs[0].window(lo - w - 1, hi + w, fill=-np.inf), w) + lo
         beats = self._classify(cand)
+        keep = self._oldest() - self._back
         for buf in self._bufs:
-            buf.discard_before(self._oldest() - self._back)
+            buf.discard_before(keep)
         return beats
 
     def _classify(self, cand: np.ndarray) -> np.ndarray:
