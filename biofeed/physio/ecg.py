@@ -55,7 +55,7 @@ STEEP_FRACTION = 0.7
 #: comparisons rather than by selecting in every window (:func:`_running_median`; measured on
 #: the R-peak locator's rows: faster at up to 3.5, e.g. 9 and 33 samples, slower at 4 and at
 #: 4.7-7, 15 and 27-61 samples).
-NETWORK_SIZE = 3.5
+_NETWORK_SIZE = 3.5
 
 
 class RPeakDetector:
@@ -279,7 +279,6 @@ def _running_max(x: np.ndarray, width: int) -> np.ndarray:
     return m
 
 
-
 def _running_median(x: np.ndarray, width: int) -> np.ndarray:
     """Median of every ``width`` (odd) consecutive samples along the rows of ``x``, shape
     ``(k, n - width + 1)``: exactly the sample a sort would put in the middle.
@@ -288,12 +287,12 @@ def _running_median(x: np.ndarray, width: int) -> np.ndarray:
     laid end to end, one vectorised minimum or maximum per comparison for all windows at once
     (18 for 9 samples, the 20 ms at 360 Hz); the windows that straddle two rows are computed
     and dropped. That is faster than selecting in every window (a partition, whose
-    comparisons branch on the data) while the network has at most :data:`NETWORK_SIZE`
+    comparisons branch on the data) while the network has at most :data:`_NETWORK_SIZE`
     comparisons per window sample (all widths of 100-1000 Hz but 15 samples); other windows
     are partitioned.
     """
     network = _median_network(width)
-    if len(network) > NETWORK_SIZE * width:
+    if len(network) > _NETWORK_SIZE * width:
         return np.partition(windows(x, width), width // 2, axis=-1)[..., width // 2]
     k, n = x.shape
     flat = np.empty(k * n + width - 1)
