@@ -146,10 +146,10 @@ class RPeakDetector:
         """
         x = self._fill(np.asarray(x, dtype=np.float64).reshape(-1))
         if len(x):
-            slope = np.abs(self._slope(x))
-            for buf, values in zip(self._bufs, (self._integrate(slope) / self._integrate.n,
-                                                slope, x)):
-                buf.append(values)
+            energy, slope, ecg = (buf.extend(len(x)) for buf in self._bufs)
+            np.abs(self._slope(x), out=slope)
+            np.divide(self._integrate(slope), self._integrate.n, out=energy)
+            ecg[:] = x
             self._n += len(x)
         return self._detect(self._n - self._half)
 
