@@ -154,6 +154,21 @@ def test_a_damaged_chunk_is_a_gap_where_it_was(session, tmp_path):
     assert run.returncode == 0 and "Damage (1)" in run.stdout and "chunk 40" in run.stdout
 
 
+def test_a_text_field_that_reads_back_as_a_blob_is_a_damaged_row(session, tmp_path):
+    """A damaged record header can turn a text field into a blob (found by the fuzz below)."""
+    import sqlite3
+    path = tmp_path / "blob.biofeed"
+    path.write_bytes(session.read_bytes())
+    con = sqlite3.connect(path)
+    con.execute("UPDATE events SET label = CAST(label AS BLOB) WHERE id = 2")
+    con.commit()
+    con.close()
+    rec = bf.read(path)
+    assert sorted(rec.events.id) == [i for i in range(12) if i != 2]
+    (d,) = rec.damage
+    assert d.where == "events" and "row 2 fails its CRC" in d.what
+
+
 @pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=1, max_size=16)), min_size=1,

@@ -77,5 +77,8 @@ def chunk_crc(stream_id, seq, t0, n, timestamps, vals) -> int:
 
 def row_crc(*fields) -> int:
     """CRC-32 of a meta, streams or events row: its fields as one JSON array (numbers in
-    shortest round-trip form, so the same row read back gives the same CRC)."""
-    return zlib.crc32(json.dumps(fields, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    shortest round-trip form, so the same row read back gives the same CRC). A field that
+    reads back as bytes (a damaged row whose text became a blob) gives another CRC, never an
+    error: no written row holds bytes."""
+    text = json.dumps(fields, ensure_ascii=False, default=lambda o: {"bytes": bytes(o).hex()})
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
