@@ -12,10 +12,13 @@ import tempfile
 import time
 from pathlib import Path
 
-#: Discovery scopes: ``machine`` resolves streams on this computer only (loopback); ``link``
-#: also on the local network segment (LabRecorder on another computer).
+#: Discovery scopes: ``machine`` resolves streams on this computer only (loopback; the
+#: discovery responders listen on 127.0.0.1); ``link`` also on the local network segment
+#: (LabRecorder on another computer). The data servers listen on every interface in both
+#: (liblsl cannot be told otherwise; see :mod:`biofeed.lsl.exposure`).
 SCOPES = {
-    "machine": "[multicast]\nResolveScope = machine\nMachineAddresses = {127.0.0.1}\n"
+    "machine": "[multicast]\nResolveScope = machine\nListenAddress = 127.0.0.1\n"
+               "MachineAddresses = {127.0.0.1}\n"
                "LinkAddresses = {}\nSiteAddresses = {}\nOrganizationAddresses = {}\n"
                "GlobalAddresses = {}\n\n[lab]\nKnownPeers = {127.0.0.1}\n",
     "link": "[multicast]\nResolveScope = link\n",
