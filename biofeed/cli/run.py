@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     session = protocol_session(
         protocol, lambda runner: open_devices(specs, runner.state_at, args.lsl_scope, say(console)),
         auto_ratings=auto, alert=_alert(console), out_dir=args.out, participant=args.participant,
-        speed=args.speed, sinks=_extra_sinks(args), rr_correction=args.rr_correction,
+        speed=args.speed, sinks=_extra_sinks(args, console), rr_correction=args.rr_correction,
         **({"duration": args.duration} if args.duration else {}))
     console.print(text(f"biofeed {__version__}: protocol {protocol.name} {protocol.version} "
                        f"({protocol.duration_s:g} s planned"

@@ -40,7 +40,9 @@ def _session_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lsl", action="store_true",
                    help="also publish every stream and event on Lab Streaming Layer")
     p.add_argument("--lsl-scope", choices=("machine", "link"), default="machine",
-                   help="LSL discovery: this computer only (default) or the local network")
+                   help="LSL discovery: programs on this computer only (default) or on the local "
+                        "network; liblsl's data ports listen on every interface either way (the "
+                        "command lists them)")
     rr_correction_option(p, "automatic", "automatic; recorded in the session file, so replays "
                          "and analyze use it again")
 
@@ -62,12 +64,12 @@ def register(sub) -> None:
     record.set_defaults(func=cmd_record)
 
 
-def _extra_sinks(args: argparse.Namespace) -> list:
+def _extra_sinks(args: argparse.Namespace, console: Console) -> list:
     if not args.lsl:
         return []
     from ..lsl.outlet import LslOutlet
 
-    return [LslOutlet(scope=args.lsl_scope)]
+    return [LslOutlet(scope=args.lsl_scope, notify=say(console))]
 
 
 def has_display() -> bool:
@@ -119,7 +121,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     runner = ProtocolRunner(DEMO)
     sensor = SimulatedSensor(SimConfig(seed=args.seed), runner.state_at)
     session = Session([sensor], runner, out_dir=args.out, participant=args.participant,
-                      speed=args.speed, duration=args.duration, sinks=_extra_sinks(args),
+                      speed=args.speed, duration=args.duration, sinks=_extra_sinks(args, console),
                       rr_correction=args.rr_correction)
     console.print(f"biofeed {__version__}: demo session on the simulated sensor "
                   f"({args.duration or DEMO.duration_s:g} s at {args.speed:g}x). Ctrl-C stops.")
@@ -138,7 +140,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
 
     devices = open_devices(args.device, lsl_scope=args.lsl_scope, notify=say(console))
     session = Session(devices, out_dir=args.out, participant=args.participant,
-                      duration=args.duration, sinks=_extra_sinks(args),
+                      duration=args.duration, sinks=_extra_sinks(args, console),
                       rr_correction=args.rr_correction)
     console.print(text(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
                        f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops."))

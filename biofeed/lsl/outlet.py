@@ -3,18 +3,20 @@
 :class:`LslOutlet` is an engine sink: one LSL outlet per biofeed stream (raw and derived),
 typed by stream kind, with XDF channel metadata (label, unit, type), and one string outlet
 ``<prefix>-markers`` (type ``Markers``) carrying every event as JSON. Sample times are the
-session times mapped to the LSL clock.
+session times mapped to the LSL clock. Once its outlets exist it says, through ``notify``, which
+of them other computers can reach (:func:`~biofeed.lsl.exposure.exposure_note`).
 """
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ..clock import SessionClock
 from ..stream import Chunk, Event, StreamInfo
 from .config import clock_offset, pylsl_module
+from .exposure import exposure_note
 
 
 class LslOutlet:
@@ -26,11 +28,16 @@ class LslOutlet:
         Start of every outlet name and source id (e.g. ``biofeed``).
     scope : str
         Discovery scope (:data:`~biofeed.lsl.config.SCOPES`).
+    notify : callable, optional
+        Called at start with one line saying what the outlets make reachable.
     """
 
-    def __init__(self, prefix: str = "biofeed", scope: str = "machine") -> None:
+    def __init__(self, prefix: str = "biofeed", scope: str = "machine",
+                 notify: Callable[[str], None] | None = None) -> None:
         self._lsl = pylsl_module(scope)
         self.prefix = prefix
+        self.scope = scope
+        self._notify = notify
         self._outlets: dict[str, object] = {}
         self._markers = None
         self._clock: SessionClock | None = None
@@ -55,6 +62,8 @@ class LslOutlet:
             self._outlets[s.name] = self._lsl.StreamOutlet(self._info(s))
         self._markers = self._lsl.StreamOutlet(self._lsl.StreamInfo(
             f"{self.prefix}-markers", "Markers", 1, 0, self._lsl.cf_string, f"{self.prefix}-markers"))
+        if self._notify is not None:
+            self._notify(exposure_note(self.scope))
 
     def _lsl_time(self, t):
         return self._clock.to_monotonic(t) + self._offset
