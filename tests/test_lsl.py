@@ -148,3 +148,54 @@ def test_devices_scan_finds_an_lsl_outlet_and_record_records_it(tmp_path):
     rec = bf.read(path)
     assert rec.complete and len(rec.signals["bf-scan-eda.eda"]) > 40
     assert "bf-scan-eda.eda.scl" in rec.streams           # the signal core ran on it
+
+
+def _ss_listeners(pid: int) -> set[tuple[str, str, int]]:
+    """The TCP/UDP sockets ``pid`` listens on, as ``ss`` (iproute2) reports them."""
+    import re
+    import subprocess
+
+    out = subprocess.run(["ss", "-H", "-lntup"], capture_output=True, text=True, check=True).stdout
+    found = set()
+    for line in out.splitlines():
+        if f"pid={pid}," in line:
+            proto, _, _, _, local = line.split()[:5]
+            host, port = local.rsplit(":", 1)
+            found.add((proto, re.sub(r"^\[|\]$|%.*$", "", host), int(port)))
+    return found
+
+
+def test_the_command_says_which_lsl_sockets_other_computers_can_reach(tmp_path):
+    """liblsl's data and time servers listen on every interface whatever the scope (it has no
+    setting for it); discovery is on loopback only, and the command names every open port,
+    checked against ``ss``."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from biofeed.lsl.exposure import Listener, _ranges
+
+    if shutil.which("ss") is None:
+        pytest.skip("iproute2's ss is not installed")
+    proc = subprocess.Popen([sys.executable, "-m", "biofeed", "demo", "--headless", "--lsl",
+                             "--duration", "30", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("LSL:"):
+                break
+        note = lines[-1]
+        time.sleep(0.5)
+        sockets = _ss_listeners(proc.pid)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert note.startswith("LSL: streams are found by programs on this computer only"), lines
+    discovery = {s for s in sockets if s[2] == 16571}
+    assert discovery and all(addr == "127.0.0.1" for _, addr, _ in discovery), discovery
+    open_ = [Listener(p, a, port) for p, a, port in sockets if not Listener(p, a, port).loopback]
+    assert {p for p, _, _ in sockets if p == "tcp"}, "no LSL data server"
+    assert re.search(re.escape(_ranges(open_)) + r"\. Block", note), (note, open_)

@@ -89,9 +89,27 @@ def exposure_note(scope: str, listeners: list[Listener] | None = None) -> str:
         return (f"LSL: streams are {where}; liblsl's data servers listen on every network "
                 "interface (TCP from port 16572), so other computers that know the address can "
                 "connect. Block those ports in a firewall if they must not.")
-    open_ = [str(s) for s in listeners if not s.loopback]
+    open_ = [s for s in listeners if not s.loopback]
     if not open_:
         return f"LSL: streams are {where}; every LSL socket listens on this computer only."
     return (f"LSL: streams are {where}, but liblsl listens on every network interface, so other "
-            f"computers that know the address can connect: {', '.join(open_)}. Block those "
+            f"computers that know the address can connect: {_ranges(open_)}. Block those "
             "ports in a firewall if they must not.")
+
+
+def _ranges(listeners: list[Listener]) -> str:
+    """``TCP 0.0.0.0:16572-16588, UDP 0.0.0.0:16572-16588``: consecutive ports as one range."""
+    groups: dict[str, list[int]] = {}
+    for s in sorted(listeners):
+        groups.setdefault(str(s).rsplit(":", 1)[0], []).append(s.port)
+    parts = []
+    for where, ports in groups.items():
+        runs = []
+        start = prev = ports[0]
+        for port in ports[1:] + [-1]:
+            if port != prev + 1:
+                runs.append(str(start) if start == prev else f"{start}-{prev}")
+                start = port
+            prev = port
+        parts.append(f"{where}:{','.join(runs)}")
+    return ", ".join(parts)
