@@ -140,3 +140,30 @@ def test_fuzz_jitter_within_the_tolerance_stays_regular(fs, n, t0, jitter, seed)
     assert info.regular
     assert info.rate == pytest.approx(fs, rel=1.0 / (n - 1))
     assert np.max(np.abs(rec.signals["ECG"].times - times)) * info.rate <= JITTER + 1e-6
+
+
+def test_a_table_cut_at_any_byte_reads_the_whole_rows_and_says_when_a_row_was_cut(tmp_path):
+    """Truncation (issue 14): every cut after the first data row reads exactly the whole rows
+    before it; a last line without a line end (a cut inside it: ``4.09`` of ``4.0958`` would
+    read as another number) is left out and noted; a cut at a line end reads as complete (a
+    table has no footer to tell)."""
+    rng = np.random.default_rng(3)
+    path = tmp_path / "whole.csv"
+    path.write_text("time_s,ECG,EDA\n" + "".join(f"{i / 250:.3f},{v:.4f},{4 + v / 10:.5f}\n"
+                                                 for i, v in enumerate(rng.normal(size=400))))
+    whole = read_table(path)
+    data = path.read_bytes()
+    first_row_end = data.index(b"\n", data.index(b"\n") + 1) + 1
+    cut = tmp_path / "cut.csv"
+    noted = 0
+    for size in range(first_row_end, len(data), 37):
+        cut.write_bytes(data[:size])
+        rec = read_table(cut)
+        rows = data[:size].count(b"\n") - 1
+        assert len(rec.signals["ECG"]) == rows, size
+        for name in ("ECG", "EDA"):
+            np.testing.assert_array_equal(rec.signals[name].values, whole.signals[name].values[:rows])
+        notes = [n for n in rec.meta.get("notes", []) if "no line end" in n]
+        assert bool(notes) == (not data[:size].endswith(b"\n")), size
+        noted += bool(notes)
+    assert noted > 100

@@ -22,7 +22,9 @@ irregular. When times were moved, ``meta['notes']`` says by how much.
 
 Errors name the file, the line (1-based, counting the header as line 1) and the column of the
 first bad cell: a non-numeric or empty time, a time not after the previous row's, a
-non-numeric value. Columns named ``<stream>:<channel>`` form one
+non-numeric value. A last line without a line end is left out (the file may have been cut
+inside it, and a cut number reads as another number), and ``meta['notes']`` says so. Columns
+named ``<stream>:<channel>`` form one
 multi-channel stream; any other column whose name suggests a kind (ECG, EDA, RSP, PPG, ...)
 is its own stream. Events come from a separate table (``events=``), see
 :func:`~biofeed.record.importers.common.read_events_table`.
@@ -129,15 +131,37 @@ def _grid(times: np.ndarray) -> tuple[float, float, float] | None:
     return None
 
 
+def _cut_last_line(path: Path) -> str | None:
+    """A note when the file's last line has no line end: a recorder or a copy stopped inside
+    it, or a writer that ends without one; either way its last cell may be cut short (``4.09``
+    of ``4.0958``) and reads as another number, so the line is left out. Else None. A file cut
+    exactly at a line end cannot be told from a complete one: tables have no footer."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - 1))
+        last = f.read()
+    if not last or last in (b"\n", b"\r"):
+        return None
+    return ("the last line has no line end, so the file may have been cut inside it "
+            "(truncated?): that line is left out")
+
+
 def read_table(path: Path, rate: float | None = None, events: str | Path | None = None,
                unit: dict[str, str] | None = None) -> Recording:
     """Import a CSV/TSV table; ``rate`` in Hz when there is no time column; ``unit`` maps stream
     names to units (ECG in mV and EDA in uS otherwise)."""
     require(path.is_file(), path, "no such table file")
+    sep = _separator(path)
     try:
-        table = pd.read_csv(path, sep=_separator(path), compression=None)
+        table = pd.read_csv(path, sep=sep, compression=None)
     except (OSError, ValueError) as exc:
         raise FormatError(f"{path}: not a readable CSV table ({exc})") from None
+    notes = []
+    cut = _cut_last_line(path) if len(table) else None
+    if cut:
+        notes.append(cut)
+        table = pd.read_csv(path, sep=sep, compression=None, nrows=len(table) - 1)
     require(len(table) > 0, path, f"no data rows under the header {list(table.columns)}")
     time_col = next((c for c in TIME_COLUMNS if c in table.columns), None)
     require(time_col is not None or (rate is not None and rate > 0), path,
@@ -145,7 +169,6 @@ def read_table(path: Path, rate: float | None = None, events: str | Path | None 
             "state the sampling rate (rate=HZ, or --rate HZ)")
     times = None if time_col is None else _times(path, table, time_col)
     t0 = 0.0 if times is None or not len(times) else float(times[0])
-    notes = []
     if times is not None and rate is None and len(times) > 2:
         grid = _grid(times)
         if grid is not None:
