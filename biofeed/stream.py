@@ -19,6 +19,8 @@ KINDS = frozenset({
     "rpeak", "pulse", "breath", "nn", "hrv", "coherence", "rsa", "scl", "scr", "arousal",  # derived
     "quality",              # derived: signal quality per segment (biofeed.physio.quality)
     "beat_quality",         # derived: each beat's correlation with its segment's average beat
+    "resp_rate",            # derived: breathing rate per window (biofeed.physio.resp_derived)
+    "pacing",               # derived: breathing locked to the pacer (biofeed.physio.rsa)
 })
 
 
