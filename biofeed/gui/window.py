@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+from typing import Callable
 
 import numpy as np
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
                                QVBoxLayout, QWidget)
 
@@ -16,6 +17,7 @@ from .indices import QualityTracker, current_indices
 from .pacer import PacerWidget
 from .panels import ControlsPanel, IndicesPanel, PromptPanel, QualityPanel
 from .plots import SignalPlots
+from .signals import SignalWatch
 
 #: Milliseconds between frames (up to 33 frames per second).
 FRAME_MS = 30
@@ -70,10 +72,32 @@ def beat_quality(live) -> str:
 
 class MainWindow(QMainWindow):
     """Live traces, indices against baseline, signal-quality lights, pacer, prompt and
-    clinician controls."""
+    clinician controls.
 
-    def __init__(self, session: Session) -> None:
+    Parameters
+    ----------
+    session : Session
+    on_end : callable, optional
+        Called once with the :class:`SessionEnd` on the GUI thread when the session has
+        ended, however it ended (its end, STOP, a signal, the window closed); the command line
+        prints its summary there.
+    close_at_end : bool
+        Close the window when the session ends (``--exit-at-end``); otherwise it stays open
+        in its ended state until closed.
+    """
+
+    #: Emitted (from the engine's thread, delivered on the GUI thread) when the session ended.
+    session_ended = Signal()
+    #: Emitted when the window has closed (the session is over by then).
+    closed = Signal()
+
+    def __init__(self, session: Session, on_end: Callable[[SessionEnd], None] | None = None,
+                 close_at_end: bool = False) -> None:
         super().__init__()
+        self.on_end, self.close_at_end = on_end, close_at_end
+        self.end: SessionEnd | None = None
+        self.error: BaseException | None = None
+        self._closing = False
         self.view = _SessionView(session)
         self.session = session
         self.setWindowTitle("biofeed: live session")
@@ -109,15 +133,53 @@ class MainWindow(QMainWindow):
         self.frames = 0
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
+        self.session_ended.connect(self._on_ended, Qt.QueuedConnection)
 
     def start(self) -> concurrent.futures.Future[SessionEnd]:
         """Start the session on its worker thread and the 30 fps refresh."""
         self.view.future = self.session.start_in_thread()
+        self.view.future.add_done_callback(self._notify_ended)
         self.timer.start(FRAME_MS)
         return self.view.future
 
+    def _notify_ended(self, _future) -> None:
+        try:
+            self.session_ended.emit()       # engine thread: queued to the GUI thread
+        except RuntimeError:                # the window was deleted first (a test's teardown)
+            pass
+
     def stop_session(self) -> None:
         self.session.stop("stopped from the window")
+
+    def stop_by_signal(self, name: str) -> None:
+        """SIGINT or SIGTERM: end the session as headless does (``stopped: SIGINT``), then
+        close the window, whether the session was running or had ended already."""
+        self.close_at_end = True
+        if self.end is None and self.error is None:
+            self.session.stop(f"stopped: {name}")
+        else:
+            self.close()
+
+    def _on_ended(self) -> None:
+        """The session is over: stop redrawing, show how it ended, tell ``on_end``; close
+        when asked to. Runs once."""
+        future = self.view.future
+        if future is None or not future.done() or self.end is not None or self.error is not None:
+            return
+        self.timer.stop()
+        try:
+            self.end = future.result()
+        except BaseException as exc:  # noqa: BLE001 - run_in_window re-raises it from the future
+            self.error = exc
+            self.controls.status.setText(f"Session failed: {exc!r}")
+            if not self._closing:
+                self.close()
+            return
+        self.refresh(numbers=True)          # the last data, once
+        if self.on_end is not None:
+            self.on_end(self.end)
+        if self.close_at_end and not self._closing:
+            self.close()
 
     def refresh(self, numbers: bool = False) -> None:
         """One frame: traces every frame, numbers and status a few times a second (or now)."""
@@ -158,12 +220,17 @@ class MainWindow(QMainWindow):
             self.progress.setValue(int(1000 * min(1.0, self.view.now() / end)))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        """Closing the window ends the session cleanly before the window goes."""
-        if self.view.future is not None and not self.view.future.done():
+        """Closing the window ends the session cleanly (``window closed``) before the window
+        goes."""
+        self._closing = True
+        future = self.view.future
+        if future is not None and not future.done():
             self.session.stop("window closed")
-            self.view.future.result(timeout=30)
+            concurrent.futures.wait([future], timeout=30)
         self.timer.stop()
+        self._on_ended()
         event.accept()
+        self.closed.emit()
 
 
 class ParticipantWindow(QWidget):
@@ -176,6 +243,7 @@ class ParticipantWindow(QWidget):
         self.setStyleSheet("background: #fafafa;")
         layout = QVBoxLayout(self)
         self.text = QLabel("")
+        self.text.setTextFormat(Qt.PlainText)     # protocol text: never HTML
         self.text.setWordWrap(True)
         self.text.setAlignment(Qt.AlignCenter)
         self.text.setStyleSheet("font-size: 22pt; color: #1a1a1a;")
@@ -193,24 +261,46 @@ class ParticipantWindow(QWidget):
         self.timer.start(FRAME_MS)
 
     def refresh(self) -> None:
+        if self.view.session.live.ended is not None:    # the session is over: stop drawing
+            self.timer.stop()
+            self.pacer.show_state(None)
+            self.text.setText("The session has ended. Thank you.")
+            return
         state = self.view.state()
         self.pacer.show_state(state)
         self.text.setText("" if state is None else state.phase.text)
 
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.timer.stop()
+        event.accept()
 
-def run_in_window(session: Session, participant_window: bool = False) -> SessionEnd:
+
+def run_in_window(session: Session, participant_window: bool = False,
+                  exit_at_end: bool = False,
+                  on_end: Callable[[SessionEnd], None] | None = None) -> SessionEnd:
     """Show the session in the main window (and the participant's), run it, return its end.
 
-    The window stays open after the session ends until the user closes it.
+    The window stays open after the session ends, in its ended state, until it is closed;
+    with ``exit_at_end`` it closes by itself. SIGINT and SIGTERM end the session cleanly
+    (``stopped: SIGINT``) and close the window (:class:`~biofeed.gui.signals.SignalWatch`).
+    ``on_end`` is called once with the end, on the GUI thread (see :class:`MainWindow`).
     """
     app = QApplication.instance() or QApplication([])
-    window = MainWindow(session)
-    window.resize(1500, 950)
-    window.show()
-    others = [ParticipantWindow(session)] if participant_window else []
-    for w in others:
-        w.resize(700, 800)
-        w.show()
-    future = window.start()
-    app.exec()
-    return future.result()
+    window = MainWindow(session, on_end=on_end, close_at_end=exit_at_end)
+    watch = SignalWatch(window.stop_by_signal)
+    try:
+        window.resize(1500, 950)
+        others = [ParticipantWindow(session)] if participant_window else []
+        window.closed.connect(lambda: [w.close() for w in others])
+        window.closed.connect(app.quit)
+        window.show()
+        for w in others:
+            w.resize(700, 800)
+            w.show()
+        future = window.start()
+        app.exec()
+        if not future.done():               # the loop was left some other way
+            session.stop("window closed")
+    finally:
+        watch.close()
+    return future.result(timeout=30)
