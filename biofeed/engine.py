@@ -4,16 +4,27 @@ One asyncio loop drives everything (on a worker thread when a GUI owns the main 
 Devices are async sources of chunks; each chunk goes to every sink (the recorder, live
 buffers, an LSL outlet) and to the processors subscribed to its stream, whose derived chunks
 are published the same way. The protocol runner emits events onto the same bus.
+
+Devices that come and go: before the clock starts, every device is probed
+(:meth:`~biofeed.devices.base.Device.probe`); one that cannot be reached is an error at once
+(:class:`DeviceUnavailable`, no session begins) unless ``allow_missing``, when it is recorded
+as disconnected from 0 s and retried like a device that dropped out. While the session runs the
+engine keeps each device's :class:`~biofeed.devices.base.DeviceStatus` (read it live with
+:meth:`Engine.device_status`) and records every loss as it happens: a ``device`` event
+(``disconnected``, later ``reconnected``) and a ``gap`` event that grows from duration 0 when
+the link is lost to its full length when data flow again or the session ends (payload
+``until: "end of session"``). At the end the devices' error counts go to the sinks that keep
+metadata (``device_errors``, see :meth:`Engine.device_report`).
 """
 from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol as _Protocol, Sequence
 
 from .clock import SessionClock
-from .devices.base import Device
+from .devices.base import Device, DeviceStatus
 from .processor import Processor
 from .protocol.runner import ProtocolRunner
 from .stream import Chunk, Event, StreamInfo
@@ -33,6 +44,32 @@ class Sink(_Protocol):
 
     def close(self, t_end: float, ended_by: str) -> None:
         """The session ended at session time ``t_end`` (seconds) for the reason given."""
+
+    # Optional: ``add_meta(items: dict)``, metadata known only at the end (the devices' error
+    # counts), called just before :meth:`close` on sinks that have it (the recorder).
+
+
+class DeviceUnavailable(ConnectionError):
+    """Devices could not be reached when the session was to start (no session began).
+
+    Attributes
+    ----------
+    missing : dict
+        Device id -> reason.
+    """
+
+    def __init__(self, message: str, missing: dict[str, str]) -> None:
+        super().__init__(message)
+        self.missing = dict(missing)
+
+
+def _where(device: Device) -> str:
+    """Where a device is reached (port, address or query), for messages."""
+    d = device.describe()
+    for key in ("port", "address", "query"):
+        if d.get(key):
+            return f" on {d[key]}" if key != "query" else f" ({d[key]})"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -61,14 +98,21 @@ class Engine:
         otherwise the session runs until :meth:`stop`.
     events : sequence of Event
         Events known before the data (a replay's recorded events), delivered at the start.
+    allow_missing : bool
+        A device whose probe fails does not stop the session from starting (it is recorded
+        as disconnected from 0 s and retried); at least one device must be reachable.
     """
 
     def __init__(self, devices: Sequence[Device], processors: Sequence[Processor] = (),
                  sinks: Sequence[Sink] = (), runner: ProtocolRunner | None = None,
                  clock: SessionClock | None = None, duration: float | None = None,
-                 events: Sequence[Event] = ()) -> None:
+                 events: Sequence[Event] = (), allow_missing: bool = False) -> None:
         self._initial_events = list(events)
         self.devices = list(devices)
+        self.allow_missing = allow_missing
+        self._status = {d.id: DeviceStatus(d.id) for d in self.devices}
+        self._open_gaps: dict[str, int] = {}        # device id -> id of its open gap event
+        self._missing: dict[str, str] = {}          # device id -> why its probe failed
         self.processors = list(processors)
         self.sinks = list(sinks)
         self.runner = runner
@@ -79,6 +123,9 @@ class Engine:
             raise ValueError(f"session duration must be > 0 s, got {duration!r}")
         self.duration = duration
         self.streams = self._check_streams()
+        ids = [d.id for d in self.devices]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"two devices have the same id in {ids}; label them (LABEL@SPEC)")
         self._subscribers: dict[str, list[Processor]] = {}
         for p in self.processors:
             for name in p.inputs:
@@ -141,12 +188,107 @@ class Engine:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
 
+    # -- device state ------------------------------------------------------------------------
+    def device_status(self) -> dict[str, DeviceStatus]:
+        """Each device's state right now, by device id (safe to call from any thread)."""
+        return dict(self._status)
+
+    def device_report(self, now_s: float | None = None) -> dict[str, dict]:
+        """Per device id, up to session time ``now_s`` (s; now by default): its error counts
+        (:meth:`~biofeed.devices.base.Device.error_counts`: ``decode_errors``,
+        ``garbage_lines``, ``reconnects``, ...), ``gaps`` (disconnections, an open one
+        included), ``disconnected_s`` (seconds disconnected), ``state`` and
+        ``missing_at_start``; stored at the end as ``device_errors`` in the session metadata."""
+        now_s = self._now() if now_s is None else now_s
+        report = {}
+        for d in self.devices:
+            st = self._status[d.id]
+            report[d.id] = {**d.error_counts(), "gaps": st.gaps + (st.state == "disconnected"),
+                            "disconnected_s": round(st.down_s(now_s), 3),
+                            "state": st.state, "missing_at_start": st.missing_at_start}
+        return report
+
+    def _now(self) -> float:
+        return self.clock.now() if self.clock.started else 0.0
+
+    async def _probe(self) -> None:
+        """Probe every device at once; raise :class:`DeviceUnavailable` unless allowed."""
+        async def one(device: Device) -> str:
+            try:
+                async with asyncio.timeout(device.probe_timeout_s):
+                    await device.probe()
+            except TimeoutError:
+                return f"no answer within {device.probe_timeout_s:g} s"
+            except OSError as exc:
+                return str(exc) or type(exc).__name__
+            return ""
+
+        reasons = await asyncio.gather(*(one(d) for d in self.devices))
+        missing = {d.id: r for d, r in zip(self.devices, reasons) if r}
+        if not missing:
+            return
+        what = "; ".join(f"device {d.id}{_where(d)} is not available: {missing[d.id]}"
+                         for d in self.devices if d.id in missing)
+        if not self.allow_missing:
+            hint = " (--allow-missing records the others without it)" if len(missing) < len(self.devices) else ""
+            raise DeviceUnavailable(what + hint, missing)
+        if len(missing) == len(self.devices):
+            raise DeviceUnavailable(f"no device is available: {what}", missing)
+        self._missing = missing
+
+    def _device_event(self, device: Device, item: Event) -> None:
+        if item.kind == "device" and item.payload.get("state") == "disconnected":
+            self._disconnected(device.id, item.onset, str(item.payload.get("reason", "")))
+        elif item.kind == "gap" and device.id in self._open_gaps:
+            self._gap_closed(device, item.onset + item.duration, str(item.payload.get("reason", "")))
+        else:
+            self.emit_event(item.onset, item.duration, item.label, item.kind, item.payload)
+
+    def _disconnected(self, dev: str, t: float, reason: str, at_start: bool = False) -> None:
+        st = self._status[dev]
+        if st.state == "disconnected":          # still the same loss (a missing device's retry)
+            return
+        extra = {"at_start": True} if at_start else {}
+        self.emit_event(t, 0.0, f"{dev} disconnected", "device",
+                        {"device": dev, "state": "disconnected", "reason": reason, **extra})
+        gap = self.emit_event(t, 0.0, f"{dev} gap", "gap",
+                              {"device": dev, "reason": reason, "open": True, **extra})
+        self._open_gaps[dev] = gap.id
+        self._status[dev] = replace(st, state="disconnected", since_s=t, reason=reason,
+                                    missing_at_start=st.missing_at_start or at_start)
+
+    def _gap_closed(self, device: Device, t: float, reason: str = "", at_end: bool = False) -> None:
+        """The device's open gap ends at session time ``t``: data again, or the session's end."""
+        dev, st = device.id, self._status[device.id]
+        reason = reason or getattr(device, "last_error", "") or st.reason
+        t = max(t, st.since_s)
+        extra = {"at_start": True} if st.missing_at_start and st.gaps == 0 else {}
+        if at_end:
+            extra["until"] = "end of session"
+        self.emit_event(st.since_s, t - st.since_s, f"{dev} gap", "gap",
+                        {"device": dev, "reason": reason, **extra}, id=self._open_gaps.pop(dev))
+        if not at_end:
+            self.emit_event(t, 0.0, f"{dev} reconnected", "device",
+                            {"device": dev, "state": "reconnected", "gap_s": t - st.since_s})
+        if at_end:                          # still disconnected, since st.since_s
+            self._status[dev] = replace(st, reason=reason)
+        else:
+            self._status[dev] = replace(st, state="connected", since_s=t, reason="",
+                                        gaps=st.gaps + 1,
+                                        disconnected_s=st.disconnected_s + t - st.since_s)
+
     async def _pump(self, device: Device) -> None:
         async for item in device.chunks(self.clock, self.duration):
-            if isinstance(item, Event):          # a device's own event (a gap, a reconnect)
-                self.emit_event(item.onset, item.duration, item.label, item.kind, item.payload)
-            else:
-                self.publish(item)
+            if isinstance(item, Event):          # a device's own event (a loss, a gap, a marker)
+                self._device_event(device, item)
+                continue
+            state = self._status[device.id].state
+            if state == "disconnected":          # back without a gap event of its own
+                self._gap_closed(device, item.t0)
+            elif state == "connecting":
+                self._status[device.id] = replace(self._status[device.id], state="connected",
+                                                  since_s=item.t0)
+            self.publish(item)
 
     async def run(self) -> SessionEnd:
         """Run the session to its end (duration reached, :meth:`stop`, or an error)."""
@@ -154,11 +296,14 @@ class Engine:
         self._stop = asyncio.Event()
         if self._stop_reason:           # stop() was called before the loop ran
             self._stop.set()
+        await self._probe()             # DeviceUnavailable: nothing has started
         self.clock.start()
         for sink in self.sinks:
             sink.start(self.clock, self.streams)
         for ev in self._initial_events:
             self.emit_event(ev.onset, ev.duration, ev.label, ev.kind, ev.payload, id=ev.id)
+        for dev, reason in self._missing.items():
+            self._disconnected(dev, 0.0, reason, at_start=True)
         tasks = [asyncio.create_task(self._pump(d), name=f"device {d.id}") for d in self.devices]
         if self.runner is not None:
             until = self.duration if self.duration is not None else float("inf")
@@ -196,8 +341,15 @@ class Engine:
                     self.publish(out)
             if self.runner is not None:
                 self.runner.finish(self.emit_event, t_end)
+            for device in self.devices:      # a device still gone: its gap lasts to the end
+                if device.id in self._open_gaps:
+                    self._gap_closed(device, t_end, at_end=True)
             ended_by = "end of session" if natural else self._stop_reason
+            report = {"device_errors": self.device_report(t_end)}
             for sink in self.sinks:
+                add_meta = getattr(sink, "add_meta", None)
+                if add_meta is not None:
+                    add_meta(report)
                 sink.close(t_end, ended_by)
         if error is not None:
             raise error

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .clock import SessionClock
-from .devices.base import Device
+from .devices.base import Device, DeviceStatus
 from .engine import Engine, SessionEnd, Sink
 from .live import LiveBuffers
 from .physio.rr import check_level
@@ -71,12 +71,17 @@ class Session:
         ``"automatic"``, Lipponen & Tarvainen 2019) of the default processors, recorded in
         the session metadata so that replays and ``biofeed analyze`` use it again; with
         ``processors`` given, pass the level their NN processors use.
+    allow_missing : bool
+        Start even when some devices cannot be reached (they are recorded as disconnected
+        from 0 s and retried); by default :meth:`run` raises
+        :class:`~biofeed.engine.DeviceUnavailable` before anything is recorded.
     """
 
     def __init__(self, devices: Sequence[Device], runner: ProtocolRunner | None = None,
                  out_dir: str | Path = "sessions", participant: str = "", speed: float = 1.0,
                  duration: float | None = None, processors: Sequence[Processor] | None = None,
-                 sinks: Sequence[Sink] = (), rr_correction: str = "automatic") -> None:
+                 sinks: Sequence[Sink] = (), rr_correction: str = "automatic",
+                 allow_missing: bool = False) -> None:
         check_level(rr_correction)
         participant = validate_participant(participant)
         self.clock = SessionClock(speed)
@@ -90,13 +95,19 @@ class Session:
         procs = (default_processors(streams, rr_correction) if processors is None
                  else list(processors))
         self.engine = Engine(devices, procs, [self.recorder, self.live, *sinks], runner,
-                             self.clock, duration)
+                             self.clock, duration, allow_missing=allow_missing)
         self.live.end_s = self.engine.duration
 
     @property
     def path(self) -> Path | None:
         """The session file (known once the session has started)."""
         return self.recorder.path
+
+    def device_status(self) -> dict[str, DeviceStatus]:
+        """Each device's state now (``connecting``, ``connected``, ``disconnected``: see
+        :class:`~biofeed.devices.base.DeviceStatus`), by device id; thread-safe, for the live
+        window and the terminal status."""
+        return self.engine.device_status()
 
     def add_marker(self, note: str = "") -> None:
         """Record a clinician marker now, with an optional note (thread-safe)."""

@@ -33,8 +33,53 @@ def streams_table(rec) -> pd.DataFrame:
                                        "gaps", "source"])
 
 
+#: ``device_errors`` columns shown first in the devices table; a device's other counts follow.
+DEVICE_COLUMNS = ("state", "gaps", "disconnected_s", "reconnects", "decode_errors", "garbage_lines")
+
+
+def devices_table(rec) -> pd.DataFrame:
+    """One row per device from the ``device_errors`` metadata written at the end of a
+    session (:meth:`biofeed.engine.Engine.device_report`): state at the end, disconnections,
+    seconds disconnected, failed connections, decode errors, garbage lines and the device's
+    other counts ("name n, ..."); empty when the file has none (an older, killed or imported
+    recording)."""
+    report = rec.meta.get("device_errors")
+    if not isinstance(report, dict):
+        return pd.DataFrame(columns=["device", *DEVICE_COLUMNS, "other"])
+    rows = []
+    for device, counts in report.items():
+        counts = counts if isinstance(counts, dict) else {}
+        state = str(counts.get("state", "-"))
+        if counts.get("missing_at_start"):
+            state += " (missing at start)"
+        rest = ", ".join(f"{k} {v:g}" for k, v in counts.items()
+                         if k not in DEVICE_COLUMNS and k != "missing_at_start"
+                         and isinstance(v, (int, float)) and v)
+        rows.append((device, state, *(counts.get(k, 0) for k in DEVICE_COLUMNS[1:]), rest or "-"))
+    return pd.DataFrame(rows, columns=["device", *DEVICE_COLUMNS, "other"])
+
+
+def disconnection_lines(rec) -> list[str]:
+    """One sentence per time a device was disconnected: which device, when, for how long and
+    why, from the session's ``gap`` events. A gap still open in a recording that was killed
+    says so."""
+    ev = rec.events
+    lines = []
+    for gap in ev[ev.kind == "gap"].itertuples():
+        p = gap.payload if isinstance(gap.payload, dict) else {}
+        when = "from the start" if p.get("at_start") else f"at {gap.onset:.1f} s"
+        if p.get("open"):
+            length = "and was still disconnected when the recording stopped"
+        else:
+            length = f"for {gap.duration:.1f} s" + (" (until the end of the session)"
+                                                      if p.get("until") else "")
+        lines.append(f"device {p.get('device', '?')} was disconnected {when} {length}: "
+                     f"{p.get('reason') or 'no reason recorded'}")
+    return lines
+
+
 def cmd_info(args: argparse.Namespace, console: Console) -> int:
-    from ..console import dataframe_table, plain
+    from ..console import dataframe_table, plain, text
     from ..record.reader import read
 
     rec = read(args.session)
@@ -59,6 +104,12 @@ def cmd_info(args: argparse.Namespace, console: Console) -> int:
                  ("ended by", m.get("ended_by", "-")), ("end (UTC)", m.get("end_utc", "-"))]
     console.print(dataframe_table(pd.DataFrame(rows, columns=["field", "value"]), "Session"))
     console.print(dataframe_table(streams, "Streams", {"rate_hz": "g", "end_s": ".2f"}))
+    devices = devices_table(rec)
+    if len(devices):
+        console.print(dataframe_table(devices, "Devices (errors and disconnections)",
+                                      {"disconnected_s": ".1f"}))
+    for line in disconnection_lines(rec):
+        console.print(text(line), soft_wrap=True)
     if m.get("skipped"):
         console.print(dataframe_table(pd.DataFrame({"left out (why)": m["skipped"]}),
                                       f"Not imported ({len(m['skipped'])})"))

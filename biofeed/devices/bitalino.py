@@ -32,7 +32,7 @@ import serial
 from ..clock import SessionClock
 from ..stream import Chunk, StreamInfo
 from .reconnect import ReconnectingDevice
-from .serial_line import PortReader, SampleClock, build_chunks, open_port
+from .serial_line import PortReader, SampleClock, build_chunks, check_port, open_port
 
 BAUD = 115200
 CMD_STOP = 0x00
@@ -251,6 +251,18 @@ class Bitalino(ReconnectingDevice):
     def describe(self) -> dict:
         return super().describe() | {"port": self.port, "rate": self.rate,
                                      "channels": dict(zip(self.ports, self.kinds))}
+
+    async def probe(self) -> None:
+        """The port can be opened (:func:`~biofeed.devices.serial_line.check_port`)."""
+        await asyncio.to_thread(check_port, self.port)
+
+    def error_counts(self) -> dict[str, int]:
+        """Frames dropped for a bad CRC (``decode_errors``), bytes skipped to regain frame
+        alignment, frames lost per the sequence numbers, clock re-anchorings, failed
+        connections."""
+        st = self.stats
+        return super().error_counts() | {"decode_errors": st.bad_crc, "skipped_bytes": st.skipped,
+                                         "lost_samples": st.lost, "resyncs": st.resyncs}
 
     def _handshake(self, port: serial.Serial) -> str:
         """Stop, flush, ask the version, set the rate and start (blocking; on a thread)."""

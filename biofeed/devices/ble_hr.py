@@ -302,6 +302,10 @@ class BleHeartRate(ReconnectingDevice):
     def describe(self) -> dict:
         return super().describe() | {"address": self.address}
 
+    def error_counts(self) -> dict[str, int]:
+        """Notifications that did not decode (``decode_errors``) and failed connections."""
+        return super().error_counts() | {"decode_errors": self.decode_errors}
+
     async def connection(self, clock: SessionClock) -> AsyncIterator[Chunk]:
         inbox: asyncio.Queue = asyncio.Queue()
         client = self.client_factory(self.address,

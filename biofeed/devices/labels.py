@@ -91,6 +91,16 @@ class LabelledDevice(Device):
         return self.device.describe() | {"id": self.id, "label": self.label,
                                          "streams": [s.name for s in self.streams]}
 
+    async def probe(self) -> None:
+        await self.device.probe()
+
+    def error_counts(self) -> dict[str, int]:
+        return self.device.error_counts()
+
+    @property
+    def probe_timeout_s(self) -> float:  # type: ignore[override]
+        return self.device.probe_timeout_s
+
     async def chunks(self, clock: SessionClock, until: float | None) -> AsyncIterator[Chunk | Event]:
         inner = self.device.chunks(clock, until)
         try:

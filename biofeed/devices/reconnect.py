@@ -3,9 +3,13 @@
 Real sensors drop out (a strap loses skin contact, a Bluetooth stack hiccups, a USB cable is
 pulled). :class:`ReconnectingDevice` turns one connection attempt (:meth:`connection`) into a
 stream that survives that: when the connection fails, ends, or delivers nothing for
-``stale_s`` seconds, it retries with exponential backoff until the session stops, then yields
-a ``gap`` event (onset = end of the last data, duration = until data flow again) and carries
-on with the same streams. Nothing already recorded is touched.
+``stale_s`` seconds, it yields a ``device`` event at once (payload ``state:
+"disconnected"`` and the reason, so the engine records and shows the loss while it lasts),
+retries with exponential backoff until the session stops, and when data flow again yields a
+``gap`` event (onset = when the loss was noticed, duration = until data flow again) and
+carries on with the same streams. Nothing already recorded is touched. A device that never
+comes back is closed off by the engine at the end of the session
+(:class:`~biofeed.engine.Engine` records the gap up to the end).
 """
 from __future__ import annotations
 
@@ -55,6 +59,7 @@ class ReconnectingDevice(Device):
         gap_start: float | None = None
         while until is None or clock.now() < until:
             stream = self.connection(clock)
+            lost = False
             try:
                 while True:
                     # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
@@ -76,12 +81,18 @@ class ReconnectingDevice(Device):
                 self.connected = False
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if gap_start is None:
-                    gap_start = clock.now()
+                    gap_start, lost = clock.now(), True
                 self.reconnects += 1
             finally:
                 await stream.aclose()
+            if lost:
+                yield Event(0, gap_start, 0.0, f"{self.id} disconnected", "device",
+                            {"device": self.id, "state": "disconnected", "reason": self.last_error})
             await asyncio.sleep(wait)
             wait = min(2 * wait, self.backoff_s[1])
+
+    def error_counts(self) -> dict[str, int]:
+        return super().error_counts() | {"reconnects": self.reconnects}
 
     def _gap_event(self, start: float, end: float) -> Event:
         return Event(0, start, max(0.0, end - start), f"{self.id} gap", "gap",

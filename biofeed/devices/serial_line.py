@@ -30,6 +30,7 @@ retry and a ``gap`` event; the stream resumes when the port comes back.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import re
@@ -267,6 +268,35 @@ def build_chunks(info: StreamInfo, times: np.ndarray, starts: np.ndarray,
     return [Chunk(info, values[seg], t0=float(times[seg[0]])) for seg in np.split(idx, cuts)]
 
 
+def check_port(path: str) -> None:
+    """Raise ``OSError`` saying why serial port ``path`` cannot be opened now (missing, not
+    permitted, busy with another program); return quietly when it can.
+
+    On POSIX the port is opened without configuring it (no baud rate set, nothing read) and a
+    non-blocking exclusive lock is tried, as pyserial's ``exclusive=True`` takes, then both
+    are released: a sensor that resets when its port opens (an Arduino) sees one more reset,
+    and nothing it sends is consumed. Elsewhere pyserial opens and closes the port.
+    """
+    if os.name != "posix":
+        serial.Serial(path).close()
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot open serial port {path}: {exc.strerror}") from None
+    try:
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OSError(errno.EBUSY, f"serial port {path} is busy: another program has it "
+                                       "open") from None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 async def open_port(path: str, baud: int) -> serial.Serial:
     """Open a serial port (exclusively; 0.1 s read timeout) without blocking the loop.
 
@@ -384,6 +414,20 @@ class SerialSensor(ReconnectingDevice):
     def describe(self) -> dict:
         return super().describe() | {"profile": self.profile.name, "profile_source": self.profile.source,
                                      "port": self.port, "baud": self.profile.baud}
+
+    async def probe(self) -> None:
+        """The port can be opened (:func:`check_port`)."""
+        await asyncio.to_thread(check_port, self.port)
+
+    def error_counts(self) -> dict[str, int]:
+        """Line errors (``decode_errors`` = garbage + partial + bad-checksum lines), dropped
+        values, samples lost per the counter, clock re-anchorings and failed connections."""
+        st = self.stats
+        return super().error_counts() | {
+            "decode_errors": st.garbage + st.partial + st.bad_checksum,
+            "garbage_lines": st.garbage, "partial_lines": st.partial,
+            "bad_checksum_lines": st.bad_checksum, "invalid_values": st.invalid,
+            "lost_samples": st.lost, "resyncs": st.resyncs}
 
     async def connection(self, clock: SessionClock) -> AsyncIterator[Chunk]:
         port = await open_port(self.port, self.profile.baud)

@@ -1,8 +1,13 @@
-"""The recorder: appends every chunk and event to the session file, committing every 0.5 s.
+"""The recorder: appends every chunk and event to the session file, committing every 0.25 s.
 
 It is an engine sink. The engine thread only puts items on a queue; a writer thread owns the
-SQLite connection, so slow disks never stall acquisition. A crash or ``kill -9`` loses at most
-the last commit interval and never corrupts the file (WAL, see :mod:`biofeed.record.schema`).
+SQLite connection, so slow disks never stall acquisition. The writer commits whatever it holds
+when :data:`COMMIT_INTERVAL_S` has passed since the last commit, whether or not more items
+arrive (the queue wait ends at that deadline), so a crash or ``kill -9`` loses at most the
+items of the last 0.25 s plus the time they took to reach the recorder (a device's batch,
+0.1 s for the serial sensors and the simulation): under 0.5 s of data, measured in
+``tests/test_device_loss.py``. It never corrupts the file (WAL, see
+:mod:`biofeed.record.schema`).
 """
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ from .private import create_private
 from .schema import APPLICATION_ID, BLOB_DTYPE, DDL, SCHEMA_VERSION, SUFFIX, chunk_crc, row_crc
 
 _CLOSE = object()
+
+#: Real seconds between commits of the session file (the data a crash can lose, plus their
+#: way to the recorder: see the module docstring).
+COMMIT_INTERVAL_S = 0.25
 
 
 class RecorderError(RuntimeError):
@@ -71,12 +80,13 @@ class SessionRecorder:
         Artifact-correction level of the session's NN streams
         (:data:`biofeed.physio.rr.LEVELS`); replays use it again.
     commit_interval_s : float
-        Real seconds between commits (at most this much is lost on a crash).
+        Real seconds between commits (:data:`COMMIT_INTERVAL_S`): what reached the recorder
+        more than this long ago is on disk.
     """
 
     def __init__(self, out_dir: str | os.PathLike, participant: str = "", protocol: dict | None = None,
                  devices: Sequence[dict] = (), rr_correction: str = "automatic",
-                 commit_interval_s: float = 0.5) -> None:
+                 commit_interval_s: float = COMMIT_INTERVAL_S) -> None:
         self.out_dir = Path(out_dir)
         self.session_id = uuid.uuid4().hex
         self.path: Path | None = None
@@ -115,6 +125,16 @@ class SessionRecorder:
     def event(self, event: Event) -> None:
         self._raise_if_failed()
         self._queue.put(("event", event))
+
+    def add_meta(self, items: dict) -> None:
+        """Store metadata known only at the end (the engine's ``device_errors``); keys the
+        recorder writes itself are refused (ValueError)."""
+        taken = set(self._meta) | {"start_utc", "time_scale", "duration_s", "ended_by", "end_utc",
+                                   "chunks_written", "events_written"}
+        if taken & set(items):
+            raise ValueError(f"metadata keys {sorted(taken & set(items))} are the recorder's own")
+        self._raise_if_failed()
+        self._queue.put(("meta", dict(items)))
 
     def close(self, t_end: float, ended_by: str) -> None:
         if self._thread is None:
@@ -169,9 +189,13 @@ class SessionRecorder:
         event_ids: set[int] = set()
         con.execute("BEGIN")
         last_commit = time.monotonic()
+        pending = False                 # rows written since the last commit
         while True:
+            # wait at most until the commit is due (forever's stand-in when nothing is pending)
+            wait = (last_commit + self.commit_interval_s - time.monotonic() if pending
+                    else self.commit_interval_s)
             try:
-                what, item = self._queue.get(timeout=self.commit_interval_s)
+                what, item = self._queue.get(timeout=max(wait, 0.0))
             except queue.Empty:
                 what, item = None, None
             if what is _CLOSE:
@@ -196,9 +220,14 @@ class SessionRecorder:
                 _put_meta(con, {"completed": True, "duration_s": t_end, "ended_by": ended_by,
                                 "end_utc": datetime.now(timezone.utc).isoformat(),
                                 "chunks_written": counts, "events_written": len(event_ids)})
+            elif what == "meta":
+                _put_meta(con, item)
+            pending = pending or what is not None
             if time.monotonic() - last_commit >= self.commit_interval_s:
-                con.execute("COMMIT")
-                con.execute("BEGIN")
+                if pending:
+                    con.execute("COMMIT")
+                    con.execute("BEGIN")
+                    pending = False
                 last_commit = time.monotonic()
         con.execute("COMMIT")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
