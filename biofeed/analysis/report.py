@@ -1,8 +1,14 @@
-"""The analysis report: the per-phase table as CSV and a self-contained HTML page.
+"""The session report a clinician files: the per-phase table as CSV, an HTML page and a PDF.
 
-The HTML page embeds its figures as PNG ``data:`` URIs (RFC 2397) and its styles inline, and
-loads nothing from anywhere, so it opens offline and can be filed as one document. Both
-files are owner-only (0600) and published atomically (:func:`write_report`).
+The HTML page embeds its figures as SVG ``data:`` URIs (RFC 2397; vector, full width) and
+its styles inline, and loads nothing from anywhere, so it opens offline and can be filed as
+one document. The PDF (A4, drawn by matplotlib, no browser) holds the same content: a first
+page with who, when and which protocol, the disclaimer and the key numbers per phase with
+reactivity and recovery, then the figures, then the full tables and the methods. Tables show
+human headers with units (:mod:`biofeed.analysis.columns`), counts as integers, text
+left-aligned, and every dash (a value that does not exist) marked with a footnote saying why
+(:mod:`biofeed.analysis.tables`). All files are owner-only (0600) and published atomically,
+never over an existing file (:func:`write_report`).
 """
 from __future__ import annotations
 
@@ -17,174 +23,279 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .analyze import Analysis
-from .figures import FIGURES
 from ..physio.quality import MIN_GOOD_PCT
 from ..physio.rr import describe_level
-from .replay import rr_correction_of
 from ..record.private import Staging, check_name, private_dir
+from .analyze import Analysis
+from .figures import FIGURES, figure, svg
+from .pdf import PdfReport
+from .replay import rr_correction_of
+from .tables import Table, artifacts_table, key_numbers, settings_rows
 
 _STYLE = """
-body { font-family: sans-serif; margin: 2em auto; max-width: 80em; padding: 0 1em; color: #222; }
-h1 { font-size: 1.5em; } h2 { font-size: 1.15em; border-bottom: 1px solid #ccc; margin-top: 1.6em; }
-table { border-collapse: collapse; font-size: 0.8em; margin: 0.5em 0; }
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 64em; padding: 0 1em;
+       color: #222; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.25em; border-bottom: 1px solid #bbb; margin-top: 1.8em; }
+h3 { font-size: 1.05em; margin: 1.4em 0 0.3em; }
+table { border-collapse: collapse; font-size: 0.92em; margin: 0.5em 0; }
 .scroll { overflow-x: auto; }
-td, th { border: 1px solid #ddd; padding: 0.2em 0.6em; text-align: right; }
-th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; display: block; margin: 0.6em 0; }
-.note { color: #666; font-size: 0.85em; }
+td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+figure { margin: 0.8em 0 1.6em; }
+figure img { width: 100%; height: auto; display: block; }
+figcaption, .note { color: #555; font-size: 0.9em; }
+ol.notes { color: #555; font-size: 0.88em; margin-top: 0.2em; }
+.disclaimer { border: 1px solid #c9a227; background: #fff8e1; padding: 0.6em 0.9em; }
 """
+
+#: Shown on the first page of both documents.
+DISCLAIMER = ("This report describes physiological measurements made during one session. It is "
+              "not a diagnosis and not a medical device output: the numbers depend on the "
+              "sensors, the signal quality and the protocol, and are to be interpreted by a "
+              "qualified clinician together with the person's history.")
 
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """The files :func:`write_report` wrote: ``table`` (per-phase CSV) and ``html``."""
+    """The files :func:`write_report` wrote: ``table`` (per-phase CSV), ``html`` and ``pdf``."""
 
     table: Path
     html: Path
+    pdf: Path
 
 
-def _table(frame: pd.DataFrame, digits: int = 2) -> str:
-    if frame.empty:
+#: Tables of at most this many phases are shown with a column per phase (measures as rows).
+TRANSPOSE_PHASES = 8
+
+
+def html_table(t: Table, transpose: bool = False) -> str:
+    """A :class:`~biofeed.analysis.tables.Table` as HTML: numbers right-aligned (class
+    ``num``), text left-aligned, its footnotes as a numbered list under it; ``transpose``:
+    a column per row of ``t``."""
+    t = t.transposed() if transpose and t.rows else t
+    if not t.rows:
         return '<p class="note">none</p>'
-    return '<div class="scroll">' + frame.to_html(index=False, float_format=lambda x: f"{x:.{digits}f}",
-                                                  na_rep="-", border=0, escape=True) + "</div>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in t.headers)
+    body = []
+    for row in t.rows:
+        cells = [f"<th>{html.escape(row[0])}</th>"] if transpose else []
+        for cell, numeric in list(zip(row, t.numeric))[1 if transpose else 0:]:
+            cls = ' class="num"' if numeric else ""
+            cells.append(f"<td{cls}>{html.escape(cell)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in t.notes)
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>"
+            + (f'<ol class="notes">{notes}</ol>' if notes else ""))
 
 
-def _pairs(rows: list[tuple[str, object]]) -> str:
-    return _table(pd.DataFrame([(k, "-" if v in (None, "") else str(v)) for k, v in rows],
-                               columns=["field", "value"]))
+def _p(text: str, cls: str = "note") -> str:
+    return f'<p class="{cls}">{html.escape(text)}</p>'
 
 
-def _metadata(a: Analysis) -> str:
+def session_rows(a: Analysis) -> list[tuple[str, str]]:
+    """Who, when and which protocol: ``(field, value)`` rows (no value: "not recorded")."""
     m = a.recording.meta
     protocol = m.get("protocol") or {}
     devices = ", ".join(d.get("id", "?") for d in m.get("devices", []))
-    return _pairs([("file", a.recording.path.name), ("session id", m.get("session_id")),
-                   ("participant", m.get("participant")), ("start (UTC)", m.get("start_utc")),
-                   *([("start (local)", m["start_local"])] if m.get("start_local") else []),
-                   ("duration (s)", m.get("duration_s")), ("ended by", m.get("ended_by")),
-                   ("protocol", protocol.get("name")), ("devices", devices or None),
-                   ("imported from", m.get("imported_from")),
-                   ("streams", ", ".join(f"{n} ({s.kind}, {s.rate:g} Hz)" for n, s in
-                                         a.recording.streams.items() if not s.derived))])
+    duration = m.get("duration_s")
+    rows = [("Participant", m.get("participant")), ("Session", m.get("session_id")),
+            ("Start (UTC)", m.get("start_utc")),
+            *([("Start (local time)", m["start_local"])] if m.get("start_local") else []),
+            ("Duration", f"{float(duration):.0f} s ({float(duration) / 60:.1f} min)"
+             if duration is not None else None),
+            ("Ended by", m.get("ended_by")), ("Protocol", protocol.get("name")),
+            ("Protocol description", protocol.get("description")),
+            ("Devices", devices or None), ("Imported from", m.get("imported_from")),
+            ("File", a.recording.path.name),
+            ("Streams", ", ".join(f"{n} ({s.kind}, {s.rate:g} Hz)" if s.rate else f"{n} ({s.kind})"
+                                  for n, s in a.recording.streams.items() if not s.derived))]
+    return [(k, "not recorded" if v in (None, "") else str(v)) for k, v in rows]
 
 
-def _timeline(a: Analysis) -> str:
+def _session_table(a: Analysis) -> str:
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                   for k, v in session_rows(a))
+    return f'<div class="scroll"><table>{rows}</table></div>'
+
+
+def arousal_note(a: Analysis) -> str | None:
+    """Why the baseline's arousal is not 0, when it is not (None when it is, or absent)."""
+    base = a.phases[a.phases.kind == "baseline"]
+    if base.empty or not np.isfinite(base.arousal.iloc[0]):
+        return None
+    value = float(base.arousal.iloc[0])
+    if abs(value) < 0.005:
+        return None
+    return (f"The arousal index of the baseline is {value:+.2f} SD, not 0: the participant's own "
+            "baseline is measured over that phase and only known at its end, so during the "
+            "baseline the index compares HR, SCL, SCR rate and RMSSD with population norms "
+            "(Nunan et al. 2010; Boucsein 2012). It says how far this resting state was from "
+            "the norms; from the end of the baseline on, the index is relative to the "
+            "participant's own baseline (0 = as at rest).")
+
+
+def _timeline(a: Analysis) -> Table:
     ev = a.recording.events
     shown = ev[ev.kind != "annotation"]
-    table = pd.DataFrame({"onset (s)": shown.onset, "duration (s)": shown.duration,
-                          "kind": shown.kind, "label": shown.label,
-                          "text": [p.get("text", "") if isinstance(p, dict) else "" for p in shown.payload]})
+    frame = pd.DataFrame({"onset_s": shown.onset.to_numpy(), "duration_s": shown.duration.to_numpy(),
+                          "kind": shown.kind.to_numpy(), "label": shown.label.to_numpy(),
+                          "text": [p.get("text", "") if isinstance(p, dict) else ""
+                                   for p in shown.payload]})
+    t = Table.of(frame, {"onset_s": ".1f", "duration_s": ".1f"})
     hidden = len(ev) - len(shown)
-    note = f'<p class="note">{hidden} annotations (beat labels, ...) not listed.</p>' if hidden else ""
-    return _table(table, 1) + note
+    if hidden:
+        t.notes.append(f"{hidden} annotations (beat labels, ...) are not listed.")
+    return t
 
 
-def _figures(a: Analysis) -> str:
-    parts = []
-    for title, draw in FIGURES:
-        png = draw(a)
-        if png is not None:
-            data = base64.b64encode(png).decode("ascii")
-            parts.append(f'<h3>{html.escape(title)}</h3><img alt="{html.escape(title)}" '
-                         f'src="data:image/png;base64,{data}">')
-    return "\n".join(parts) or '<p class="note">no figures: no heart or skin signal</p>'
+def _correction_text(a: Analysis) -> str:
+    return f"RR artifact correction, {describe_level(rr_correction_of(a.recording))}"
 
 
-#: Columns of the phase table computed from the heart beats: flagged on poor data.
-_HEART_COLUMNS = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf")
+QUALITY_NOTE = ("Signal quality: 10 s segments every 5 s. ECG: heart rate 40-180 bpm, no interval "
+                "over 3 s, beat-to-template correlation >= 0.66 (Orphanidou et al. 2015), no "
+                "stuck signal for 1 s. PPG: the same with correlation >= 0.86, and positive "
+                "skewness (Elgendi 2016). EDA: 0.05-60 µS, under 10 µS/s, and 5 s from invalid "
+                "data (Kleckner et al. 2018).")
+POOR_NOTE = (f"! poor data: fewer than {MIN_GOOD_PCT:.0f} % of the heart signal's 10 s segments in "
+             "the phase (or in the baseline it is compared with) were rated good, so its HR "
+             "and HRV may rest on missed or false beats.")
+REACTIVITY_NOTE = ("Each measure in each phase minus the baseline phase (Δ, same unit); "
+                   "half-recovery: seconds after the end of the stressor until the arousal index "
+                   "is halfway back to the baseline (Laborde et al. 2017).")
+RESPONSES_NOTE = ("HR: mean change 0-10 s after onset; SCR: largest skin-conductance rise 1-5 s "
+                  "after onset (Boucsein 2012); both from the mean of the 5 s before onset.")
 
 
-def _marked(frame: pd.DataFrame, columns: list[str], poor: np.ndarray) -> pd.DataFrame:
-    """``frame`` with the finite values of ``columns`` in the ``poor`` rows shown as ``x.xx !``."""
-    shown = frame.copy()
-    for col in columns:
-        shown[col] = [f"{v:.2f} !" if bad and np.isfinite(v) else v
-                      for v, bad in zip(shown[col], poor)]
-    return shown
-
-
-def _poor_note() -> str:
-    return (f'<p class="note">! poor data: fewer than {MIN_GOOD_PCT:.0f} % of the heart '
-            "signal's 10 s segments in the phase (or in the baseline it is compared with) were "
-            "rated good (heart_good_pct), so its HR and HRV may rest on missed or false "
-            "beats.</p>")
-
-
-def _phase_summary(a: Analysis) -> str:
-    """The phase table, its heart-beat measures marked ``!`` where the heart signal was poor."""
-    poor = a.phases["hrv_poor_data"].to_numpy(dtype=bool)
-    return (_table(_marked(a.phases, list(_HEART_COLUMNS), poor))
-            + (_poor_note() if poor.any() else ""))
-
-
-def _reactivity(a: Analysis) -> str:
-    """Reactivity, its heart-beat changes marked where the phase or the baseline was poor."""
-    if a.reactivity.empty:
-        return _table(a.reactivity)
-    poor = a.phases["hrv_poor_data"].to_numpy(dtype=bool)
-    baseline = (a.phases.kind == "baseline").to_numpy()
-    poor = poor | poor[baseline][0]
-    shown = _marked(a.reactivity, [f"d_{c}" for c in _HEART_COLUMNS], poor)
-    return _table(shown) + (_poor_note() if poor.any() else "")
-
-
-def _quality_by_phase(a: Analysis) -> str:
-    """Share of good segments per sensor and phase (the quality columns of the phase table)."""
-    table = pd.DataFrame({
-        "phase": a.phases.phase, "heart signal good (%)": a.phases.heart_good_pct,
-        "EDA good (%)": a.phases.eda_good_pct,
-        "HR/HRV on poor data": ["yes" if p else "no" for p in a.phases.hrv_poor_data]})
-    return "<h3>Signal quality per phase</h3>" + _table(table, 0)
-
-
-def _quality_note() -> str:
-    return ('<p class="note">Signal quality: 10 s segments every 5 s. ECG: heart rate '
-            "40-180 bpm, no interval over 3 s, beat-to-template correlation >= 0.66 "
-            "(Orphanidou et al. 2015), no stuck signal for 1 s. PPG: the same with correlation "
-            ">= 0.86, and positive skewness (Elgendi 2016). EDA: 0.05-60 uS, under 10 uS/s, "
-            "and 5 s from invalid data (Kleckner et al. 2018).</p>")
-
-
-def _resonance(a: Analysis) -> str:
-    """The resonance assessment: criteria per paced rate and the chosen rate, when present."""
+def _resonance_text(a: Analysis) -> str | None:
     if a.resonance is None:
-        return ""
+        return None
     end = {"faster": "fastest", "slower": "slowest", None: ""}[a.resonance.extend]
     extend = (f" It is the {end} rate tested: extend the range {a.resonance.extend} in a later "
               "session." if end else "")
-    return ("<h2>Resonance assessment</h2>"
-            f"<p>Chosen rate: <b>{a.resonance.rate_bpm:g} breaths/min</b> (lowest sum of criterion "
-            f"ranks).{html.escape(extend)}</p>" + _table(a.resonance.table))
+    return (f"Chosen rate: {a.resonance.rate_bpm:g} breaths/min (lowest sum of criterion "
+            f"ranks).{extend}")
 
 
-def render_html(a: Analysis) -> str:
+@dataclass
+class Sections:
+    """Everything both documents show, computed once."""
+
+    key: Table
+    phases: Table
+    reactivity: Table | None
+    responses: Table
+    artifacts: Table
+    settings: list[tuple[str, str]]
+    quality: Table
+    timeline: Table
+    resonance: Table | None
+    figures: list[tuple[object, object]]     # (FigureSpec, Figure)
+
+
+def sections(a: Analysis) -> Sections:
+    """The tables and figures of the report of ``a``."""
+    from .tables import phase_table_view, quality_table, reactivity_view, responses_view
+
+    figs = [(spec, fig) for spec in FIGURES if (fig := figure(spec, a)) is not None]
+    return Sections(
+        key=key_numbers(a), phases=phase_table_view(a), reactivity=reactivity_view(a),
+        responses=responses_view(a), artifacts=artifacts_table(a), settings=settings_rows(a),
+        quality=quality_table(a), timeline=_timeline(a),
+        resonance=None if a.resonance is None else Table.of(a.resonance.table, {"rate_bpm": "g"}),
+        figures=figs)
+
+
+def _figure_html(spec, fig) -> str:
+    data = base64.b64encode(svg(fig).encode("utf-8")).decode("ascii")
+    title = html.escape(spec.title)
+    return (f'<figure><h3>{title}</h3><img alt="{title}" src="data:image/svg+xml;base64,{data}">'
+            f"<figcaption>{html.escape(spec.caption)}</figcaption></figure>")
+
+
+def render_html(a: Analysis, s: Sections | None = None) -> str:
     """The report as one self-contained HTML document."""
-    title = f"biofeed report: {a.recording.path.name}"
+    s = s or sections(a)
+    who = a.recording.meta.get("participant") or "participant not recorded"
+    title = f"Session report: {who}, {a.recording.path.name}"
+    settings = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                       for k, v in s.settings)
+    note = arousal_note(a)
     body = [f"<h1>{html.escape(title)}</h1>",
-            f'<p class="note">biofeed {__version__}: the recording was re-analysed with the same '
-            "signal processing as live.</p>",
-            "<h2>Session</h2>", _metadata(a),
-            "<h2>Protocol timeline</h2>", _timeline(a),
-            "<h2>Figures</h2>", _figures(a),
-            "<h2>Per-phase summary</h2>", _phase_summary(a),
-            "<h2>Reactivity and recovery</h2>",
-            '<p class="note">Each measure in each phase minus the baseline phase; half-recovery: '
-            "seconds after the stressor until the arousal index is halfway back to baseline.</p>",
-            _reactivity(a),
-            "<h2>Event-related responses</h2>",
-            '<p class="note">HR: mean change 0-10 s after onset; SCR: largest skin-conductance '
-            "rise 1-5 s after onset; both from the mean of the 5 s before onset.</p>",
-            _table(a.responses),
-            "<h2>Artifacts and signal quality</h2>", _table(a.artifacts),
-            f'<p class="note">RR artifact correction, '
-            f'{html.escape(describe_level(rr_correction_of(a.recording)))}</p>', _quality_note(),
-            _quality_by_phase(a),
-            _resonance(a)]
+            _p(f"biofeed {__version__}: the recording was re-analysed with the same signal "
+               "processing as live."),
+            _p(DISCLAIMER, "disclaimer"),
+            "<h2>Session</h2>", _session_table(a),
+            "<h2>Key numbers per phase</h2>", html_table(s.key),
+            *([_p(note)] if note else []),
+            "<h2>Figures</h2>",
+            "\n".join(_figure_html(spec, fig) for spec, fig in s.figures)
+            or _p("no figures: no heart or skin signal"),
+            "<h2>Per-phase summary</h2>",
+            html_table(s.phases, len(s.phases.rows) <= TRANSPOSE_PHASES),
+            "<h2>Reactivity and recovery</h2>", _p(REACTIVITY_NOTE),
+            html_table(s.reactivity, len(s.reactivity.rows) <= TRANSPOSE_PHASES)
+            if s.reactivity is not None
+            else _p("no baseline phase: no reactivity"),
+            "<h2>Event-related responses</h2>", _p(RESPONSES_NOTE), html_table(s.responses),
+            "<h2>Artifacts and signal quality</h2>", html_table(s.artifacts),
+            "<h3>Artifact correction: method and settings</h3>",
+            _p(_correction_text(a)), f'<div class="scroll"><table>{settings}</table></div>',
+            "<h3>Signal quality per phase</h3>", html_table(s.quality), _p(QUALITY_NOTE),
+            *(["<h2>Resonance assessment</h2>", _p(_resonance_text(a), "plain"),
+               html_table(s.resonance)] if s.resonance is not None else []),
+            "<h2>Protocol timeline</h2>", html_table(s.timeline),
+            "<h2>About this report</h2>", _p(DISCLAIMER)]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")
+
+
+def render_pdf(a: Analysis, f, s: Sections | None = None) -> None:
+    """The report as an A4 PDF written to the binary file ``f`` (matplotlib's PDF backend)."""
+    s = s or sections(a)
+    who = a.recording.meta.get("participant") or "participant not recorded"
+    with PdfReport(f, title=f"Session report: {who}") as doc:
+        doc.heading(f"Session report: {who}", size=16)
+        doc.paragraph(f"biofeed {__version__}, {a.recording.path.name}", colour="0.4")
+        doc.paragraph(DISCLAIMER, box=True)
+        doc.pairs(session_rows(a))
+        doc.heading("Key numbers per phase")
+        doc.table(s.key, transpose=len(s.key.rows) <= 8)
+        note = arousal_note(a)
+        if note:
+            doc.paragraph(note)
+        doc.new_page()
+        for spec, fig in s.figures:
+            doc.figure(spec, a)
+        doc.new_page()
+        doc.heading("Per-phase summary")
+        doc.table(s.phases, transpose=True)
+        if s.reactivity is not None:
+            doc.heading("Reactivity and recovery")
+            doc.paragraph(REACTIVITY_NOTE)
+            doc.table(s.reactivity, transpose=True)
+        doc.heading("Event-related responses")
+        doc.paragraph(RESPONSES_NOTE)
+        doc.table(s.responses)
+        doc.heading("Artifacts and signal quality")
+        doc.table(s.artifacts)
+        doc.heading("Artifact correction: method and settings", size=11)
+        doc.paragraph(_correction_text(a))
+        doc.pairs(s.settings)
+        doc.heading("Signal quality per phase", size=11)
+        doc.table(s.quality)
+        doc.paragraph(QUALITY_NOTE)
+        if s.resonance is not None:
+            doc.heading("Resonance assessment")
+            doc.paragraph(_resonance_text(a))
+            doc.table(s.resonance)
+        doc.heading("Protocol timeline")
+        doc.table(s.timeline)
 
 
 #: What to do when a report file exists already (ends the ``FileExistsError``).
@@ -197,22 +308,27 @@ def default_stem(a: Analysis) -> str:
 
 
 def write_report(a: Analysis, out_dir: str | os.PathLike, stem: str | None = None) -> ReportFiles:
-    """Write ``<stem>_phases.csv`` and ``<stem>_report.html`` into ``out_dir`` (created 0700
-    when missing); ``stem`` defaults to the recording's file stem (:func:`default_stem`).
+    """Write ``<stem>_phases.csv``, ``<stem>_report.html`` and ``<stem>_report.pdf`` into
+    ``out_dir`` (created 0700 when missing); ``stem`` defaults to the recording's file stem
+    (:func:`default_stem`).
 
-    Both files are 0600, never over existing ones or through a symbolic link, and appear
-    together only when both are complete (:class:`~biofeed.record.private.Staging`): a killed
-    run leaves neither under its name (only hidden ``.part`` temporaries, removed by the next
+    The files are 0600, never over existing ones or through a symbolic link, and appear
+    together only when all are complete (:class:`~biofeed.record.private.Staging`): a killed
+    run leaves none under its name (only hidden ``.part`` temporaries, removed by the next
     report of that name), and a rerun works. A stem with a path separator or ``..`` is refused.
     """
     out = Path(out_dir)
     stem = check_name(stem, out) if stem is not None else default_stem(a)
-    page_text = render_html(a)        # the slow part, before any file is created
+    content = sections(a)
+    page_text = render_html(a, content)        # the slow parts, before any file is created
     private_dir(out)
-    table, page = out / f"{stem}_phases.csv", out / f"{stem}_report.html"
+    table, page, pdf = (out / f"{stem}_phases.csv", out / f"{stem}_report.html",
+                        out / f"{stem}_report.pdf")
     with Staging(IF_EXISTS) as stage:
         with stage.open(table) as f:
             a.phases.to_csv(f, index=False)
         with stage.open(page) as f:
             f.write(page_text)
-    return ReportFiles(table, page)
+        with stage.open(pdf, binary=True) as f:
+            render_pdf(a, f, content)
+    return ReportFiles(table, page, pdf)

@@ -23,10 +23,10 @@ def _rate_option(p: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     analyze = sub.add_parser("analyze", help="re-analyse a recording: per-phase table (CSV) and "
-                             "a self-contained HTML report")
+                             "the session report as a self-contained HTML page and a PDF")
     analyze.add_argument("session", type=Path, help="a session file or any recording biofeed reads")
     analyze.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
-                         help="folder for the table and the report (default: ./reports); files 0600, "
+                         help="folder for the table and the reports (default: ./reports); files 0600, "
                               "never over existing ones")
     _rate_option(analyze)
     rr_correction_option(analyze, None, "the level the session was recorded with, automatic "
@@ -87,7 +87,8 @@ def cmd_analyze(args: argparse.Namespace, console: Console) -> int:
     if damage:
         console.print(f"[yellow]damaged parts of the file left out: {len(damage)} "
                       "(see the report's artifacts, or biofeed verify)[/yellow]")
-    console.print(f"table: {plain(files.table)}\nreport: {plain(files.html)}")
+    console.print(f"table: {plain(files.table)}\nreport: {plain(files.html)}\n"
+                  f"PDF: {plain(files.pdf)}")
     return 0
 
 

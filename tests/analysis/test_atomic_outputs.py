@@ -267,7 +267,8 @@ def test_a_symlink_at_a_report_path_is_refused_and_not_followed(tmp_path, small)
     files = write_report(result, out)
     with pytest.raises(FileExistsError, match="small_phases.csv: exists already"):
         write_report(result, out)                                     # never overwritten
-    assert sorted(p.name for p in out.iterdir()) == ["small_phases.csv", "small_report.html"]
+    assert sorted(p.name for p in out.iterdir()) == ["small_phases.csv", "small_report.html",
+                                                     "small_report.pdf"]
     assert files.html.read_text().startswith("<!DOCTYPE html>")
 
 
@@ -329,7 +330,7 @@ def test_reports_batch_tables_and_folders_are_private_whatever_the_umask(tmp_pat
         imported = to_session_file(small, tmp_path / "sessions" / "new")
     finally:
         os.umask(old)
-    for p in (files.table, files.html, table, tmp_path / "sync.csv", imported):
+    for p in (files.table, files.html, files.pdf, table, tmp_path / "sync.csv", imported):
         assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
     for d in ("a", "a/b", "a/b/reports", "t", "t/u", "sessions", "sessions/new"):
         assert stat.S_IMODE((tmp_path / d).stat().st_mode) == 0o700, d
