@@ -78,6 +78,15 @@ def rsa_gain(breath_bpm: float, cfg: SimConfig) -> float:
     return resonance / math.sqrt(1 + (breath_bpm / 15.0) ** 2)
 
 
+def arousal_step(a: float, stressor: bool, cfg: SimConfig, dt: float) -> float:
+    """Arousal ``dt`` s later: a first-order approach to 1 in a stressor phase and to 0
+    otherwise, with time constant ``cfg.arousal_rise_s`` rising and ``cfg.arousal_decay_s``
+    falling (s)."""
+    target = 1.0 if stressor else 0.0
+    tau = cfg.arousal_rise_s if target > a else cfg.arousal_decay_s
+    return a + (target - a) * (1 - math.exp(-dt / tau))
+
+
 class _Grid:
     """Named float columns on the 10 Hz tick grid, trimmed from the front as data are consumed."""
 
@@ -116,13 +125,17 @@ class Physiology:
     config : SimConfig
     state_at : callable
         Protocol state at a session time (seconds), or None outside any phase.
+    drive : optional
+        ``drive.step(state) -> arousal``, called once a tick in tick order, in place of
+        :func:`arousal_step` (a dyad's coupled arousal, :mod:`biofeed.sim.dyad`).
     """
 
     DT = 0.1  #: tick, seconds
 
-    def __init__(self, config: SimConfig, state_at: StateAt) -> None:
+    def __init__(self, config: SimConfig, state_at: StateAt, drive=None) -> None:
         self.cfg = config
         self.state_at = state_at
+        self.drive = drive
         seeds = np.random.SeedSequence(config.seed).spawn(4)
         self._rng_heart, self._rng_skin, self._rng_motion, self._rng_drift = map(np.random.default_rng, seeds)
         self.grid = _Grid(("breath", "inhale", "depth", "arousal", "scl"), self.DT)
@@ -158,10 +171,11 @@ class Physiology:
         cfg, dt = self.cfg, self.DT
         state = self.state_at(t)
         phase = state.phase if state is not None else None
-        # Arousal: first-order approach to the phase's target.
-        target = 1.0 if phase is not None and phase.stressor else 0.0
-        tau = cfg.arousal_rise_s if target > self._a else cfg.arousal_decay_s
-        self._a += (target - self._a) * (1 - math.exp(-dt / tau))
+        # Arousal: first-order approach to the phase's target (or a dyad's drive).
+        if self.drive is None:
+            self._a = arousal_step(self._a, phase is not None and phase.stressor, cfg, dt)
+        else:
+            self._a = self.drive.step(state)
         self._a_slow += (self._a - self._a_slow) * (1 - math.exp(-dt / 15.0))
         # Breathing: spontaneous, or locked to the pacer.
         if phase is not None and phase.pacer is not None:
