@@ -5,6 +5,8 @@
 - Skin conductance responses as a peak-normalised Bateman function (Benedek & Kaernbach 2010).
 - PPG pulses after given heart beats as two Gaussian waves, systolic and diastolic (Rubins
   2008).
+- Chest acceleration of a sensor on the sternum: gravity seen at the chest's tilt
+  (:func:`chest_acc`).
 """
 from __future__ import annotations
 
@@ -73,6 +75,28 @@ def scr_shape(dt: np.ndarray, tau_rise: float = 0.75, tau_decay: float = 4.0) ->
     return np.where(dt > 0, (np.exp(-d / tau_decay) - np.exp(-d / tau_rise)) / norm, 0.0)
 
 
+#: Seconds around a heart beat outside which its PPG pulse is negligible (at RR <= 2 s).
+PULSE_SPAN_S = (0.0, 2.2)
+
+
+def ppg_pulses(t: np.ndarray, beats: np.ndarray, scale: np.ndarray, gain: np.ndarray, *,
+               delay_s: float = 0.25, diastolic: float = 0.4, notch: float = 0.5) -> np.ndarray:
+    """The pulses of :func:`ppg_from_beats` at sample times ``t`` (s): one per heart beat at
+    ``beats`` (s), its times scaled by ``scale`` (``sqrt(RR / 1 s)``) and its height by
+    ``gain``; beats outside ``t`` add what of their pulse falls inside."""
+    rise, fall = 0.06, 0.09 + 0.06 * (1.0 - notch)
+    out = np.zeros_like(t, dtype=float)
+    for b, k, g in zip(beats, scale, gain):
+        peak = b + delay_s + 2 * rise * k                 # upstroke starts ~2 rise widths before
+        a, z = np.searchsorted(t, [peak - 4 * rise * k, peak + 1.2 * k])
+        dt = t[a:z] - peak
+        width = np.where(dt < 0, rise, fall) * k
+        wave = np.exp(-0.5 * (dt / width) ** 2)
+        wave += diastolic * np.exp(-0.5 * ((dt - 0.3 * k) / (0.07 * k)) ** 2)
+        out[a:z] += g * wave
+    return out
+
+
 def ppg_from_beats(beat_times_s: np.ndarray, fs: float, duration_s: float | None = None, *,
                    delay_s: float = 0.25, diastolic: float = 0.4, notch: float = 0.5,
                    amplitude_sd: float = 0.1, amplitude: np.ndarray | None = None,
@@ -136,16 +160,7 @@ def ppg_from_beats(beat_times_s: np.ndarray, fs: float, duration_s: float | None
         * (1.0 + resp_amplitude * np.sin(2 * np.pi * resp_hz * beats))
     if amplitude is not None:
         gain = gain * np.asarray(amplitude, dtype=float)
-    rise, fall = 0.06, 0.09 + 0.06 * (1.0 - notch)
-    out = np.zeros_like(t)
-    for b, k, g in zip(beats, scale, gain):
-        peak = b + delay_s + 2 * rise * k                 # upstroke starts ~2 rise widths before
-        a, z = np.searchsorted(t, [peak - 4 * rise * k, peak + 1.2 * k])
-        dt = t[a:z] - peak
-        width = np.where(dt < 0, rise, fall) * k
-        wave = np.exp(-0.5 * (dt / width) ** 2)
-        wave += diastolic * np.exp(-0.5 * ((dt - 0.3 * k) / (0.07 * k)) ** 2)
-        out[a:z] += g * wave
+    out = ppg_pulses(t, beats, scale, gain, delay_s=delay_s, diastolic=diastolic, notch=notch)
     out += resp_baseline * np.sin(2 * np.pi * resp_hz * t + 1.0)
     if motion > 0:
         sos = sps.butter(2, [0.1, min(1.0, 0.45 * fs)], "bandpass", fs=fs, output="sos")
@@ -153,3 +168,13 @@ def ppg_from_beats(beat_times_s: np.ndarray, fs: float, duration_s: float | None
         wander = sps.sosfilt(sos, rng.standard_normal(settle + len(t)))[settle:]
         out += motion * wander / max(np.std(wander), 1e-12)
     return out + noise * rng.standard_normal(len(t))
+
+
+def chest_acc(pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
+    """Gravity in the frame of a chest sensor tilted by ``pitch`` (forward, rad) and ``roll``
+    (sideways, rad), g, shape (n, 3): ``(sin p, -sin r cos p, cos r cos p)`` (x forward, z
+    along the body axis when upright). Breathing tilts the chest wall by a fraction of a
+    degree, which a sternum accelerometer records as a small turn of this vector (Bates et al.
+    2010, Proc BSN 144-150)."""
+    cp = np.cos(pitch)
+    return np.column_stack((np.sin(pitch), -np.sin(roll) * cp, np.cos(roll) * cp))
