@@ -41,6 +41,9 @@ class SimulatedSensor(Device):
         Rates, seed, physiology and noise settings.
     state_at : callable, optional
         Protocol state at a session time (seconds); rest throughout when omitted.
+    drive : optional
+        The arousal drive of a dyad's participant (:func:`biofeed.sim.dyad.drive_for`),
+        recorded under ``dyad`` in :meth:`describe`.
     chunk_s : float
         Session seconds between chunks at real-time speed.
     belt : bool
@@ -56,12 +59,12 @@ class SimulatedSensor(Device):
     """
 
     def __init__(self, config: SimConfig = SimConfig(), state_at: StateAt | None = None,
-                 chunk_s: float = 0.1, *, belt: bool = True, acc_rate_hz: float = 50.0,
+                 chunk_s: float = 0.1, drive=None, *, belt: bool = True, acc_rate_hz: float = 50.0,
                  ppg_rate_hz: float = 0.0, breath_tilt_deg: float = 0.5,
                  posture_per_min: float = 0.2) -> None:
         self.id = "simulated"
         self.config = config
-        self.physiology = Physiology(config, state_at or (lambda t: None))
+        self.physiology = Physiology(config, state_at or (lambda t: None), drive)
         self.chunk_s = chunk_s
         self.ecg = StreamInfo("ecg", "ecg", "mV", config.ecg_rate_hz, ("ECG",), self.id)
         self.eda = StreamInfo("eda", "eda", "uS", config.eda_rate_hz, ("EDA",), self.id)
@@ -87,7 +90,9 @@ class SimulatedSensor(Device):
         self._mains_phase = float(np.random.default_rng(config.seed).uniform(0, 2 * math.pi))
 
     def describe(self) -> dict:
-        return super().describe() | {"config": asdict(self.config)}
+        drive = self.physiology.drive
+        return super().describe() | {"config": asdict(self.config)} | (
+            {} if drive is None else {"dyad": drive.describe()})
 
     async def chunks(self, clock: SessionClock, until: float | None) -> AsyncIterator[Chunk]:
         # At high speed, fewer and larger chunks keep the loop light; values do not change.
