@@ -30,6 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from ..sim import dyad
 from ..sim.physiology import SimConfig, StateAt
 from .base import Device
 from .labels import LABEL_RULE, LabelledDevice, is_label
@@ -74,9 +75,10 @@ def _pairs(spec: str, args: str) -> dict[str, str]:
 
 def _simulated_args(spec: str, args: str) -> dict:
     opts = _pairs(spec, args)
-    unknown = set(opts) - {"seed"}
+    unknown = set(opts) - {"seed", *dyad.OPTIONS}
     if unknown:
-        raise DeviceSpecError(f"device {spec!r}: unknown option(s) {sorted(unknown)}; allowed: seed")
+        raise DeviceSpecError(f"device {spec!r}: unknown option(s) {sorted(unknown)}; allowed: "
+                              f"seed, {', '.join(dyad.OPTIONS)}")
     try:
         seed = int(opts.get("seed", 0))
     except ValueError:
@@ -84,13 +86,16 @@ def _simulated_args(spec: str, args: str) -> dict:
     if seed < 0:
         raise DeviceSpecError(f"device {spec!r}: seed must be a whole number >= 0, "
                               f"got {opts['seed']!r}")
-    return {"seed": seed}
+    try:                                   # a dyad's coupling (biofeed.sim.dyad)
+        return {"seed": seed} | dyad.parse_options(opts)
+    except ValueError as exc:
+        raise DeviceSpecError(f"device {spec!r}: {exc}") from None
 
 
 def _simulated(opts: dict, state_at: StateAt | None, lsl_scope: str) -> Device:
     from .simulated import SimulatedSensor
 
-    return SimulatedSensor(SimConfig(seed=opts["seed"]), state_at)
+    return SimulatedSensor(SimConfig(seed=opts["seed"]), state_at, drive=dyad.drive_for(opts))
 
 
 def _lsl_args(spec: str, args: str) -> dict:
@@ -243,7 +248,10 @@ def open_devices(specs: Sequence[str], state_at: StateAt | None = None, lsl_scop
     DeviceSpecError
         A bad spec, or names that still clash (two devices given the same label).
     """
-    parsed = [parse_spec(s) for s in specs]
+    try:                                   # followers learn their leader's seed
+        parsed = dyad.resolve([parse_spec(s) for s in specs])
+    except ValueError as exc:
+        raise DeviceSpecError(str(exc)) from None
     bare = [KINDS[p.kind][1](p.options, state_at, lsl_scope) for p in parsed]
     labels = [p.label for p in parsed]
     names = [_stream_names(lab, d) for lab, d in zip(labels, bare)]
