@@ -34,6 +34,7 @@ Karlen, W., Raman, S., Ansermino, J. M., & Dumont, G. A. (2013). Multiparameter 
 rate estimation from the photoplethysmogram. IEEE Trans Biomed Eng 60(7), 1946-1953.
 Hirsch, J. A., & Bishop, B. (1981). Respiratory sinus arrhythmia in humans: how breathing
 pattern modulates heart rate. Am J Physiol 241(4), H620-H629.
+Tobin, M. J., et al. (1983). Breathing patterns. 1. Normal subjects. Chest 84(2), 202-205.
 """
 from __future__ import annotations
 
@@ -66,6 +67,21 @@ MIN_WINDOW_S = 20.0
 MIN_QUALITY = 0.25
 #: Karlen et al. (2013): estimates agree when their SD is at most this, breaths/min.
 AGREE_PER_MIN = 4.0
+#: Inhalation up: inspiration is the shorter, faster part of a breath at rest (Ti/Ttot about
+#: 0.4; Tobin et al. 1983), so the slope of a breathing signal is skewed towards rises; a
+#: window whose slope has a skewness below minus this is inverted (noise is not skewed;
+#: breaths with inhale:exhale near 1:1 leave the sign as it was).
+SKEW_FLIP = 0.1
+
+
+def rise_skew(x: np.ndarray) -> float:
+    """Skewness of the slope of ``x`` (0 for fewer than 3 samples or a flat signal)."""
+    d = np.diff(np.asarray(x, float))
+    if d.size < 3:
+        return 0.0
+    d = d - d.mean()
+    sd = d.std()
+    return float(np.mean(d ** 3) / sd ** 3) if sd > 0 else 0.0
 #: A modulation's sign is set from its correlation with the anchor when it is at least this
 #: large (about 2.7 standard errors for 60 s of two independent 0.05-0.7 Hz signals).
 SIGN_MIN_R = 0.3
@@ -222,11 +238,15 @@ class ModulationFusion:
     :meth:`update`, the first at grid index ``k0``. Every :data:`HOP_S` of grid (at grid
     indices that are multiples of the hop, so independent of chunking) the last
     :data:`WINDOW_S` (at least :data:`MIN_WINDOW_S`) give each modulation's rate and quality
-    (:func:`window_rate`), its SD, and its sign: +1 for the anchor; for the others the sign of
-    their correlation with the anchor when the anchor's quality is at least
-    :data:`MIN_QUALITY` and the correlation's size at least :data:`SIGN_MIN_R` (else the sign
-    stays). The waveform at each row is ``sum(w_i s_i y_i / sd_i) / sum(w_i)`` with the
-    weights ``w_i`` = qualities of the last hop before it (equal weights before the first).
+    (:func:`window_rate`), its SD, and its sign. The modulations other than the anchor (in
+    phase or in antiphase with breathing: amplitudes, areas, intensities) take their signs
+    from their correlation with the best of them (when it reaches :data:`MIN_QUALITY` and the
+    correlation's size :data:`SIGN_MIN_R`), and all are inverted when the slope of their
+    weighted sum is skewed towards falls (:data:`SKEW_FLIP`: inhalation up). The waveform at each row is
+    ``sum(w_i s_i y_i / sd_i) / sum(w_i)`` with the weights ``w_i`` = qualities of the last
+    hop before it (equal weights before the first). The anchor (heart rate, +1: it rises in
+    inspiration) lags breathing by a rate-dependent phase (Hirsch & Bishop 1981), so it
+    gets no weight while another modulation reaches :data:`MIN_QUALITY`.
 
     Parameters
     ----------
@@ -252,7 +272,6 @@ class ModulationFusion:
         self._w = np.ones(m)
         self._sd = np.ones(m)
         self._sign = np.ones(m)
-        self._started = False
 
     def update(self, k0: int, rows: np.ndarray) -> tuple[np.ndarray, list[tuple[int, list[float]]]]:
         """Rows (n, m) at grid indices ``k0 .. k0 + n - 1`` -> (waveform (n,), rate rows).
@@ -290,15 +309,20 @@ class ModulationFusion:
         q = np.array([x[1] for x in rq])
         sd = data.std(axis=0)
         self._sd = np.where(sd > 0, sd, 1.0)
-        if self.anchor is not None and q[self.anchor] >= MIN_QUALITY:
-            a = data[:, self.anchor]
-            for c in range(m):
-                if c == self.anchor or not sd[c] > 0 or not sd[self.anchor] > 0:
-                    continue
-                r = float(np.corrcoef(a, data[:, c])[0, 1])
-                if abs(r) >= SIGN_MIN_R:
-                    self._sign[c] = math.copysign(1.0, r)
         self._w = np.maximum(q, 1e-3)
+        mech = [c for c in range(m) if c != self.anchor]
+        ref = max(mech, key=lambda c: q[c]) if mech else None
+        if ref is not None and q[ref] >= MIN_QUALITY:
+            for c in mech:
+                if c != ref and sd[c] > 0 and sd[ref] > 0:
+                    r = float(np.corrcoef(data[:, c], data[:, ref])[0, 1])
+                    if abs(r) >= SIGN_MIN_R:
+                        self._sign[c] = math.copysign(1.0, r) * self._sign[ref]
+            if self.anchor is not None:
+                self._w[self.anchor] = 1e-3       # timing from the in-phase modulations
+            wave = (data[:, mech] * (self._sign * self._w / self._sd)[mech]).sum(axis=1)
+            if rise_skew(wave) < -SKEW_FLIP:
+                self._sign[mech] = -self._sign[mech]
         if len(data) < self._win:
             return None
         if m > 1:       # the fused waveform of this window is one more estimate
@@ -371,10 +395,12 @@ class BeatDerivedResp:
         self._beats += [float(v) for v in t if not self._beats or v > self._beats[-1]]
 
     def add_nn(self, t: np.ndarray, nn_ms: np.ndarray) -> None:
-        """NN intervals (ms) ending at beat times ``t`` (s)."""
+        """NN intervals (ms) ending at beat times ``t`` (s); each heart rate ``60000 / NN``
+        is placed at the middle of its interval."""
         nn = np.asarray(nn_ms, float)
         with np.errstate(divide="ignore"):
-            self._grid[-1].add(np.asarray(t, float), np.where(nn > 0, 60000.0 / nn, np.nan))
+            self._grid[-1].add(np.asarray(t, float) - nn / 2000.0,
+                               np.where(nn > 0, 60000.0 / nn, np.nan))
 
     def take(self) -> tuple[int, np.ndarray, list[tuple[int, list[float]]]]:
         """(first grid index, rows (n, 1 + m): waveform then each band-passed modulation,
