@@ -97,17 +97,19 @@ class Table:
     @classmethod
     def of(cls, frame: pd.DataFrame, formats: dict[str, str] | None = None,
            context: pd.DataFrame | None = None, marked: dict[str, np.ndarray] | None = None,
-           mark_note: str | None = None) -> "Table":
+           mark_note: str | None = None, reason=None) -> "Table":
         """``frame`` as text: headers by :func:`~biofeed.analysis.columns.header`, numbers by
         ``formats`` (column -> format spec; default :data:`FORMATS`), booleans as yes/no,
         integers as integers, NaN as a dash with the footnote of :func:`dash_reason` (the row
         of ``context``, default ``frame``, giving the phase). ``marked``: column -> rows whose
-        value gets `` !`` and the footnote ``mark_note``."""
+        value gets `` !`` and the footnote ``mark_note``. ``reason(column, row)`` replaces
+        :func:`dash_reason`."""
         formats = _formats() | (formats or {})
         context = frame if context is None else context
         numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                    for c in frame.columns]
         t = cls([header(c) for c in frame.columns], [], numeric)
+        t._reason = reason or dash_reason
         ctx_rows = context.to_dict("records")
         for i, row in enumerate(frame.itertuples(index=False)):
             cells = []
@@ -128,7 +130,7 @@ class Table:
             return str(int(value))
         if isinstance(value, (float, np.floating)):
             if not np.isfinite(value):
-                return DASH + self.note(dash_reason(col, row))
+                return DASH + self.note(getattr(self, "_reason", dash_reason)(col, row))
             spec = formats.get(col)
             if spec is None:
                 return f"{value:.0f}" if float(value).is_integer() else f"{value:.3g}"

@@ -9,7 +9,7 @@ import numpy as np
 
 from biofeed.devices.simulated import SimulatedSensor
 from biofeed.protocol.runner import ProtocolRunner
-from biofeed.protocol.schedule import DEMO, Protocol
+from biofeed.protocol.schedule import DEMO, Pacer, Phase, Protocol, Rating
 from biofeed.session import Session
 from biofeed.sim.physiology import SimConfig
 
@@ -39,3 +39,27 @@ def photosensor_onsets(photo: np.ndarray, fs: float) -> np.ndarray:
     """Image onsets (s) of the NeuroKit2 example: where the photosensor drops below its midpoint."""
     low = photo < (photo.min() + photo.max()) / 2
     return (np.flatnonzero(low[1:] & ~low[:-1]) + 1) / fs
+
+
+#: A short protocol with everything the progress report follows: baseline, a stressor with a
+#: SUDS rating, recovery and paced breathing (210 s).
+SHORT_COURSE = Protocol(
+    name="short-course",
+    description="60 s baseline, 40 s stressor, SUDS rating, 50 s recovery, 50 s paced breathing.",
+    phases=(Phase("baseline", "baseline", 60.0),
+            Phase("stressor", "prompt", 40.0, "Think of a time you felt alone.", stressor=True),
+            Phase("suds", "rating", 10.0, rating=Rating("SUDS", "How distressed are you?", 0, 10)),
+            Phase("recovery", "recovery", 50.0),
+            Phase("paced", "paced_breathing", 50.0, pacer=Pacer(6.0, 0.4))))
+
+
+def record_course(out: Path, participant: str, seed: int, suds: float) -> Path:
+    """:data:`SHORT_COURSE` for ``participant`` at 2000x with the live processors, the SUDS
+    rating ``suds`` given automatically; the session file's path."""
+    from biofeed.protocol.ratings import AutoRatings
+
+    runner = ProtocolRunner(SHORT_COURSE, auto_ratings=AutoRatings([suds]))
+    sensor = SimulatedSensor(SimConfig(seed=seed), runner.state_at)
+    session = Session([sensor], runner, out_dir=out, participant=participant, speed=2000.0)
+    asyncio.run(session.run())
+    return session.path
