@@ -9,7 +9,8 @@
 ``biofeed run``             run a protocol (library name or file) on any devices
 ``biofeed protocols``       list, show and validate protocols
 ``biofeed gui``             the start screen, then the live window
-``biofeed analyze``         per-phase table and an HTML report of any recording
+``biofeed analyze``         per-phase table and the session report (HTML and PDF) of any recording
+``biofeed progress``        a participant's trend over their sessions (CSV, HTML and PDF)
 ``biofeed import/export``   other tools' formats in; BIDS physio, EDF+, CSV out
 ``biofeed batch``           analyse many recordings (local processes or a dask scheduler)
 ``biofeed synchrony``       physiological synchrony of two participants in one recording
@@ -23,9 +24,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import analysis, devices, gui, info, protocols, run, session, synchrony, verify
+from . import analysis, devices, gui, info, progress, protocols, run, session, synchrony, verify
 
-COMMANDS = (session, run, protocols, info, verify, devices, analysis, synchrony, gui)
+COMMANDS = (session, run, protocols, info, verify, devices, analysis, progress, synchrony, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:
