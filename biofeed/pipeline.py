@@ -4,7 +4,10 @@ ECG -> R-peaks + RR + signal quality; PPG -> pulse peaks + RR + signal quality; 
 a device) -> artifact-corrected NN (one cleaner per RR stream), and that NN stream -> windowed
 HRV, coherence and RSA amplitude per breath (breaths from the participant's first respiration
 stream, or from the pacer when there is none); EDA -> SCL + SCRs, and signal quality;
-respiration -> breath onsets;
+respiration -> breath onsets; without a respiration belt, the participant's best other
+breathing source (chest accelerometer > ECG-derived > PPG-derived respiration, see
+:func:`breathing_processors`) -> a respiration stream of its own and its breath onsets; the
+breaths -> RSA and pacer adherence (``{breaths}.pacing``);
 the participant's first NN, HRV, SCL and SCR streams -> the arousal index. Participants are
 told apart by device label (a dyad: ``parent@...``, ``child@...``).
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from .physio.acc_resp import AccRespProcessor
 from .physio.arousal import ArousalProcessor
 from .physio.breath import BreathProcessor
 from .physio.coherence import CoherenceProcessor
@@ -21,7 +25,9 @@ from .physio.hrv import HRVProcessor
 from .physio.ppg import PulseProcessor
 from .physio.quality import EcgQuality, EdaQualityProcessor, PpgQuality
 from .physio.rr import NNProcessor
-from .physio.rsa import RsaProcessor
+from .physio.edr import EdrProcessor
+from .physio.pdr import PdrProcessor
+from .physio.rsa import PacingProcessor, RsaProcessor
 from .devices.labels import label_of
 from .processor import Batched, Processor
 from .stream import StreamInfo
@@ -54,6 +60,45 @@ def raw_processors(info: StreamInfo) -> list[Processor]:
     if info.kind == "eda":
         procs.append(Batched(EdaQualityProcessor(info), batch))
     return procs
+
+
+#: Batch of the accelerometer's respiration processor, s (its look-ahead is a 5 s hop).
+_ACC_BATCH_S = 1.0
+
+
+def breathing_processors(streams: Sequence[StreamInfo],
+                         procs: Sequence[Processor]) -> tuple[list[Processor], str | None]:
+    """The best breathing source of one participant and the processors it needs.
+
+    Order (issue 18): a respiration belt (a raw ``resp`` stream, whose breath processor is
+    among ``procs`` already) > a chest accelerometer (``acc``, 3 axes:
+    :class:`~biofeed.physio.acc_resp.AccRespProcessor`) > ECG-derived respiration
+    (:class:`~biofeed.physio.edr.EdrProcessor` on the first ECG, its R-peaks and NN) >
+    PPG-derived (:class:`~biofeed.physio.pdr.PdrProcessor`). Only the chosen source runs.
+    Returns the new processors (the derived respiration and its breath onsets) and the breath
+    stream's name (None without any source); the derived streams' ``device`` names the method
+    and inputs, and the RSA and pacing streams' ``device`` the breath stream they used.
+    """
+    outs = [o for p in procs for o in p.outputs]
+    belt = next((o.name for o in outs if o.kind == "breath"), None)
+    if belt is not None:
+        return [], belt
+    new: list[Processor] = []
+    acc = next((s for s in streams if s.kind == "acc" and len(s.channels) >= 3 and s.regular
+                and s.rate >= 4.0), None)
+    if acc is not None:
+        new.append(Batched(AccRespProcessor(acc), _ACC_BATCH_S))
+    else:
+        for kind, cls, peaks in (("ecg", EdrProcessor, "rpeaks"), ("ppg", PdrProcessor, "peaks")):
+            src = next((s for s in streams if s.kind == kind and s.regular), None)
+            if src is not None and f"{src.name}.rr" in {o.name for o in outs}:
+                new.append(cls(src, f"{src.name}.{peaks}", f"{src.name}.rr.nn"))
+                break
+    if not new:
+        return [], None
+    resp = new[0].outputs[0]
+    new.append(Batched(BreathProcessor(resp), _BATCH_S["resp"]))
+    return new, new[-1].outputs[0].name
 
 
 def rr_processors(rr: str, breaths: str | None = None,
@@ -99,9 +144,12 @@ def _participant(streams: list[StreamInfo], arousal: str,
     procs: list[Processor] = [p for s in streams for p in raw_processors(s)]
     rr_streams = [s.name for s in streams if s.kind == "rr"]
     rr_streams += [o.name for p in procs for o in p.outputs if o.kind == "rr"]
-    breaths = next((o.name for p in procs for o in p.outputs if o.kind == "breath"), None)
+    breathing, breaths = breathing_processors(streams, procs)
     for rr in rr_streams:
         procs += rr_processors(rr, breaths, rr_correction)
+    procs += breathing
+    if breaths is not None:
+        procs.append(PacingProcessor(breaths))
     first = {}
     for out in (o for p in procs for o in p.outputs):
         first.setdefault(out.kind, out.name)

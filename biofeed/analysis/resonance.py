@@ -1,8 +1,10 @@
 """Resonance-frequency assessment: the six selection criteria per paced rate and the chosen rate.
 
 Each paced phase of the assessment (phase kind ``assessment`` with a pacer) is analysed from the
-recorded session: the NN stream of the signal core (artifact-corrected beats) and, when
-recorded, the respiration stream. The first :data:`SETTLE_S` seconds of each rate are skipped
+recorded session: the NN stream of the signal core (artifact-corrected beats) and the
+respiration: the belt when recorded, else the derived respiration of the pipeline (chest
+accelerometer, ECG- or PPG-derived; :func:`breathing_signal`, named in the table's
+``attrs["breathing_source"]``). The first :data:`SETTLE_S` seconds of each rate are skipped
 while breathing locks onto the pacer. Criteria (Lehrer, Vaschillo & Vaschillo 2000; Lehrer
 2013; Shaffer & Meehan 2020):
 
@@ -67,6 +69,21 @@ def _column(sig: Signal) -> np.ndarray:
     return sig.values if sig.values.ndim == 1 else sig.values[:, 0]
 
 
+def breathing_signal(rec: Recording, signals: dict[str, Signal] | None = None) -> Signal | None:
+    """The respiration the criteria use: the belt (a raw ``resp`` stream) when recorded, else
+    the derived respiration the pipeline chose (chest accelerometer > ECG-derived >
+    PPG-derived, :func:`biofeed.pipeline.breathing_processors`), else None. Its
+    ``info.name`` and ``info.device`` say which source it is."""
+    raw = [s for n, s in rec.signals.items() if s.info.kind == "resp" and not s.info.derived]
+    if raw:
+        return raw[0]
+    signals = derived_signals(rec) if signals is None else signals
+    derived = [s for s in signals.values() if s.info.kind == "resp"]
+    rank = {"ACC": 0, "EDR": 1, "PDR": 2}
+    derived.sort(key=lambda s: rank.get(s.info.device.split("(")[0], 3))
+    return derived[0] if derived else None
+
+
 def rate_criteria(nn_ms: np.ndarray, beat_s: np.ndarray, rate_bpm: float, start: float, end: float,
                   resp_t: np.ndarray | None = None, resp: np.ndarray | None = None) -> dict:
     """The six criteria for one paced rate (breaths/min) over ``[start, end)`` (s).
@@ -116,7 +133,7 @@ def resonance(rec: Recording) -> ResonanceResult:
     """
     signals = derived_signals(rec)
     nn = _first(signals, "nn")
-    resp = _first(dict(rec.signals), "resp")
+    resp = breathing_signal(rec, signals)
     phases = rec.events[(rec.events.kind == "phase")]
     paced = [ev for ev in phases.itertuples()
              if ev.payload.get("phase_kind") == "assessment" and "pacer_rate_bpm" in ev.payload]
@@ -131,6 +148,7 @@ def resonance(rec: Recording) -> ResonanceResult:
                              None if resp is None else _column(resp))
         rows.append({"phase": ev.label, "rate_bpm": rate, **crit})
     table = pd.DataFrame(rows)
+    table.attrs["breathing_source"] = None if resp is None else resp.info.name
     ranks = []
     for name, higher in CRITERIA.items():
         col = table[name]

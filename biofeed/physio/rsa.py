@@ -25,7 +25,8 @@ from ..processor import Processor
 from ..stream import Chunk, Event, StreamInfo
 from .coherence import rsa_amplitude
 
-__all__ = ["OnsetCycles", "PacerCycles", "RsaProcessor", "rsa_stream_info"]
+__all__ = ["OnsetCycles", "PacerCycles", "PacingProcessor", "RsaProcessor", "pacing_stream_info",
+           "rsa_stream_info"]
 
 #: Longest breath cycle, s (the slowest pacer, 1 breath/min); longer ones (a gap, an apnea, a
 #: missed onset) are not breath cycles and give no RSA sample.
@@ -172,9 +173,11 @@ def _phase_cycles(onset: float, active: float, period: float,
     return cycles
 
 
-def rsa_stream_info(name: str = "rsa") -> StreamInfo:
-    """The live RSA stream: channels ``("rsa_bpm", "breath_s")``."""
-    return StreamInfo(name, "rsa", "bpm", 0.0, ("rsa_bpm", "breath_s"), name, derived=True)
+def rsa_stream_info(name: str = "rsa", breaths: str | None = None) -> StreamInfo:
+    """The live RSA stream: channels ``("rsa_bpm", "breath_s")``; its ``device`` says where
+    the breath cycles came from: ``RSA(breaths <stream>)`` or ``RSA(pacer)``."""
+    return StreamInfo(name, "rsa", "bpm", 0.0, ("rsa_bpm", "breath_s"),
+                      f"RSA(breaths {breaths})" if breaths else "RSA(pacer)", derived=True)
 
 
 class RsaProcessor(Processor):
@@ -213,7 +216,7 @@ class RsaProcessor(Processor):
     def __init__(self, source: str = "rr.nn", breaths: str | None = None,
                  name: str = "rsa") -> None:
         self.inputs = (source,) if breaths is None else (source, breaths)
-        self.outputs = (rsa_stream_info(name),)
+        self.outputs = (rsa_stream_info(name, breaths),)
         self._breaths = breaths
         self._cycles: OnsetCycles | PacerCycles = (PacerCycles() if breaths is None
                                                    else OnsetCycles())
@@ -258,3 +261,87 @@ class RsaProcessor(Processor):
         keep = min(self._cycles.pending_start, self._known - LATE_EVENT_S)
         cut = int(np.searchsorted(t, keep))
         self._t, self._nn = t[cut:], nn[cut:]
+
+
+def pacing_stream_info(name: str, breaths: str) -> StreamInfo:
+    """The pacer-adherence stream: kind ``pacing``, one sample per pacer cycle onset, channels
+    ``breath_phase_deg`` (breath phase at the pacer onset, 0 = a breath onset), ``mrl``
+    (mean resultant length of those phases since the pacer started, 0-1), ``breath_rate_per_min``
+    (the breath containing the onset) and ``pacer_rate_per_min``."""
+    return StreamInfo(name, "pacing", "", 0.0, ("breath_phase_deg", "mrl",
+                                                 "breath_rate_per_min", "pacer_rate_per_min"),
+                      f"Pacing(breaths {breaths})", derived=True)
+
+
+class PacingProcessor(Processor):
+    """Pacer adherence: how closely breathing locks to the pacer.
+
+    At every pacer cycle onset ``p`` (:class:`PacerCycles`, from the protocol's events) the
+    breath phase is ``360 x (p - b_j) / (b_j+1 - b_j)`` degrees, ``b_j <= p < b_j+1`` the breath
+    onsets around it (linear phase between onsets; Pikovsky, Rosenblum & Kurths 2001). The
+    mean resultant length of those phases (``|mean(exp(i phase))|``; 1 = every pacer onset at
+    the same point of the breath, about ``1 / sqrt(n)`` for breathing unrelated to the pacer)
+    runs over the pacer onsets since the pacer started (a pause or a new phase starts over).
+    A sample is given out once the breath onset after ``p`` is known; breaths with a cycle
+    over :data:`MAX_CYCLE_S` give none.
+
+    Parameters
+    ----------
+    breaths : str
+        The breath stream (kind ``breath``).
+    name : str
+        Output stream name.
+    """
+
+    def __init__(self, breaths: str, name: str | None = None) -> None:
+        self.inputs = (breaths,)
+        self.outputs = (pacing_stream_info(name or f"{breaths}.pacing", breaths),)
+        self._pacer = PacerCycles()
+        self._onsets = np.empty(0)
+        self._vec = 0j
+        self._n = 0
+        self._last_end = math.nan
+
+    def update(self, chunk: Chunk) -> list[Chunk]:
+        if len(chunk):
+            self._onsets = np.concatenate((self._onsets, chunk.timestamps))
+        return self._emit()
+
+    def on_event(self, event: Event) -> list[Chunk]:
+        self._pacer.event(event)
+        return self._emit()
+
+    def _emit(self) -> list[Chunk]:
+        if self._onsets.size < 2:
+            return []
+        # a pacer onset is ready when a breath onset after it is known: cycles whose start is
+        # below the newest onset (the cycle's end does not matter)
+        known = float(self._onsets[-1])
+        rows, times = [], []
+        while self._pacer.pending_start < known:
+            cycles = self._pacer.closed(self._pacer.next_end)
+            if not len(cycles):
+                break
+            for start, end in cycles:
+                if start >= known:      # cannot happen once closed; kept for clarity
+                    break
+                if not math.isclose(start, self._last_end, abs_tol=1e-6):
+                    self._vec, self._n = 0j, 0
+                self._last_end = float(end)
+                j = int(np.searchsorted(self._onsets, start, side="right")) - 1
+                if j < 0 or j + 1 >= self._onsets.size:
+                    continue
+                b0, b1 = self._onsets[j], self._onsets[j + 1]
+                if b1 - b0 > MAX_CYCLE_S:
+                    continue
+                phase = 2 * math.pi * (start - b0) / (b1 - b0)
+                self._vec += complex(math.cos(phase), math.sin(phase))
+                self._n += 1
+                rows.append([math.degrees(phase), abs(self._vec) / self._n, 60.0 / (b1 - b0),
+                             60.0 / (end - start)])
+                times.append(float(start))
+        keep = max(int(np.searchsorted(self._onsets, self._pacer.pending_start)) - 2, 0)
+        self._onsets = self._onsets[keep:]
+        if not rows:
+            return []
+        return [Chunk(self.outputs[0], np.array(rows), times[0], np.array(times))]
