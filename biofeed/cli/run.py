@@ -13,7 +13,7 @@ from rich.console import Console
 
 from .. import __version__
 from .common import DEVICE_HELP, positive
-from .session import PHASE_FORMATS, _extra_sinks, _run, _session_options, say
+from .session import PHASE_FORMATS, _extra_sinks, _run, _session_options, allow_missing_option, say
 
 
 def register(sub) -> None:
@@ -22,6 +22,7 @@ def register(sub) -> None:
     _session_options(run)
     run.add_argument("--device", action="append", default=None, metavar="SPEC",
                      help=f"{DEVICE_HELP} Repeatable (default: the simulated sensor).")
+    allow_missing_option(run)
     run.add_argument("--speed", type=positive, default=1.0, metavar="X",
                      help="run X times faster than real time (simulated devices only; default 1)")
     run.add_argument("--seed", type=int, default=0, metavar="N",
@@ -64,6 +65,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         protocol, lambda runner: open_devices(specs, runner.state_at, args.lsl_scope, say(console)),
         auto_ratings=auto, alert=_alert(console), out_dir=args.out, participant=args.participant,
         speed=args.speed, sinks=_extra_sinks(args, console), rr_correction=args.rr_correction,
+        allow_missing=args.allow_missing,
         **({"duration": args.duration} if args.duration else {}))
     console.print(text(f"biofeed {__version__}: protocol {protocol.name} {protocol.version} "
                        f"({protocol.duration_s:g} s planned"

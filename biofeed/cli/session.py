@@ -10,7 +10,7 @@ from rich.console import Console
 
 from .. import __version__
 from .common import DEVICE_HELP, participant_id, positive, rr_correction_option
-from .info import streams_table
+from .info import devices_table, disconnection_lines, streams_table
 
 PHASE_FORMATS = {"onset_s": ".1f", "duration_s": ".1f", "hr_bpm": ".1f", "rmssd_ms": ".1f",
                  "sdnn_ms": ".1f", "lf_hf": ".2f", "coherence": ".2f", "rsa_bpm": ".1f",
@@ -50,6 +50,14 @@ def _session_options(p: argparse.ArgumentParser) -> None:
                          "and analyze use it again")
 
 
+def allow_missing_option(p: argparse.ArgumentParser) -> None:
+    """``--allow-missing`` for the commands that take ``--device``."""
+    p.add_argument("--allow-missing", action="store_true",
+                   help="start even when some devices cannot be reached (a loud warning; each "
+                        "is recorded as disconnected from the start and retried); without it "
+                        "such a device is an error and nothing is recorded")
+
+
 def register(sub) -> None:
     demo = sub.add_parser("demo", help="run a demo session on the built-in simulated sensor")
     _session_options(demo)
@@ -64,6 +72,7 @@ def register(sub) -> None:
     _session_options(record)
     record.add_argument("--device", action="append", required=True, metavar="SPEC",
                         help=f"{DEVICE_HELP} Repeatable.")
+    allow_missing_option(record)
     record.set_defaults(func=cmd_record)
 
 
@@ -82,6 +91,50 @@ def has_display() -> bool:
                 or platform not in ("", "offscreen", "minimal"))
 
 
+def device_notice(old, new) -> tuple[str, str] | None:
+    """The terminal notice (text, style) for a device whose
+    :class:`~biofeed.devices.base.DeviceStatus` went from ``old`` to ``new``, or None."""
+    if new.state == "disconnected" and (old is None or old.state != "disconnected"):
+        if new.missing_at_start:
+            return (f"WARNING: device {new.device} is not available ({new.reason}); recording "
+                    f"the other devices and retrying it", "bold red")
+        return (f"DEVICE {new.device} DISCONNECTED at {new.since_s:.1f} s: {new.reason} "
+                "(retrying; the gap is recorded)", "bold red")
+    if old is not None and old.state == "disconnected" and new.state == "connected":
+        return (f"device {new.device} reconnected at {new.since_s:.1f} s after "
+                f"{new.since_s - old.since_s:.1f} s disconnected", "bold green")
+    return None
+
+
+async def watch_devices(session, console: Console, every_s: float = 0.2) -> None:
+    """Print a loud line whenever a device disconnects or comes back, until cancelled."""
+    from ..console import text
+
+    seen: dict = {}
+    while True:
+        for device, status in session.device_status().items():
+            notice = device_notice(seen.get(device), status)
+            if notice is not None:
+                console.print(text(*notice), soft_wrap=True)
+            seen[device] = status
+        await asyncio.sleep(every_s)
+
+
+def print_device_summary(path, console: Console) -> None:
+    """After a session: every disconnection (which device, when, for how long, why) and the
+    devices with decode errors, from the session file."""
+    from ..console import text
+    from ..record.reader import read
+
+    rec = read(path)
+    for line in disconnection_lines(rec):
+        console.print(text(line, "bold red"), soft_wrap=True)
+    table = devices_table(rec)
+    for row in table[table.decode_errors > 0].itertuples():
+        console.print(text(f"device {row.device}: {row.decode_errors} decode errors"
+                           f" ({row.other})"), soft_wrap=True)
+
+
 def _run(session, console: Console, headless: bool = True, exit_at_end: bool = False,
          summary=None) -> None:
     """Run a session in the live window, or headless with the live terminal status; print how
@@ -96,6 +149,7 @@ def _run(session, console: Console, headless: bool = True, exit_at_end: bool = F
 
     def ended(end) -> None:
         console.print(text(f"session ended at {end.t_end:.1f} s ({end.ended_by})"))
+        print_device_summary(session.path, console)
         if summary is not None:
             summary()
 
@@ -120,10 +174,12 @@ def _run(session, console: Console, headless: bool = True, exit_at_end: bool = F
         if session.path is not None:
             console.print(text(f"recording to {session.path}"), soft_wrap=True)
         status = asyncio.create_task(show_status(session.live, session.runner, console))
+        devices = asyncio.create_task(watch_devices(session, console))
         try:
             return await run
         finally:
             status.cancel()
+            devices.cancel()
 
     ended(asyncio.run(main()))
 
@@ -164,7 +220,7 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     devices = open_devices(args.device, lsl_scope=args.lsl_scope, notify=say(console))
     session = Session(devices, out_dir=args.out, participant=args.participant,
                       duration=args.duration, sinks=_extra_sinks(args, console),
-                      rr_correction=args.rr_correction)
+                      rr_correction=args.rr_correction, allow_missing=args.allow_missing)
     console.print(text(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
                        f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops."))
 
