@@ -1,4 +1,5 @@
-"""A device that drops out is retried, the gap is recorded, and no sample is lost or touched."""
+"""A device that drops out is retried, the gap is recorded (as it happens, and to the end of
+the session when the device never returns), and no sample is lost or touched."""
 from __future__ import annotations
 
 import asyncio
@@ -60,3 +61,60 @@ def test_dropout_is_bridged_and_recorded_as_a_gap(tmp_path):
     assert 0.5 < gap.duration < 3.0 and gap.payload["device"] == "strap"
     assert "StaleData" in gap.payload["reason"]
     assert len(rec.gaps("hr")) == 1
+    # the loss and the return as device events around the one gap, the status, the counts
+    dev = rec.events[rec.events.kind == "device"]
+    assert list(dev.label) == ["strap disconnected", "strap reconnected"]
+    assert dev.onset.iloc[0] == gap.onset and dev.onset.iloc[1] == gap.onset + gap.duration
+    assert dev.payload.iloc[0]["reason"].startswith("ConnectionResetError: link lost")
+    assert dev.payload.iloc[1]["gap_s"] == gap.duration
+    st = engine.device_status()["strap"]
+    assert (st.state, st.gaps, st.disconnected_s) == ("connected", 1, gap.duration)
+    assert rec.meta["device_errors"]["strap"] == {
+        "decode_errors": 0, "reconnects": 4, "gaps": 1, "disconnected_s": round(gap.duration, 3),
+        "state": "connected", "missing_at_start": False}
+
+
+def test_the_drop_out_is_in_the_file_and_the_status_while_it_lasts(tmp_path):
+    """A strap lost for good: the loss is on disk within a commit (a kill -9 would keep it),
+    the status says disconnected, and at the end the gap runs to the end of the session."""
+    strap = _FlakyStrap()
+    strap.connection = _lost_for_good(strap)
+    recorder = SessionRecorder(tmp_path)
+    engine = Engine([strap], sinks=[recorder], duration=2.0)
+    during = {}
+
+    async def look():
+        await asyncio.sleep(1.5)                     # lost at 0.4 s, committed by 0.65 s
+        during["status"] = engine.device_status()["strap"]
+        during["events"] = bf.read(recorder.path).events
+
+    async def main():
+        await asyncio.gather(engine.run(), look())
+
+    asyncio.run(main())
+    st = during["status"]
+    assert st.state == "disconnected" and 0.35 < st.since_s < 0.6 and "link lost" in st.reason
+    ev = during["events"]
+    assert list(ev.kind) == ["device", "gap"] and ev.payload.iloc[1]["open"] is True
+    assert ev.duration.iloc[1] == 0.0 and ev.onset.iloc[1] == st.since_s
+    rec = bf.read(recorder.path)
+    (gap,) = rec.events[rec.events.kind == "gap"].itertuples()
+    assert gap.onset == st.since_s and gap.onset + gap.duration == 2.0
+    assert gap.payload["until"] == "end of session" and "open" not in gap.payload
+    assert "ConnectionRefusedError" in gap.payload["reason"]               # the last attempt's error
+    report = rec.meta["device_errors"]["strap"]
+    assert report["gaps"] == 1 and report["state"] == "disconnected"
+    assert report["disconnected_s"] == round(2.0 - st.since_s, 3) and report["reconnects"] >= 3
+
+
+def _lost_for_good(strap):
+    async def connection(clock):
+        strap.attempts += 1
+        if strap.attempts > 1:
+            raise ConnectionRefusedError("strap not advertising")
+        while strap.sent < 20:
+            await asyncio.sleep(0.02)
+            yield Chunk(HR, [60.0], t0=strap.sent / 10)
+            strap.sent += 1
+        raise ConnectionResetError("link lost")
+    return connection
