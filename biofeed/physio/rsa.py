@@ -283,7 +283,8 @@ class PacingProcessor(Processor):
     the same point of the breath, about ``1 / sqrt(n)`` for breathing unrelated to the pacer)
     runs over the pacer onsets since the pacer started (a pause or a new phase starts over).
     A sample is given out once the breath onset after ``p`` is known; breaths with a cycle
-    over :data:`MAX_CYCLE_S` give none.
+    over :data:`MAX_CYCLE_S` give none. Breath onsets of the last :data:`LATE_EVENT_S` are
+    kept for a paced phase's event that comes after them.
 
     Parameters
     ----------
@@ -340,7 +341,10 @@ class PacingProcessor(Processor):
                 rows.append([math.degrees(phase), abs(self._vec) / self._n, 60.0 / (b1 - b0),
                              60.0 / (end - start)])
                 times.append(float(start))
-        keep = max(int(np.searchsorted(self._onsets, self._pacer.pending_start)) - 2, 0)
+        # onsets a cycle may still need; a paced phase's event may come up to LATE_EVENT_S
+        # after the breaths at its onset (see RsaProcessor)
+        oldest = min(self._pacer.pending_start, known - LATE_EVENT_S)
+        keep = max(int(np.searchsorted(self._onsets, oldest)) - 2, 0)
         self._onsets = self._onsets[keep:]
         if not rows:
             return []

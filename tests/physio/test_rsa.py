@@ -15,7 +15,7 @@ from biofeed.devices.simulated import SimulatedSensor
 from biofeed.physio.coherence import rsa_amplitude
 from biofeed.physio.rr import NNProcessor, nn_stream_info
 from biofeed.physio.rsa import MAX_CYCLE_S, RsaProcessor
-from biofeed.pipeline import default_processors
+from biofeed.pipeline import default_processors, raw_processors, rr_processors
 from biofeed.protocol.runner import ProtocolRunner
 from biofeed.protocol.schedule import Pacer, Phase, Protocol
 from biofeed.session import Session
@@ -199,14 +199,18 @@ def test_no_pacer_no_cycles():
     assert feed(proc, nn_chunks(nn, t, 3))[0].size == 0
 
 
-def test_pipeline_feeds_rsa_from_respiration_else_from_the_pacer():
+def test_pipeline_feeds_rsa_from_respiration_else_derived_else_from_the_pacer():
     ecg = StreamInfo("ecg", "ecg", "mV", 250.0)
     resp = StreamInfo("resp", "resp", "a.u.", 32.0)
     with_resp = [p for p in default_processors([ecg, resp]) if isinstance(p, RsaProcessor)]
     assert [(p.inputs, p.outputs[0].name) for p in with_resp] == \
         [(("ecg.rr.nn", "resp.breaths"), "ecg.rr.rsa")]
+    # without a belt, breaths derived from the ECG (issue 18); from the pacer with RR only
     alone = [p for p in default_processors([ecg]) if isinstance(p, RsaProcessor)]
-    assert [p.inputs for p in alone] == [("ecg.rr.nn",)]
+    assert [p.inputs for p in alone] == [("ecg.rr.nn", "ecg.edr.breaths")]
+    rr = StreamInfo("strap.rr", "rr", "ms", 0.0)
+    alone = [p for p in default_processors([rr]) if isinstance(p, RsaProcessor)]
+    assert [p.inputs for p in alone] == [("strap.rr.nn",)]
 
 
 #: Spontaneous breathing at 14/min, then the pacer at 6/min (the sim's RSA peaks at 5.5/min).
@@ -219,12 +223,20 @@ FAST_THEN_SLOW = Protocol("rsa pacer", (
     Phase("paced 6", "paced_breathing", 120.0, pacer=Pacer(6.0, 0.4))))
 
 
+def pacer_only_processors(streams):
+    """R-peaks, RR, NN and RSA with the pacer's cycles: a session without any breathing source
+    (an RR-only strap: no belt, accelerometer or ECG/PPG waveform to derive breathing from)."""
+    ecg = next(s for s in streams if s.kind == "ecg")
+    return raw_processors(ecg) + rr_processors("ecg.rr", None)
+
+
 def simulated_session(protocol: Protocol, tmp_path, with_resp: bool):
     runner = ProtocolRunner(protocol)
     sensor = SimulatedSensor(SimConfig(seed=4), runner.state_at)
-    streams = [s for s in sensor.streams if with_resp or s.kind != "resp"]
+    streams = list(sensor.streams)
     session = Session([sensor], runner, out_dir=tmp_path, speed=600.0,
-                      processors=default_processors(streams))
+                      processors=(default_processors(streams) if with_resp
+                                  else pacer_only_processors(streams)))
     asyncio.run(session.run())
     return bf.read(session.path), streams
 
@@ -252,6 +264,6 @@ def test_pacer_only_session(tmp_path):
     np.testing.assert_allclose(t[slow], 120.0 + 10.0 * np.arange(1, slow.sum() + 1), atol=1e-9)
     assert fast.sum() == 28 and slow.sum() >= 11
     assert np.nanmean(amp[slow]) > 2.0 * np.nanmean(amp[fast][5:])
-    again = replay(rec, default_processors(streams))["ecg.rr.rsa"]
+    again = replay(rec, pacer_only_processors(streams))["ecg.rr.rsa"]
     np.testing.assert_array_equal(again.times, t)
     np.testing.assert_array_equal(again.values, rsa.values)
