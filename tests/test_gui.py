@@ -228,3 +228,42 @@ def test_quality_lights_show_the_share_of_good_segments(qtbot):
     assert QUALITY_COLOURS["fair"] in panel.rows["EDA"][0].styleSheet()
     assert panel.rows["ppg"][2].text() == "waiting for the first 10 s"
     assert panel.none.isHidden()
+
+
+def test_an_ended_session_shows_its_summary_and_writes_the_report(qtbot, tmp_path):
+    import stat
+
+    from biofeed.analysis.phases import phase_table
+
+    runner = ProtocolRunner(DEMO)
+    session = Session([SimulatedSensor(SimConfig(seed=4), runner.state_at)], runner,
+                      out_dir=tmp_path, speed=100.0, duration=130.0)
+    ends = []
+    w = MainWindow(session, on_end=ends.append)
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    qtbot.waitUntil(lambda: w.end is not None, timeout=30000)
+    assert [e.ended_by for e in ends] == ["end of session"]          # told once
+    assert not w.timer.isActive()                                    # nothing redraws
+    controls = w.controls
+    assert not any(b.isEnabled() for b in (controls.pause, controls.skip, controls.abort,
+                                           controls.marker, controls.stop, controls.note))
+    panel = w.ended_panel
+    assert panel.isVisible() and not w.pacer.isVisible() and panel.close_button.isEnabled()
+    assert panel.title.text() == "Session ended at 130.0 s (end of session)"
+    table = phase_table(bf.read(session.path))
+    assert panel.table.rowCount() == len(table) == 3                 # baseline, stressor, recovery
+    assert panel.table.item(0, 0).text() == "baseline"
+    assert panel.table.item(0, 2).text() == f"{table.hr_bpm.iloc[0]:.1f}"
+    assert panel.path.text() == f"session file: {session.path}"
+    opened = []
+    w.open_url = lambda url: opened.append(url.toLocalFile()) or True
+    qtbot.mouseClick(panel.report, Qt.LeftButton)
+    page = session.path.parent / f"{session.path.stem}_report.html"
+    assert opened == [str(page)] and panel.note.text() == f"report: {page}"
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600 and "<html" in page.read_text()
+    qtbot.mouseClick(panel.report, Qt.LeftButton)                    # again: the same page
+    assert opened == [str(page)] * 2
+    w.close()
+    assert len(ends) == 1

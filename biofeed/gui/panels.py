@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable
+
+import pandas as pd
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QAbstractItemView, QFrame, QGridLayout, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
 from ..protocol.runner import ProtocolState
@@ -200,3 +204,73 @@ class ControlsPanel(QFrame):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+
+
+#: Columns of the phase table in the ended window: (phase_table column, header, format).
+END_COLUMNS = (("phase", "phase", "{}"), ("duration_s", "s", "{:.0f}"),
+               ("hr_bpm", "HR bpm", "{:.1f}"), ("rmssd_ms", "RMSSD ms", "{:.1f}"),
+               ("coherence", "coherence", "{:.2f}"), ("rsa_bpm", "RSA bpm", "{:.1f}"),
+               ("scl_us", "SCL µS", "{:.2f}"), ("scr_per_min", "SCRs/min", "{:.1f}"),
+               ("arousal", "arousal SD", "{:+.2f}"))
+
+
+def _cell(value, fmt: str) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "—"
+    return fmt.format(value.replace("_", " ") if isinstance(value, str) else value)
+
+
+class EndPanel(QFrame):
+    """The ended session: how it ended, the per-phase summary
+    (:func:`biofeed.analysis.phases.phase_table`), the session file, a button that writes and
+    opens the report, and Close."""
+
+    def __init__(self, on_report: Callable[[], None], on_close: Callable[[], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.StyledPanel)
+        layout = QVBoxLayout(self)
+        self.title = QLabel("")
+        self.title.setFont(_font(FONT_LABEL_PT + 3, bold=True))
+        self.title.setWordWrap(True)
+        self.table = QTableWidget(0, len(END_COLUMNS))
+        self.table.setHorizontalHeaderLabels([h for _, h, _ in END_COLUMNS])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.path = QLabel("")
+        self.path.setWordWrap(True)
+        self.path.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.report = QPushButton("Write and open the report")
+        self.report.clicked.connect(on_report)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(on_close)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        for label in (self.title, self.path, self.note):
+            label.setTextFormat(Qt.PlainText)         # paths, reasons, phase labels: never HTML
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.report, 1)
+        buttons.addWidget(self.close_button)
+        layout.addWidget(self.title)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.path)
+        layout.addLayout(buttons)
+        layout.addWidget(self.note)
+
+    def show_end(self, t_end_s: float, ended_by: str, phases: pd.DataFrame | None,
+                 path: Path | None) -> None:
+        """How the session ended (session seconds, reason), its phase table and file."""
+        self.title.setText(f"Session ended at {t_end_s:.1f} s ({ended_by})")
+        rows = [] if phases is None else list(phases.itertuples(index=False))
+        self.table.setRowCount(len(rows))
+        for i, row in enumerate(rows):
+            values = row._asdict()
+            for j, (column, _, fmt) in enumerate(END_COLUMNS):
+                item = QTableWidgetItem(_cell(values[column], fmt))
+                item.setTextAlignment(Qt.AlignLeft | Qt.AlignVCenter if j == 0
+                                      else Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(i, j, item)
+        self.path.setText(f"session file: {path}" if path is not None else "no session file")
+        self.report.setEnabled(path is not None)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import concurrent.futures
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, QProgressBar,
                                QVBoxLayout, QWidget)
 
@@ -15,7 +17,7 @@ from ..protocol.runner import ProtocolState
 from ..session import Session
 from .indices import QualityTracker, current_indices
 from .pacer import PacerWidget
-from .panels import ControlsPanel, IndicesPanel, PromptPanel, QualityPanel
+from .panels import ControlsPanel, EndPanel, IndicesPanel, PromptPanel, QualityPanel
 from .plots import SignalPlots
 from .signals import SignalWatch
 
@@ -23,6 +25,9 @@ from .signals import SignalWatch
 FRAME_MS = 30
 #: Frames between updates of the numbers (4 a second is easy to read).
 NUMBERS_EVERY = 8
+#: Milliseconds between frames while the protocol is paused (the traces still move; the
+#: pacer, the only animation, rests).
+PAUSED_FRAME_MS = 1000
 
 
 class _SessionView:
@@ -120,6 +125,9 @@ class MainWindow(QMainWindow):
         side.addWidget(self.quality)
         side.addWidget(self.pacer, 1)
         side.addWidget(self.prompt)
+        self.ended_panel = EndPanel(on_report=self.write_report, on_close=self.close)
+        self.ended_panel.hide()
+        side.addWidget(self.ended_panel, 1)
         side.addWidget(self.controls)
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -134,6 +142,9 @@ class MainWindow(QMainWindow):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
         self.session_ended.connect(self._on_ended, Qt.QueuedConnection)
+        # a paused window draws once a second: show Pause / Resume at once
+        self.controls.pause.clicked.connect(
+            lambda: QTimer.singleShot(100, lambda: self.refresh(numbers=True)))
 
     def start(self) -> concurrent.futures.Future[SessionEnd]:
         """Start the session on its worker thread and the 30 fps refresh."""
@@ -176,15 +187,80 @@ class MainWindow(QMainWindow):
                 self.close()
             return
         self.refresh(numbers=True)          # the last data, once
+        self.show_ended(self.end)
         if self.on_end is not None:
             self.on_end(self.end)
         if self.close_at_end and not self._closing:
             self.close()
 
+    #: Opens the written report (a test may replace it); returns whether it could.
+    open_url = staticmethod(QDesktopServices.openUrl)
+
+    def show_ended(self, end: SessionEnd) -> None:
+        """The ended state: every control off but Close, the pacer and prompt replaced by the
+        summary (:class:`~biofeed.gui.panels.EndPanel`: the phase table of the recorded file,
+        its path and the report button). Nothing is redrawn after this."""
+        from ..analysis.phases import phase_table
+        from ..record.reader import read
+
+        for button in (self.controls.pause, self.controls.skip, self.controls.abort,
+                       self.controls.marker, self.controls.stop, *self.prompt.rating_buttons):
+            button.setEnabled(False)
+        self.controls.note.setEnabled(False)
+        self.pacer.hide()
+        self.prompt.hide()
+        path = self.session.path
+        try:
+            phases = phase_table(read(path)) if path is not None else None
+        except (ValueError, OSError) as exc:     # a damaged file: say so, keep the window
+            phases = None
+            self.ended_panel.note.setText(f"cannot read the session file: {exc}")
+        self.ended_panel.show_end(end.t_end, end.ended_by, phases, path)
+        self.ended_panel.show()
+        self.controls.status.setText(f"Session ended: {end.ended_by}")
+        self.setWindowTitle(f"biofeed: session ended ({end.ended_by})")
+
+    def write_report(self) -> Path | None:
+        """Write the analysis report of the session next to its file
+        (:func:`biofeed.analysis.report.write_report`) and open it; an existing report of
+        the session is opened as it is. Returns the HTML page's path."""
+        from ..analysis.analyze import analyze
+        from ..analysis.report import default_stem, write_report
+        from ..record.reader import read
+
+        path = self.session.path
+        if path is None:
+            return None
+        note = self.ended_panel.note
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            analysis = analyze(read(path))
+            try:
+                page = write_report(analysis, path.parent).html
+            except FileExistsError:
+                page = path.parent / f"{default_stem(analysis)}_report.html"
+                if not page.is_file():
+                    raise
+        except (ValueError, OSError) as exc:
+            note.setText(f"could not write the report: {exc}")
+            return None
+        finally:
+            QApplication.restoreOverrideCursor()
+        opened = self.open_url(QUrl.fromLocalFile(str(page)))
+        note.setText(f"report: {page}" + ("" if opened else
+                                          " (no browser could be started: open it yourself)"))
+        return page
+
     def refresh(self, numbers: bool = False) -> None:
-        """One frame: traces every frame, numbers and status a few times a second (or now)."""
+        """One frame: traces every frame, numbers and status a few times a second (or now).
+
+        While the protocol is paused, a frame a second; a minimised window draws nothing."""
         live = self.session.live
-        if live.clock is None:
+        future = self.view.future
+        if future is not None and future.done() and self.end is None and not numbers:
+            self._on_ended()      # (session_ended is the prompt path; this one never misses)
+            return
+        if live.clock is None or (self.isMinimized() and not numbers):
             return
         names = live.of_kind("ecg") or live.of_kind("ppg") or list(live.streams)
         t, _ = live.window(names[0], samples=1) if names else ([], None)
@@ -192,8 +268,13 @@ class MainWindow(QMainWindow):
         self.plots.refresh(now)
         state = self.view.state()
         self.pacer.show_state(state)
-        if numbers or self.frames % NUMBERS_EVERY == 0:
+        paused = state is not None and state.paused
+        if numbers or paused or self.frames % NUMBERS_EVERY == 0:
             self._numbers(state)
+        if self.timer.isActive():
+            interval = PAUSED_FRAME_MS if paused else FRAME_MS
+            if self.timer.interval() != interval:
+                self.timer.setInterval(interval)
         self.frames += 1
 
     def _numbers(self, state: ProtocolState | None) -> None:
@@ -288,19 +369,25 @@ def run_in_window(session: Session, participant_window: bool = False,
     app = QApplication.instance() or QApplication([])
     window = MainWindow(session, on_end=on_end, close_at_end=exit_at_end)
     watch = SignalWatch(window.stop_by_signal)
+    # The main window's own loop ends when it closes; the application is not quit (a caller
+    # may go on using it: the start screen's, a test's).
+    quit_on_last = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    loop = QEventLoop()
     try:
         window.resize(1500, 950)
         others = [ParticipantWindow(session)] if participant_window else []
         window.closed.connect(lambda: [w.close() for w in others])
-        window.closed.connect(app.quit)
+        window.closed.connect(loop.quit)
         window.show()
         for w in others:
             w.resize(700, 800)
             w.show()
         future = window.start()
-        app.exec()
+        loop.exec()
         if not future.done():               # the loop was left some other way
             session.stop("window closed")
     finally:
         watch.close()
+        app.setQuitOnLastWindowClosed(quit_on_last)
     return future.result(timeout=30)
