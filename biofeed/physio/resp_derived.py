@@ -82,6 +82,13 @@ def rise_skew(x: np.ndarray) -> float:
     d = d - d.mean()
     sd = d.std()
     return float(np.mean(d ** 3) / sd ** 3) if sd > 0 else 0.0
+#: Heart rate lags breathing by 0 (at 6 breaths/min) up to about a quarter of a breath at
+#: faster breathing (Hirsch & Bishop 1981; Vaschillo et al. 2002): the sign against it is read
+#: at the delay, up to this share of its breath cycle, that correlates best.
+MAX_LAG_CYCLES = 0.3
+#: The heart rate joins the waveform's timing when its delay behind the other modulations is
+#: at most this share of its cycle (45 degrees).
+IN_PHASE_CYCLES = 0.125
 #: A modulation's sign is set from its correlation with the anchor when it is at least this
 #: large (about 2.7 standard errors for 60 s of two independent 0.05-0.7 Hz signals).
 SIGN_MIN_R = 0.3
@@ -162,7 +169,9 @@ def window_rate(x: np.ndarray, fs: float) -> tuple[float, float]:
     :data:`RATE_RANGE_PER_MIN` (zero-padded to 4096 points, parabolic interpolation); the quality
     is the share of the band's power within ``2 / T`` Hz of the peak (the Hann main lobe of a
     window of ``T`` s), which is about 1 for a steady breathing rhythm and 4 / (T x band width)
-    (0.1 at 60 s) for white noise. NaN and 0 for windows shorter than 4 s or without power.
+    (0.1 at 60 s) for white noise. NaN and 0 for windows shorter than 4 s, without power, or
+    whose highest point in the band is not a peak of the whole spectrum (the edge of the slow
+    decline that a posture change, a step or a drift leaves).
     """
     x = np.asarray(x, dtype=np.float64)
     n = x.size
@@ -179,6 +188,8 @@ def window_rate(x: np.ndarray, fs: float) -> tuple[float, float]:
         return math.nan, 0.0
     j = int(pb.argmax())
     k = band[j]
+    if not (p[k - 1] < p[k] and (k + 1 >= len(p) or p[k + 1] < p[k])):
+        return math.nan, 0.0        # the band's edge of a slope (a step, a drift), no rhythm
     rate = float(f[k])
     if 0 < j < len(pb) - 1:
         a, b, c = pb[j - 1], pb[j], pb[j + 1]
@@ -318,10 +329,17 @@ class ModulationFusion:
                     r = float(np.corrcoef(data[:, c], data[:, ref])[0, 1])
                     if abs(r) >= SIGN_MIN_R:
                         self._sign[c] = math.copysign(1.0, r) * self._sign[ref]
-            if self.anchor is not None:
-                self._w[self.anchor] = 1e-3       # timing from the in-phase modulations
             wave = (data[:, mech] * (self._sign * self._w / self._sd)[mech]).sum(axis=1)
-            if rise_skew(wave) < -SKEW_FLIP:
+            if self.anchor is not None:
+                w_anchor, self._w[self.anchor] = self._w[self.anchor], 1e-3
+                if q[self.anchor] >= MIN_QUALITY and sd[self.anchor] > 0 and wave.std() > 0:
+                    cycle = 60.0 / rq[self.anchor][0] * self.fs
+                    r, lag = _lagged_r(wave, data[:, self.anchor], round(MAX_LAG_CYCLES * cycle))
+                    if r <= -SIGN_MIN_R:          # heart rate rises in inspiration
+                        self._sign[mech] = -self._sign[mech]
+                    if abs(r) >= SIGN_MIN_R and lag <= IN_PHASE_CYCLES * cycle:
+                        self._w[self.anchor] = w_anchor      # in phase: it helps the timing
+            elif rise_skew(wave) < -SKEW_FLIP:
                 self._sign[mech] = -self._sign[mech]
         if len(data) < self._win:
             return None
@@ -333,6 +351,19 @@ class ModulationFusion:
         for r, qq in rq:
             row += [r, qq]
         return row
+
+
+def _lagged_r(x: np.ndarray, anchor: np.ndarray, max_lag: int) -> tuple[float, int]:
+    """Of the correlations of ``x`` with ``anchor`` delayed by 0..``max_lag`` samples, the one
+    largest in size (signed), and its delay (samples)."""
+    best, at = 0.0, 0
+    for lag in range(max(max_lag, 0) + 1):
+        a, b = x[:len(x) - lag], anchor[lag:]
+        if len(a) > 2 and a.std() > 0 and b.std() > 0:
+            r = float(np.corrcoef(a, b)[0, 1])
+            if abs(r) > abs(best):
+                best, at = r, lag
+    return best, at
 
 
 #: A beat's features: (signal buffer, absolute index of the beat, of the beat before or -1,
@@ -396,10 +427,11 @@ class BeatDerivedResp:
 
     def add_nn(self, t: np.ndarray, nn_ms: np.ndarray) -> None:
         """NN intervals (ms) ending at beat times ``t`` (s); each heart rate ``60000 / NN``
-        is placed at the middle of its interval."""
+        is placed at the beat that starts its interval, where the vagal modulation that sets
+        the interval acts (as in :mod:`biofeed.analysis.resonance`)."""
         nn = np.asarray(nn_ms, float)
         with np.errstate(divide="ignore"):
-            self._grid[-1].add(np.asarray(t, float) - nn / 2000.0,
+            self._grid[-1].add(np.asarray(t, float) - nn / 1000.0,
                                np.where(nn > 0, 60000.0 / nn, np.nan))
 
     def take(self) -> tuple[int, np.ndarray, list[tuple[int, list[float]]]]:
