@@ -283,3 +283,38 @@ def test_terminal_notices_for_a_loss_and_a_return():
                                        "gone (retrying; the gap is recorded)", "bold red")
     assert device_notice(down, again) == ("device gsr@grove-gsr reconnected at 20.0 s after 7.8 s "
                                           "disconnected", "bold green")
+
+
+def test_the_terminal_reminds_while_a_device_stays_disconnected():
+    import io
+
+    from rich.console import Console
+
+    from biofeed.cli.session import watch_devices
+    from biofeed.clock import SessionClock
+    from biofeed.devices.base import DeviceStatus
+
+    class Live:                 # what watch_devices reads from a running Session
+        clock = SessionClock()
+        status = DeviceStatus("gsr@grove-gsr", "connected", 0.1)
+
+        def device_status(self):
+            return {"gsr@grove-gsr": self.status}
+
+    live, out = Live(), io.StringIO()
+    live.clock.start()
+
+    async def run():
+        task = asyncio.create_task(watch_devices(live, Console(file=out, width=200), 0.01, 0.1))
+        await asyncio.sleep(0.05)
+        live.status = DeviceStatus("gsr@grove-gsr", "disconnected", live.clock.now(), "gone")
+        await asyncio.sleep(0.35)
+        task.cancel()
+
+    asyncio.run(run())
+    lines = out.getvalue().splitlines()
+    assert re.fullmatch(r"DEVICE gsr@grove-gsr DISCONNECTED at 0\.\d s: gone \(retrying; the gap is "
+                        r"recorded\)", lines[0]), lines
+    assert 2 <= len(lines) - 1 <= 4 and all(line.startswith("device gsr@grove-gsr still "
+                                                            "DISCONNECTED (0 s so far): gone")
+                                            for line in lines[1:]), lines

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -106,16 +107,30 @@ def device_notice(old, new) -> tuple[str, str] | None:
     return None
 
 
-async def watch_devices(session, console: Console, every_s: float = 0.2) -> None:
-    """Print a loud line whenever a device disconnects or comes back, until cancelled."""
+#: Real seconds between the reminders that a device is still disconnected.
+REMIND_S = 10.0
+
+
+async def watch_devices(session, console: Console, every_s: float = 0.2,
+                        remind_s: float = REMIND_S) -> None:
+    """Print a loud line whenever a device disconnects or comes back, and every ``remind_s``
+    real seconds while it stays disconnected (how long so far), until cancelled."""
     from ..console import text
 
     seen: dict = {}
+    reminded: dict = {}
     while True:
+        now = time.monotonic()
         for device, status in session.device_status().items():
             notice = device_notice(seen.get(device), status)
             if notice is not None:
                 console.print(text(*notice), soft_wrap=True)
+                reminded[device] = now
+            elif status.state == "disconnected" and now - reminded.get(device, now) >= remind_s:
+                down = session.clock.now() - status.since_s
+                console.print(text(f"device {device} still DISCONNECTED ({down:.0f} s so far): "
+                                   f"{status.reason}", "bold red"), soft_wrap=True)
+                reminded[device] = now
             seen[device] = status
         await asyncio.sleep(every_s)
 
