@@ -257,7 +257,7 @@ def test_kill_9_loses_less_than_half_a_second(tmp_path):
             ecg = rec.signals["ecg"]
             t_kill = (killed - rec.start_utc).total_seconds()
             assert t_kill > 0.5
-            losses.append(t_kill - (ecg.times[-1] + 1 / ecg.fs))
+            losses.append(float(t_kill - (ecg.times[-1] + 1 / ecg.fs)))
     finally:
         for proc in procs:
             if proc.poll() is None:
