@@ -34,9 +34,9 @@ from ..protocol.runner import ProtocolState
 from .physiology import Physiology, SimConfig, arousal_step
 
 #: Time constant of the spontaneous arousal fluctuations, s.
-WANDER_TAU_S = 10.0
+WANDER_TAU_S = 5.0
 #: SD of the spontaneous arousal fluctuations of a dyad's participants (arousal units).
-DYAD_WANDER = 0.15
+DYAD_WANDER = 0.2
 #: Longest follower lag, s.
 MAX_LAG_S = 60.0
 #: Device options of the coupling (next to ``seed``).

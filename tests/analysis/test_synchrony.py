@@ -277,7 +277,8 @@ def test_the_command_prints_the_summary_and_writes_a_private_csv(dyad, tmp_path)
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    assert "HR synchrony of parent and child (window 20 s, step 5 s, max lag 5 s, 20 surrogates)" in out
+    assert ("HR synchrony of parent and child (window 20 s, step 5 s, max lag 5 s, 20 surrogates, "
+            "low-pass 0.15 Hz)") in " ".join(out.split())
     assert re.search(r"│\s+\d+ │\s+\d+ │\s+0\.\d{3} │", out)                  # windows, peaks, mean r
     for phase in ("baseline", "stressor", "recovery", "paced_breathing"):
         assert re.search(rf"│ {phase}\s+│", out)
