@@ -116,7 +116,7 @@ class AccRespiration:
         return y
 
 
-def acc_resp(acc_xyz, fs: float) -> tuple[np.ndarray, float]:
+def acc_resp(acc_xyz, fs: float, rates: bool = False):
     """Respiration (inhalation up, the accelerometer's unit) of a whole chest-accelerometer
     record: what :class:`AccRespProcessor` gives live.
 
@@ -133,11 +133,23 @@ def acc_resp(acc_xyz, fs: float) -> tuple[np.ndarray, float]:
         Sample ``k`` at ``k / fs_resp`` s from the first ACC sample.
     fs_resp : float
         ``fs / floor(fs / 8)`` Hz (8-16 Hz).
+    table : pandas.DataFrame, only with ``rates=True``
+        Rate and quality per 60 s window (``t_end_s`` from the first sample), the channels of
+        the live ``X.resp.rate`` stream.
     """
     core = AccRespiration(fs)
-    y, _ = core.update(acc_xyz)
-    z, _ = core.flush()
-    return np.concatenate((y, z)), core.fs_out
+    y, r1 = core.update(acc_xyz)
+    z, r2 = core.flush()
+    resp = np.concatenate((y, z))
+    if not rates:
+        return resp, core.fs_out
+    import pandas as pd
+
+    rows = r1 + r2
+    ch = rate_stream_info("acc.resp.rate", ("acc",), "").channels
+    table = pd.DataFrame([r for _, r in rows], columns=ch)
+    table.insert(0, "t_end_s", [k / core.fs_out for k, _ in rows])
+    return resp, core.fs_out, table
 
 
 class AccRespProcessor(Processor):
