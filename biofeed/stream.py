@@ -21,6 +21,7 @@ KINDS = frozenset({
     "beat_quality",         # derived: each beat's correlation with its segment's average beat
     "resp_rate",            # derived: breathing rate per window (biofeed.physio.resp_derived)
     "pacing",               # derived: breathing locked to the pacer (biofeed.physio.rsa)
+    "synchrony",            # derived: a dyad's windowed cross-correlation (biofeed.physio.synchrony)
 })
 
 
