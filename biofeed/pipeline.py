@@ -9,7 +9,8 @@ breathing source (chest accelerometer > ECG-derived > PPG-derived respiration, s
 :func:`breathing_processors`) -> a respiration stream of its own and its breath onsets; the
 breaths -> RSA and pacer adherence (``{breaths}.pacing``);
 the participant's first NN, HRV, SCL and SCR streams -> the arousal index. Participants are
-told apart by device label (a dyad: ``parent@...``, ``child@...``).
+told apart by device label (a dyad: ``parent@...``, ``child@...``); with exactly two labelled
+participants, their first NN and SCL streams -> live synchrony (``synchrony.A.B.hr``, ``.scl``).
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from .physio.rr import NNProcessor
 from .physio.edr import EdrProcessor
 from .physio.pdr import PdrProcessor
 from .physio.rsa import PacingProcessor, RsaProcessor
+from .physio.synchrony import SynchronyProcessor
 from .devices.labels import label_of
 from .processor import Batched, Processor
 from .stream import StreamInfo
@@ -132,9 +134,27 @@ def default_processors(streams: Sequence[StreamInfo],
     groups: dict[str, list[StreamInfo]] = {}
     for s in streams:
         groups.setdefault(label_of(s), []).append(s)
-    return [p for label, group in groups.items()
-            for p in _participant(group, f"{label}.arousal" if label else "arousal",
-                                  rr_correction)]
+    procs = [p for label, group in groups.items()
+             for p in _participant(group, f"{label}.arousal" if label else "arousal",
+                                   rr_correction)]
+    return procs + _dyad(list(groups), procs)
+
+
+def _dyad(labels: list[str], procs: list[Processor]) -> list[Processor]:
+    """Live synchrony (:class:`~biofeed.physio.synchrony.SynchronyProcessor`) of a dyad, i.e.
+    exactly two participants, both labelled: HR from each one's first NN stream
+    (``synchrony.A.B.hr``) and SCL from each one's first SCL stream (``synchrony.A.B.scl``);
+    A is the first label, so a positive lag means B follows A."""
+    if len(labels) != 2 or "" in labels:
+        return []
+    outs = [o for p in procs for o in p.outputs]
+    found = []
+    for kind, signal in (("nn", "hr"), ("scl", "scl")):
+        first = [next((o.name for o in outs if o.kind == kind and o.name.startswith(f"{who}.")),
+                      None) for who in labels]
+        if None not in first:
+            found.append(SynchronyProcessor(*first, kind, f"synchrony.{labels[0]}.{labels[1]}.{signal}"))
+    return found
 
 
 def _participant(streams: list[StreamInfo], arousal: str,
