@@ -111,18 +111,127 @@ async def show_status(live: LiveBuffers, runner: ProtocolRunner | None, console:
             console.print(text(status_line(current_status(live, runner))), highlight=False)
 
 
-def dataframe_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> Table:
-    """A rich table of a DataFrame, numbers formatted by column (``formats``: column -> spec).
+#: Width a column of a rich table adds to its text: padding (1 + 1) and its border.
+_COLUMN_EXTRA = 3
+
+
+def _cell_text(value, spec: str) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, float) and not np.isfinite(value):
+        return "-"
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return format(value, spec)
+    return "" if value is None else str(value)
+
+
+def _longest_word(text_: str) -> int:
+    return max((len(w) for w in text_.split()), default=0)
+
+
+class FittedTable:
+    """A table that fits the terminal it is printed on, never cut.
+
+    Shown as it is when its columns fit the width (long cells and headers wrapped at spaces);
+    else with rows and columns swapped (a column per row, e.g. per phase) when that fits;
+    else split into column groups that fit, each repeating the first column. A word longer
+    than its column is folded onto the next line, never cut with an ellipsis. Headers are
+    the human ones (:func:`biofeed.analysis.columns.header`: ``RMSSD (ms)``, not
+    ``rmssd_ms``); every string is plain text (:func:`text`).
+    """
+
+    def __init__(self, headers: list[str], rows: list[list[str]], numeric: list[bool],
+                 title: str) -> None:
+        self.headers, self.rows, self.numeric, self.title = headers, rows, numeric, title
+
+    def transposed(self) -> "FittedTable":
+        heads = [self.headers[0]] + [row[0] for row in self.rows]
+        rows = [[h] + [row[j] for row in self.rows] for j, h in enumerate(self.headers) if j > 0]
+        return FittedTable(heads, rows, [False] + [True] * len(self.rows), self.title)
+
+    def _widths(self, columns: list[int]) -> tuple[int, int]:
+        """(natural, smallest unbroken) width of ``columns`` as a rich table, characters."""
+        cols = [[self.headers[j], *(r[j] for r in self.rows)] for j in columns]
+        natural = sum(max(len(c) for c in col) for col in cols)
+        smallest = sum(max(_longest_word(c) for c in col) for col in cols)
+        extra = _COLUMN_EXTRA * len(columns) + 1
+        return natural + extra, smallest + extra
+
+    def fits(self, width: int, columns: list[int] | None = None) -> bool:
+        return self._widths(columns or list(range(len(self.headers))))[1] <= width
+
+    def groups(self, width: int) -> list[list[int]]:
+        """Column groups that each fit ``width``, the first column in every group."""
+        out, current = [], [0]
+        for j in range(1, len(self.headers)):
+            if len(current) > 1 and not self.fits(width, current + [j]):
+                out.append(current)
+                current = [0]
+            current.append(j)
+        out.append(current)
+        return out
+
+    def _column_widths(self, columns: list[int], width: int) -> list[int]:
+        """Each column's text width: its natural width when all fit in ``width``, else its
+        longest word plus a share of the room left, in proportion to what it lacks."""
+        cols = [[self.headers[j], *(r[j] for r in self.rows)] for j in columns]
+        natural = [max(len(c) for c in col) for col in cols]
+        smallest = [max(max(_longest_word(c) for c in col), 1) for col in cols]
+        room = width - _COLUMN_EXTRA * len(columns) - 1
+        if sum(natural) <= room:
+            return natural
+        if sum(smallest) > room:      # a word longer than the room: its column is folded
+            widest = int(np.argmax(smallest))
+            smallest[widest] = max(smallest[widest] - (sum(smallest) - room), 8)
+            return smallest
+        spare, lack = max(room - sum(smallest), 0), [n - m for n, m in zip(natural, smallest)]
+        total = sum(lack) or 1
+        return [m + (spare * k) // total for m, k in zip(smallest, lack)]
+
+    def table(self, columns: list[int], title: str, width: int) -> Table:
+        dashed = any(row[j] == "-" for row in self.rows for j in columns)
+        t = Table(title=text(title), title_justify="left", caption_justify="left",
+                  caption=text("-: no value (the report of biofeed analyze says why)") if dashed else None)
+        for j, w in zip(columns, self._column_widths(columns, width)):
+            t.add_column(text(self.headers[j]), justify="right" if self.numeric[j] else "left",
+                         overflow="fold", width=w)
+        for row in self.rows:
+            t.add_row(*(text(row[j]) for j in columns))
+        return t
+
+    def layout(self, width: int) -> list[Table]:
+        """The tables to print at ``width`` characters."""
+        everything = list(range(len(self.headers)))
+        if self.fits(width) or len(self.headers) < 2:
+            return [self.table(everything, self.title, width)]
+        swapped = self.transposed() if self.rows else None
+        if swapped is not None and swapped.fits(width):
+            return [swapped.table(list(range(len(swapped.headers))), self.title, width)]
+        options = [self] + ([swapped] if swapped is not None else [])
+        best = min(options, key=lambda t: len(t.groups(width)))
+        groups = best.groups(width)
+        if len(groups) == 1:
+            return [best.table(groups[0], self.title, width)]
+        return [best.table(g, f"{self.title} ({i}/{len(groups)})", width) for i, g in
+                enumerate(groups, 1)]
+
+    def __rich_console__(self, console, options):
+        yield from self.layout(options.max_width)
+
+
+def dataframe_table(df: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> FittedTable:
+    """A table of a DataFrame that fits the terminal (:class:`FittedTable`): human headers
+    with units, numbers formatted by column (``formats``: column -> spec), booleans as yes/no,
+    NaN as ``-``, numbers right-aligned and text left-aligned.
 
     The title, the headers and every cell are plain text (:func:`text`): names, ids, paths and
     labels are never read as rich markup, and their control characters are shown, not sent.
     """
+    from .analysis.columns import header
+
     formats = formats or {}
-    table = Table(title=text(title), title_justify="left")
-    for col in df.columns:
-        table.add_column(text(col), justify="right" if pd.api.types.is_numeric_dtype(df[col]) else "left")
-    for row in df.itertuples(index=False):
-        table.add_row(*(text("-" if isinstance(v, float) and not np.isfinite(v)
-                             else format(v, formats.get(c, "")) if isinstance(v, (int, float))
-                             else v) for c, v in zip(df.columns, row)))
-    return table
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in df.columns]
+    rows = [[_cell_text(v, formats.get(c, "")) for c, v in zip(df.columns, row)]
+            for row in df.itertuples(index=False)]
+    return FittedTable([header(str(c)) for c in df.columns], rows, numeric, title)
