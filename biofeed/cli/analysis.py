@@ -51,7 +51,10 @@ def register(sub) -> None:
     exp.add_argument("--out", type=Path, default=Path("export"), metavar="DIR",
                      help="output folder (default: ./export)")
     exp.add_argument("--stem", default=None, metavar="NAME",
-                     help="start of every file name (BIDS: the entities, e.g. sub-01_task-rest)")
+                     help="start of every file name (default: the recording's name; BIDS: a "
+                          "dataset, sub-<participant>/ses-<start>/beh/sub-..._ses-..._task-"
+                          "<protocol>_..., from the session's metadata; a stem given, e.g. "
+                          "sub-01_task-rest, is used as it is, the files flat in the folder)")
     exp.add_argument("--no-derived", dest="derived", action="store_false",
                      help="leave out the derived streams (R-peaks, RR/NN, HRV, coherence, RSA, "
                           "SCL, SCRs, breaths, arousal; BIDS puts them in derivatives/biofeed/)")

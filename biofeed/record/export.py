@@ -11,12 +11,21 @@ separator, no ``..``): every file stays inside the export folder.
 Times are session seconds; numbers are written losslessly (shortest repr, or ``%.17g``).
 ``derived=False`` leaves the derived streams out.
 
-BIDS (specs.md section 5; BIDS 1.10 "Physiological recordings" and "BIDS Derivatives"):
+BIDS (specs.md section 5; BIDS 1.10 "Physiological recordings", "Behavioral experiments"
+and "BIDS Derivatives"). Without a ``stem``, the export is a BIDS dataset (:func:`bids_names`):
+the files of a session go in ``sub-<participant>/ses-<session>/beh/`` named
+``sub-<participant>_ses-<session>_task-<protocol>``, from the recording's metadata (the
+participant id, the start time as the session label, the protocol's name as the task; labels
+keep letters and digits only), with ``dataset_description.json`` and ``participants.tsv`` (+
+``.json``) at the dataset root, written when missing (a ``participants.tsv`` there already that
+lacks the participant is reported in ``skipped``, never rewritten). A ``stem`` given is used as
+it is, the files flat in the export folder.
 
 * raw regular streams: ``<stem>_recording-<stream>_physio.tsv.gz`` + ``.json`` each (streams
   differ in rate and start time), and ``<stem>_events.tsv`` + ``.json`` (see Events tables).
 * derived streams go in a derivative dataset, ``derivatives/biofeed/`` (its
-  ``dataset_description.json``, ``DatasetType`` ``derivative``, is written when missing),
+  ``dataset_description.json``, ``DatasetType`` ``derivative``, is written when missing; in
+  the dataset layout under the same ``sub-/ses-/beh/`` folders),
   named after their source stream's file plus a ``desc-`` label,
   ``<stem>[_recording-<source>]_desc-<rest>_<suffix>``: ``ecg.rr.nn`` ->
   ``<stem>_recording-ecg_desc-rrnn_events.tsv``; ``arousal`` (several sources) ->
@@ -383,20 +392,70 @@ def _derived_entities(rec: Recording, name: str) -> str:
     return f"_recording-{_safe(source)}_desc-{_safe(name[len(source) + 1:])}"
 
 
-def _bids(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported) -> None:
+def _label(text: object) -> str:
+    """A BIDS label: the letters and digits of ``text`` ("" when none)."""
+    return re.sub(r"[^A-Za-z0-9]", "", str(text or ""))
+
+
+def bids_names(rec: Recording) -> tuple[str, Path]:
+    """The entities and the folder of ``rec`` in a BIDS dataset: ``sub-<participant>
+    [_ses-<start>]_task-<protocol>`` and ``sub-<participant>[/ses-<start>]/beh``.
+
+    The participant is the metadata's (``unknown`` without one), the session label the start
+    time (UTC, ``YYYYMMDDTHHMMSS``; none when not recorded), the task the protocol's name
+    (``recording`` without a protocol); each keeps its letters and digits only.
+    """
+    sub = _label(rec.meta.get("participant")) or "unknown"
+    ses = rec.start_utc.strftime("%Y%m%dT%H%M%S") if "start_utc" in rec.meta else ""
+    task = _label((rec.meta.get("protocol") or {}).get("name")) or "recording"
+    stem = f"sub-{sub}" + (f"_ses-{ses}" if ses else "") + f"_task-{task}"
+    folder = Path(f"sub-{sub}", *([f"ses-{ses}"] if ses else []), "beh")
+    return stem, folder
+
+
+def _dataset_files(rec: Recording, out_dir: Path, sub: str, out: Exported) -> None:
+    """``dataset_description.json`` and ``participants.tsv`` + ``.json`` at the root of the
+    dataset ``out_dir``, each when missing."""
+    if not os.path.lexists(out_dir / "dataset_description.json"):
+        _write_json(out, out_dir / "dataset_description.json", {
+            "Name": "biofeed recordings", "BIDSVersion": "1.10.0", "DatasetType": "raw",
+            "GeneratedBy": [{"Name": "biofeed", "Version": __version__,
+                             "Description": "biofeed export of session files"}]}, if_missing=True)
+    table = out_dir / "participants.tsv"
+    if not os.path.lexists(table):
+        with _private(out, table, if_missing=True) as f:
+            f.write(f"participant_id\n{sub}\n")
+        _write_json(out, out_dir / "participants.json", {
+            "participant_id": {"Description": "pseudonymous participant id stored in the "
+                                              "session file (letters and digits kept)"}},
+            if_missing=True)
+    elif sub not in pd.read_csv(table, sep="\t", dtype=str).get("participant_id", pd.Series()).tolist():
+        out.skipped["participants.tsv"] = (f"{table} exists and does not list {sub}: add its row "
+                                           "(biofeed never rewrites a file)")
+
+
+def _bids(rec: Recording, out_dir: Path, stem: str | None, derived: bool, out: Exported) -> None:
     """BIDS physio files, the events table and (``derived``) the derivative dataset of the
-    derived streams; ``stem`` holds the entities, e.g. ``sub-01_task-rest``."""
+    derived streams; ``stem`` holds the entities, e.g. ``sub-01_task-rest`` (None: the dataset
+    layout of :func:`bids_names`)."""
+    folder = Path()
+    if stem is None:
+        stem, folder = bids_names(rec)
+        _dataset_files(rec, out_dir, folder.parts[0], out)
+        raw_dir = private_dir(out_dir / folder, inside=out_dir)
+    else:
+        raw_dir = out_dir
     signals = _streams(rec, out, derived)
     raw = _skip_irregular([s for s in signals if not s.info.derived], out,
                           "irregular stream (no regular sampling rate)")
     for sig in raw:
-        _physio(out, sig, out_dir / f"{stem}_recording-{_safe(sig.info.name)}_physio")
-    _events_tsv(out, out_dir / f"{stem}_events.tsv", rec)
+        _physio(out, sig, raw_dir / f"{stem}_recording-{_safe(sig.info.name)}_physio")
+    _events_tsv(out, raw_dir / f"{stem}_events.tsv", rec)
     derived_signals = [s for s in signals if s.info.derived]
     if not derived_signals:
         return
-    folder = private_dir(out_dir / DERIVATIVES, inside=out_dir)
-    description = folder / "dataset_description.json"
+    root = private_dir(out_dir / DERIVATIVES, inside=out_dir)
+    description = root / "dataset_description.json"
     if not os.path.lexists(description):
         _write_json(out, description, {
             "Name": "biofeed derived streams", "BIDSVersion": "1.10.0",
@@ -404,6 +463,7 @@ def _bids(rec: Recording, out_dir: Path, stem: str, derived: bool, out: Exported
             "GeneratedBy": [{"Name": "biofeed", "Version": __version__,
                              "Description": "live signal processing during the session"}]},
             if_missing=True)
+    folder = private_dir(root / folder, inside=out_dir)
     for sig in derived_signals:
         info = sig.info
         base = folder / f"{stem}{_derived_entities(rec, info.name)}"
@@ -520,8 +580,8 @@ def export(rec: Recording, out_dir: str | os.PathLike, fmt: str, stem: str | Non
            derived: bool = True) -> Exported:
     """Write ``rec``'s streams and events to ``out_dir`` as ``fmt`` (one of :data:`FORMATS`).
 
-    ``stem`` starts every file name (default: the recording's file stem; BIDS wants entities
-    such as ``sub-01_task-rest``); a stem with a path separator or ``..``, or absolute, is
+    ``stem`` starts every file name (default: the recording's file stem; for BIDS, the dataset
+    layout of :func:`bids_names`); a stem with a path separator or ``..``, or absolute, is
     refused (``ValueError``). ``derived=False`` leaves the derived streams out. Files are
     created 0600 (folders 0700), never over existing ones, and all published together when
     complete (module notes); on an error nothing written is left.
@@ -529,7 +589,10 @@ def export(rec: Recording, out_dir: str | os.PathLike, fmt: str, stem: str | Non
     if fmt not in FORMATS:
         raise ValueError(f"export format {fmt!r} is not one of {FORMATS}")
     out_dir = Path(out_dir)
-    stem = check_name(stem, out_dir) if stem is not None else _safe(rec.path.stem) or "recording"
+    if stem is not None:
+        stem = check_name(stem, out_dir)
+    elif fmt != "bids":
+        stem = _safe(rec.path.stem) or "recording"
     private_dir(out_dir)
     out = Exported()
     try:

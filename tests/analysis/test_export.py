@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -102,16 +103,73 @@ def test_bids_round_trip_is_exact(tmp_path, demo_raw):
     out = export(demo_raw, tmp_path, "bids", "sub-01_task-demo")
     physio = sorted(tmp_path.glob("*_physio.tsv.gz"))
     assert [p.name for p in physio] == [f"sub-01_task-demo_recording-{s}_physio.tsv.gz"
-                                        for s in ("ecg", "eda", "resp")]
+                                        for s in sorted(demo_raw.streams)]
     assert (tmp_path / "sub-01_task-demo_events.tsv") in out.files
     assert not (tmp_path / "derivatives").exists()       # nothing derived in this recording
-    back = bf.read(physio[1])
+    back = bf.read(physio[0])
     for name, sig in demo_raw.signals.items():
         again = back.signals[name]
         assert (again.fs, again.unit, again.info.kind) == (sig.fs, sig.unit, sig.info.kind)
         np.testing.assert_array_equal(again.values, sig.values)
         np.testing.assert_allclose(again.times, sig.times, rtol=0, atol=1e-9)
     _same_events(demo_raw, back)
+
+
+#: BIDS 1.10 file names of a physiological recording beside a behavioural task (appendix
+#: "Entity table": sub, ses, task, acq, run, recording in this order; labels alphanumeric).
+_LABEL = r"[a-zA-Z0-9]+"
+BIDS_PHYSIO = re.compile(rf"sub-(?P<sub>{_LABEL})/(ses-(?P<ses>{_LABEL})/)?beh/"
+                         rf"sub-(?P=sub)(_ses-(?P=ses))?_task-{_LABEL}(_acq-{_LABEL})?(_run-\d+)?"
+                         rf"(_recording-{_LABEL})?_(physio\.tsv\.gz|physio\.json|events\.tsv|events\.json)")
+BIDS_TOP = {"dataset_description.json", "participants.tsv", "participants.json"}
+
+
+def _bids_name_ok(rel: str) -> bool:
+    """The specification's naming rules, checked by the ``bids-validator`` package when it is
+    installed (it is a test dependency) and always by :data:`BIDS_PHYSIO`."""
+    ok = rel in BIDS_TOP or BIDS_PHYSIO.fullmatch(rel) is not None
+    try:
+        from bids_validator import BIDSValidator
+    except ImportError:
+        return ok
+    return ok and BIDSValidator().is_bids(f"/{rel}")
+
+
+def test_bids_dataset_names_follow_the_specification(tmp_path, demo_raw, demo_session):
+    """Without a stem: sub-<participant>/ses-<start>/beh/ files named by the participant, the
+    start and the protocol; dataset_description.json and participants.tsv at the root; every
+    name valid; the importer reads the recording back exactly."""
+    rec = Recording.from_signals(demo_raw.signals.values(), demo_raw.events,
+                                 demo_raw.meta | {"participant": "P-07"}, demo_raw.path)
+    out = export(rec, tmp_path, "bids")
+    ses = rec.start_utc.strftime("%Y%m%dT%H%M%S")
+    stem = f"sub-P07/ses-{ses}/beh/sub-P07_ses-{ses}_task-demo"
+    names = sorted(str(p.relative_to(tmp_path)) for p in out.files)
+    assert names == sorted([*BIDS_TOP, f"{stem}_events.json", f"{stem}_events.tsv",
+                            *(f"{stem}_recording-{s}_physio.{e}" for s in demo_raw.streams
+                              for e in ("json", "tsv.gz"))])
+    assert all(_bids_name_ok(n) for n in names), [n for n in names if not _bids_name_ok(n)]
+    assert not _bids_name_ok("20261202T054818Zf42a200a_recording-ecg_physio.tsv.gz")  # the old name
+    description = json.loads((tmp_path / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "raw" and description["BIDSVersion"] == "1.10.0"
+    assert (tmp_path / "participants.tsv").read_text() == "participant_id\nsub-P07\n"
+    back = bf.read(tmp_path / f"{stem}_recording-ecg_physio.tsv.gz")
+    for name, sig in demo_raw.signals.items():
+        np.testing.assert_array_equal(back.signals[name].values, sig.values)
+    _same_events(demo_raw, back)
+    # a second participant's session in the same dataset: participants.tsv is not rewritten
+    other = Recording.from_signals(demo_raw.signals.values(), demo_raw.events,
+                                   demo_raw.meta | {"participant": "P08"}, demo_raw.path)
+    again = export(other, tmp_path, "bids", derived=False)
+    assert "P08" in again.skipped["participants.tsv"]
+    assert (tmp_path / "participants.tsv").read_text() == "participant_id\nsub-P07\n"
+    assert all(_bids_name_ok(str(p.relative_to(tmp_path))) for p in again.files)
+    # with derived streams (a live session): the derivative dataset mirrors the folders
+    live = export(bf.read(demo_session), tmp_path / "live", "bids").files
+    derived = [p for p in live if "derivatives" in p.parts]
+    assert derived and all(p.parent.name == "beh" and p.parent.parent.name.startswith("ses-")
+                           and p.name.startswith("sub-") for p in derived
+                           if p.name != "dataset_description.json")
 
 
 def test_edf_round_trip_within_16_bit_quantisation(tmp_path, demo_raw):
