@@ -2,6 +2,8 @@
 phase, reactivity (phase minus baseline) and half-recovery time, from the signal core's streams."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -90,45 +92,76 @@ def phase_table(rec: Recording, participant: str | None = None) -> pd.DataFrame:
                              f"{[label or '(unlabelled)' for label in labels]}")
         signals = {n: s for n, s in signals.items() if belongs(n, participant, labels)}
         raw = {n: s for n, s in raw.items() if belongs(n, participant, labels)}
-    nn = _first_of_kind(signals, "nn")
-    scr = _first_of_kind(signals, "scr")
-    scl = _first_of_kind(signals, "scl") or _first_of_kind(raw, "eda")
-    arousal = _first_of_kind(signals, "arousal")
-    coherence = _first_of_kind(signals, "coherence")
-    rsa = _first_of_kind(signals, "rsa")
-    # the heart signal behind the NN stream: NN "X.rr.nn" comes from beats of raw stream "X"
-    heart = _quality_of(signals, nn.info.name.removesuffix(".rr.nn") if nn is not None else None)
-    eda_source = scl.info.name.removesuffix(".scl") if scl is not None else None
-    eda_quality = _quality_of(signals, eda_source)
+    sources = phase_sources(signals, raw)
     phases = rec.events[rec.events.kind == "phase"]
     rows = []
     for ev in phases.itertuples():
         start, end = ev.onset, ev.onset + ev.duration
         row = {"phase": ev.label, "kind": ev.payload.get("phase_kind", ""), "onset_s": start,
-               "duration_s": ev.duration, **dict.fromkeys(MEASURES, np.nan),
+               "duration_s": ev.duration, **phase_measures(sources, start, ev.duration),
                "half_recovery_s": np.nan}
-        row["heart_good_pct"] = good_pct(heart, start, end)
-        row["eda_good_pct"] = good_pct(eda_quality, start, end)
-        row["hrv_poor_data"] = bool(row["heart_good_pct"] < MIN_GOOD_PCT)
-        if nn is not None:
-            values = nn.values[_within(nn, start, end)]
-            nn_ms = values[:, 0] if values.ndim == 2 else values
-            if len(nn_ms) >= 2:
-                h = hrv(nn_ms)
-                row |= {"hr_bpm": 60000.0 / float(np.mean(nn_ms)), "rmssd_ms": h["rmssd"],
-                        "sdnn_ms": h["sdnn"], "lf_hf": h["lf_hf"]}
-        row["scl_us"] = _mean(scl, start, end)
-        if scr is not None and ev.duration > 0:
-            row["scr_per_min"] = int(_within(scr, start, end).sum()) / (ev.duration / 60.0)
-            row["scr_amp_us"] = _mean(scr, start, end)
-        row["arousal"] = _mean(arousal, start, end)
-        row["coherence"] = _mean(coherence, start, end)
-        row["rsa_bpm"] = _mean(rsa, start, end)
-        if arousal is not None and row["kind"] == "recovery":
-            row["half_recovery_s"] = half_recovery_s(arousal, phases, start, end)
+        if sources.arousal is not None and row["kind"] == "recovery":
+            row["half_recovery_s"] = half_recovery_s(sources.arousal, phases, start, end)
         rows.append(row)
     return pd.DataFrame(rows, columns=["phase", "kind", "onset_s", "duration_s", *MEASURES,
                                        "half_recovery_s", *QUALITY_COLUMNS])
+
+
+@dataclass(frozen=True)
+class PhaseSources:
+    """The streams a phase's measures come from (:func:`phase_sources`); None when absent."""
+
+    nn: Signal | None
+    scr: Signal | None
+    scl: Signal | None
+    arousal: Signal | None
+    coherence: Signal | None
+    rsa: Signal | None
+    heart_quality: Signal | None
+    eda_quality: Signal | None
+
+
+def phase_sources(signals: dict[str, Signal], raw: dict[str, Signal]) -> PhaseSources:
+    """The streams :func:`phase_measures` uses, from a participant's streams by name
+    (``signals``: derived and raw, ``raw``: raw only): the first of each kind; SCL from the
+    raw EDA when no SCL stream exists; the quality streams of the heart signal behind the NN
+    stream and of the EDA."""
+    nn = _first_of_kind(signals, "nn")
+    scl = _first_of_kind(signals, "scl") or _first_of_kind(raw, "eda")
+    # the heart signal behind the NN stream: NN "X.rr.nn" comes from beats of raw stream "X"
+    heart = _quality_of(signals, nn.info.name.removesuffix(".rr.nn") if nn is not None else None)
+    eda_source = scl.info.name.removesuffix(".scl") if scl is not None else None
+    return PhaseSources(nn, _first_of_kind(signals, "scr"), scl,
+                        _first_of_kind(signals, "arousal"), _first_of_kind(signals, "coherence"),
+                        _first_of_kind(signals, "rsa"), heart, _quality_of(signals, eda_source))
+
+
+def phase_measures(sources: PhaseSources, onset_s: float, duration_s: float) -> dict[str, float]:
+    """Every measure of :data:`MEASURES` and :data:`QUALITY_COLUMNS` over the span
+    ``[onset_s, onset_s + duration_s)`` (session seconds), as :func:`phase_table` computes
+    them for a phase (see there for the definitions); NaN where a stream is missing or has no
+    data there. The live window's baseline values come from here too."""
+    start, end = onset_s, onset_s + duration_s
+    row = dict.fromkeys(MEASURES, np.nan)
+    row["heart_good_pct"] = good_pct(sources.heart_quality, start, end)
+    row["eda_good_pct"] = good_pct(sources.eda_quality, start, end)
+    row["hrv_poor_data"] = bool(row["heart_good_pct"] < MIN_GOOD_PCT)
+    nn = sources.nn
+    if nn is not None:
+        values = nn.values[_within(nn, start, end)]
+        nn_ms = values[:, 0] if values.ndim == 2 else values
+        if len(nn_ms) >= 2:
+            h = hrv(nn_ms)
+            row |= {"hr_bpm": 60000.0 / float(np.mean(nn_ms)), "rmssd_ms": h["rmssd"],
+                    "sdnn_ms": h["sdnn"], "lf_hf": h["lf_hf"]}
+    row["scl_us"] = _mean(sources.scl, start, end)
+    if sources.scr is not None and duration_s > 0:
+        row["scr_per_min"] = int(_within(sources.scr, start, end).sum()) / (duration_s / 60.0)
+        row["scr_amp_us"] = _mean(sources.scr, start, end)
+    row["arousal"] = _mean(sources.arousal, start, end)
+    row["coherence"] = _mean(sources.coherence, start, end)
+    row["rsa_bpm"] = _mean(sources.rsa, start, end)
+    return row
 
 
 def half_recovery_s(arousal: Signal, phases: pd.DataFrame, start: float, end: float) -> float:
