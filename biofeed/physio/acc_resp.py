@@ -9,11 +9,15 @@ the accelerometer's respiratory tilt). Per sample:
    slow mean), the 0.7 Hz low-pass the heart's vibrations and steps.
 2. Decimation to ``fs / m`` (``m = floor(fs / 8)``, so 8-16 Hz).
 3. The breathing axis: every :data:`HOP_S` (5 s) the first principal component of the last
-   :data:`PCA_WINDOW_S` (30 s) of the band-passed three axes; the samples of that hop are
-   projected on it (look-ahead one hop). Its sign follows the previous axis (positive dot
-   product) so posture changes do not flip the waveform.
-4. Inhalation up: the projection is inverted when the slope over the window is skewed
-   towards falls (:data:`~biofeed.physio.resp_derived.SKEW_FLIP`); inspiration is shorter
+   :data:`PCA_WINDOW_S` (30 s) of the band-passed three axes, samples beyond :data:`OUTLIER`
+   times the window's median magnitude (movement) left out; the samples of that hop are
+   projected on it (look-ahead one hop) and clipped at :data:`CLIP_SD` robust SDs. Its sign
+   follows the previous axis (positive dot product) so posture changes do not flip the
+   waveform.
+4. Inhalation up: the projection is inverted when it falls faster than it rises
+   (:func:`~biofeed.physio.resp_derived.rise_asymmetry` of the window, averaged over hops with
+   weight :data:`EVIDENCE`, below minus
+   :data:`~biofeed.physio.resp_derived.ASYMMETRY_FLIP`); inspiration is shorter
    and faster than expiration at rest (Ti/Ttot about 0.4; Tobin et al. 1983). Breathing
    with an inhale:exhale ratio near 1:1 leaves the sign as it was.
 
@@ -34,13 +38,24 @@ import numpy as np
 from ..processor import Processor, check_input
 from ..stream import Chunk, StreamInfo
 from .filters import HoldLast, SignalBuffer
-from .resp_derived import SKEW_FLIP, ModulationFusion, rate_stream_info, resp_band, rise_skew
+from .resp_derived import (ASYMMETRY_FLIP, ModulationFusion, rate_stream_info, resp_band,
+                            rise_asymmetry_of)
 
 __all__ = ["AccRespiration", "AccRespProcessor", "acc_resp"]
 
 #: Axis update period and PCA window, s.
 HOP_S = 5.0
 PCA_WINDOW_S = 30.0
+#: Samples of the PCA window whose band-passed acceleration exceeds this multiple of the
+#: window's median are movement, not breathing: left out of the axis and the sign.
+OUTLIER = 4.0
+#: The output is clipped at this many robust SDs (1.4826 x median absolute deviation) of the
+#: window's projection, so a movement burst does not swamp the breath detector's amplitude
+#: estimate (a breath's peak is sqrt(2) SD from the mean).
+CLIP_SD = 3.0
+#: Weight of each hop's rise asymmetry in the running evidence for the sign (an exponential
+#: average over about 10 hops, 50 s).
+EVIDENCE = 0.1
 #: Output rate target, Hz (the decimation factor is floor(fs / this)).
 TARGET_HZ = 8.0
 
@@ -72,6 +87,7 @@ class AccRespiration:
         self._buf = SignalBuffer(columns=3)     # decimated band-passed axes
         self._done = 0                          # output samples given out
         self._axis: np.ndarray | None = None
+        self._asym = 0.0                        # running rise asymmetry of the projection
         self.fusion = ModulationFusion(("acc",), anchor=None, min_sources=1, fs=self.fs_out)
 
     def update(self, xyz) -> tuple[np.ndarray, list]:
@@ -102,15 +118,26 @@ class AccRespiration:
     def _project(self, end: int) -> np.ndarray:
         """Project output samples ``[done, end)`` on the axis of the window ending at ``end``."""
         data = self._buf.window(max(end - self._win, self._buf.start), end)
-        c = np.cov(data.T) if len(data) > 1 else np.eye(3)
+        mag = np.sqrt(np.einsum("ij,ij->i", data, data))
+        calm = mag <= OUTLIER * np.median(mag) if len(mag) else mag > 0
+        use = data[calm] if calm.sum() > 3 else data
+        c = np.cov(use.T) if len(use) > 1 else np.eye(3)
         w, v = np.linalg.eigh(c)
         axis = v[:, -1]
         if self._axis is not None and axis @ self._axis < 0:
             axis = -axis
-        if rise_skew(data @ axis) < -SKEW_FLIP:
-            axis = -axis
+        proj = data @ axis
+        slope_ok = calm[1:] & calm[:-1]
+        if slope_ok.sum() > 3:             # evidence for the sign, accumulated over hops
+            self._asym += EVIDENCE * (rise_asymmetry_of(np.diff(proj)[slope_ok]) - self._asym)
+            if self._asym < -ASYMMETRY_FLIP:
+                axis, proj, self._asym = -axis, -proj, -self._asym
         self._axis = axis
         y = self._buf.window(self._done, end) @ axis
+        spread = 1.4826 * np.median(np.abs(proj[calm] - np.median(proj[calm]))) \
+            if calm.any() else 0.0
+        if spread > 0:                      # movement bursts clipped to the breathing range
+            np.clip(y, -CLIP_SD * spread, CLIP_SD * spread, out=y)
         self._done = end
         self._buf.discard_before(end - self._win)
         return y

@@ -49,7 +49,8 @@ from ..stream import Chunk, StreamInfo
 from .filters import HoldLast, LinearFilter, SignalBuffer
 
 __all__ = ["FS_HZ", "WINDOW_S", "HOP_S", "GridResampler", "resp_band", "window_rate",
-           "fuse_rates", "ModulationFusion", "BeatDerivedRespProcessor", "rate_stream_info"]
+           "fuse_rates", "rise_asymmetry", "ModulationFusion", "BeatDerivedRespProcessor",
+           "rate_stream_info"]
 
 #: Rate of the derived respiration grid, Hz.
 FS_HZ = 4.0
@@ -68,20 +69,10 @@ MIN_QUALITY = 0.25
 #: Karlen et al. (2013): estimates agree when their SD is at most this, breaths/min.
 AGREE_PER_MIN = 4.0
 #: Inhalation up: inspiration is the shorter, faster part of a breath at rest (Ti/Ttot about
-#: 0.4; Tobin et al. 1983), so the slope of a breathing signal is skewed towards rises; a
-#: window whose slope has a skewness below minus this is inverted (noise is not skewed;
-#: breaths with inhale:exhale near 1:1 leave the sign as it was).
-SKEW_FLIP = 0.1
-
-
-def rise_skew(x: np.ndarray) -> float:
-    """Skewness of the slope of ``x`` (0 for fewer than 3 samples or a flat signal)."""
-    d = np.diff(np.asarray(x, float))
-    if d.size < 3:
-        return 0.0
-    d = d - d.mean()
-    sd = d.std()
-    return float(np.mean(d ** 3) / sd ** 3) if sd > 0 else 0.0
+#: 0.4; Tobin et al. 1983), so a breathing signal rises faster than it falls; a window whose
+#: falls are steeper (:func:`rise_asymmetry` below minus this, 10 %) is inverted (breaths with
+#: inhale:exhale near 1:1 leave the sign as it was).
+ASYMMETRY_FLIP = 0.1
 #: Heart rate lags breathing by 0 (at 6 breaths/min) up to about a quarter of a breath at
 #: faster breathing (Hirsch & Bishop 1981; Vaschillo et al. 2002): the sign against it is read
 #: at the delay, up to this share of its breath cycle, that correlates best.
@@ -95,6 +86,22 @@ SIGN_MIN_R = 0.3
 _NFFT = 4096
 #: Signal kept for beats still to come, s (beat detectors report a beat within 3 s).
 KEEP_S = 6.0
+
+
+def rise_asymmetry(x: np.ndarray) -> float:
+    """How much faster ``x`` rises than it falls: ``log(median rise / median fall)`` of its
+    sample-to-sample slopes (0 when either is missing). Medians, so movement bursts and noise
+    (which rise and fall alike) barely move it."""
+    return rise_asymmetry_of(np.diff(np.asarray(x, float)))
+
+
+def rise_asymmetry_of(d: np.ndarray) -> float:
+    """:func:`rise_asymmetry` of given slopes ``d``."""
+    d = np.asarray(d, float)
+    up, down = d[d > 0], -d[d < 0]
+    if up.size < 2 or down.size < 2:
+        return 0.0
+    return float(np.log(np.median(up) / np.median(down)))
 
 
 def resp_band(fs: float) -> LinearFilter:
@@ -253,7 +260,7 @@ class ModulationFusion:
     phase or in antiphase with breathing: amplitudes, areas, intensities) take their signs
     from their correlation with the best of them (when it reaches :data:`MIN_QUALITY` and the
     correlation's size :data:`SIGN_MIN_R`), and all are inverted when the slope of their
-    weighted sum is skewed towards falls (:data:`SKEW_FLIP`: inhalation up). The waveform at each row is
+    weighted sum falls faster than it rises (:data:`ASYMMETRY_FLIP`: inhalation up). The waveform at each row is
     ``sum(w_i s_i y_i / sd_i) / sum(w_i)`` with the weights ``w_i`` = qualities of the last
     hop before it (equal weights before the first). The anchor (heart rate, +1: it rises in
     inspiration) lags breathing by a rate-dependent phase (Hirsch & Bishop 1981), so it
@@ -339,7 +346,7 @@ class ModulationFusion:
                         self._sign[mech] = -self._sign[mech]
                     if abs(r) >= SIGN_MIN_R and lag <= IN_PHASE_CYCLES * cycle:
                         self._w[self.anchor] = w_anchor      # in phase: it helps the timing
-            elif rise_skew(wave) < -SKEW_FLIP:
+            elif rise_asymmetry(wave) < -ASYMMETRY_FLIP:
                 self._sign[mech] = -self._sign[mech]
         if len(data) < self._win:
             return None
