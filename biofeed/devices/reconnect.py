@@ -40,6 +40,12 @@ class ReconnectingDevice(Device):
         Real seconds without a chunk before the connection is declared dead.
     backoff_s : tuple of float
         First and largest real-second wait between attempts (doubling).
+    connected : bool
+        Data flowed on the current connection.
+    reconnects : int
+        Connections that failed or ended (each is followed by a new attempt), whole session.
+    last_error : str
+        Why the last one failed.
     """
 
     stale_s: float = 5.0

@@ -133,8 +133,7 @@ class SessionRecorder:
                                    "chunks_written", "events_written"}
         if taken & set(items):
             raise ValueError(f"metadata keys {sorted(taken & set(items))} are the recorder's own")
-        self._raise_if_failed()
-        self._queue.put(("meta", dict(items)))
+        self._queue.put(("meta", dict(items)))      # a failed recorder says so at close()
 
     def close(self, t_end: float, ended_by: str) -> None:
         if self._thread is None:
