@@ -82,10 +82,12 @@ def _time_axis(ax, analysis: Analysis) -> None:
 
 
 def _legend_below(ax, ncols: int = 4) -> None:
-    """The axes' legend in one row under its x axis (never over the data)."""
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.2), ncols=ncols, frameon=False,
-                  borderaxespad=0.0, handlelength=1.5)
+    """The axes' legend in one row at the bottom of its figure, under the x axis label (never
+    over the data; the constrained layout makes room for it)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.get_figure(root=False).legend(handles, labels, loc="outside lower left", ncols=ncols,
+                                         frameon=False, handlelength=1.5)
 
 
 def _nn(analysis: Analysis):
@@ -325,7 +327,9 @@ def hrv_per_phase(analysis: Analysis, fig) -> bool:
                                    (axes[1], "rmssd_ms", "RMSSD (ms)", "tab:purple")):
         ax.bar(x, table[col].to_numpy(float), color=colour)
         if len(table) <= MAX_PHASE_LABELS:
-            ax.set_xticks(x, table.phase, rotation=15 if len(table) > 4 else 0)
+            crowded = sum(len(str(p)) for p in table.phase) > 36
+            ax.set_xticks(x, table.phase, rotation=20 if crowded else 0,
+                          ha="right" if crowded else "center")
         else:
             ax.set_xlabel("phase number")
         ax.set(ylabel=label)

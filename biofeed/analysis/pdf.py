@@ -135,9 +135,15 @@ class PdfReport:
             self.paragraph(f"{i}. {note}", size=8, colour="0.3")
 
     @staticmethod
-    def _column_groups(t: Table) -> list[list[int]]:
-        width = [min(max(_chars(c) for c in [t.headers[j], *(r[j] for r in t.rows)]),
-                     CELL_CHARS) + 2 for j in range(len(t.headers))]
+    def _widths(t: Table) -> list[int]:
+        """Each column's width in characters: its longest cell or (bold) header line, at most
+        :data:`CELL_CHARS`, plus padding."""
+        return [min(max(round(_chars(t.headers[j]) * 1.12), *(_chars(r[j]) for r in t.rows)),
+                    CELL_CHARS) + 2 for j in range(len(t.headers))]
+
+    @classmethod
+    def _column_groups(cls, t: Table) -> list[list[int]]:
+        width = cls._widths(t)
         groups, current, used = [], [0], width[0]
         for j in range(1, len(width)):
             if used + width[j] > TABLE_CHARS and len(current) > 1:
@@ -150,8 +156,7 @@ class PdfReport:
 
     def _rows(self, t: Table, header: bool) -> None:
         line_in = TABLE_PT / 72 * 1.45
-        width = [min(max(_chars(c) for c in [t.headers[j], *(r[j] for r in t.rows)]), CELL_CHARS) + 2
-                 for j in range(len(t.headers))]
+        width = self._widths(t)
         heads = [_wrap(h, w - 2) for h, w in zip(t.headers, width)]
         body = [[_wrap(c, w - 2) for c, w in zip(row, width)] for row in t.rows]
 
