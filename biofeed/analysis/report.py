@@ -95,6 +95,18 @@ def _p(text: str, cls: str = "note") -> str:
     return f'<p class="{cls}">{html.escape(text)}</p>'
 
 
+def _when(iso: object) -> str | None:
+    """An ISO 8601 time as ``YYYY-MM-DD HH:MM:SS`` (as given when it does not parse)."""
+    if not iso:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(iso)).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return str(iso)
+
+
 def session_rows(a: Analysis) -> list[tuple[str, str]]:
     """Who, when and which protocol: ``(field, value)`` rows (no value: "not recorded")."""
     m = a.recording.meta
@@ -102,7 +114,7 @@ def session_rows(a: Analysis) -> list[tuple[str, str]]:
     devices = ", ".join(d.get("id", "?") for d in m.get("devices", []))
     duration = m.get("duration_s")
     rows = [("Participant", m.get("participant")), ("Session", m.get("session_id")),
-            ("Start (UTC)", m.get("start_utc")),
+            ("Start (UTC)", _when(m.get("start_utc"))),
             *([("Start (local time)", m["start_local"])] if m.get("start_local") else []),
             ("Duration", f"{float(duration):.0f} s ({float(duration) / 60:.1f} min)"
              if duration is not None else None),
