@@ -164,6 +164,15 @@ def test_info_shows_the_device_counts_and_the_disconnection(tmp_path, capsys):
     assert "partial_lines 1" in row.group(3)
     assert re.search(r"device grove-gsr was disconnected at 1\.\d s for \d\.\d s \(until the end of "
                      r"the session\): SerialException", out), out
+    # and the summary printed after a session
+    from rich.console import Console
+
+    from biofeed.cli.session import print_device_summary
+    print_device_summary(recorder.path, Console(width=300))
+    summary = capsys.readouterr().out.splitlines()
+    assert re.match(r"device grove-gsr was disconnected at 1\.\d s for \d\.\d s \(until the end of "
+                    r"the session\): SerialException", summary[0]), summary
+    assert summary[1:] == ["device grove-gsr: 3 decode errors (garbage_lines 2, partial_lines 1)"]
 
 
 def test_a_missing_port_is_an_error_and_nothing_is_recorded(tmp_path, capsys):

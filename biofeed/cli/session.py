@@ -146,8 +146,10 @@ def print_device_summary(path, console: Console) -> None:
         console.print(text(line, "bold red"), soft_wrap=True)
     table = devices_table(rec)
     for row in table[table.decode_errors > 0].itertuples():
+        detail = ", ".join(x for x in (f"garbage_lines {row.garbage_lines}" if row.garbage_lines
+                                       else "", row.other if row.other != "-" else "") if x)
         console.print(text(f"device {row.device}: {row.decode_errors} decode errors"
-                           f" ({row.other})"), soft_wrap=True)
+                           + (f" ({detail})" if detail else "")), soft_wrap=True)
 
 
 def _run(session, console: Console, headless: bool = True, exit_at_end: bool = False,
