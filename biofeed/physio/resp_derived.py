@@ -86,6 +86,8 @@ SIGN_MIN_R = 0.3
 _NFFT = 4096
 #: Signal kept for beats still to come, s (beat detectors report a beat within 3 s).
 KEEP_S = 6.0
+#: Grid samples (2 s) given out at a time by the beat-derived processors.
+_EMIT_LEAST = 8
 
 
 def rise_asymmetry(x: np.ndarray) -> float:
@@ -414,6 +416,8 @@ class BeatDerivedResp:
         self._keep = round(KEEP_S * fs)
         self._raw = SignalBuffer()
         self._fill = HoldLast()
+        self._parts: list[np.ndarray] = []    # samples not yet in the buffer
+        self._held = 0
         self._beats: list[float] = []         # beat times waiting for their signal, s
         self._last_beat = -1
         m = len(self.names)
@@ -422,11 +426,31 @@ class BeatDerivedResp:
         self.fusion = ModulationFusion(self.names, anchor=m - 1)
 
     def add_signal(self, t0: float, x: np.ndarray) -> None:
-        """The next samples of the signal, the first at session time ``t0`` (s)."""
+        """The next samples of the signal, the first at session time ``t0`` (s); held until
+        a beat needs them (one copy per batch, not per chunk)."""
         if self.t0 is None:
             self.t0 = float(t0)
+        self._parts.append(x)
+        self._held += len(x)
+
+    def sync(self) -> None:
+        """Move the held samples into the signal buffer."""
+        if not self._parts:
+            return
+        x = self._parts[0] if len(self._parts) == 1 else np.concatenate(self._parts)
+        self._parts, self._held = [], 0
         self._raw.discard_before(min(self._raw.end - self._keep, self._last_beat - self._keep))
         self._raw.append(self._fill(np.asarray(x, float)))
+
+    @property
+    def waiting(self) -> bool:
+        """True while beats wait for their signal."""
+        return bool(self._beats)
+
+    @property
+    def held(self) -> int:
+        """Samples held, not yet in the buffer."""
+        return self._held
 
     def add_beats(self, t: np.ndarray) -> None:
         """Beat times, s (increasing)."""
@@ -441,14 +465,17 @@ class BeatDerivedResp:
             self._grid[-1].add(np.asarray(t, float) - nn / 1000.0,
                                np.where(nn > 0, 60000.0 / nn, np.nan))
 
-    def take(self) -> tuple[int, np.ndarray, list[tuple[int, list[float]]]]:
+    def take(self, least: int = 1) -> tuple[int, np.ndarray, list[tuple[int, list[float]]]]:
         """(first grid index, rows (n, 1 + m): waveform then each band-passed modulation,
-        rate rows) of the grid samples every modulation now covers."""
+        rate rows) of the grid samples every modulation now covers, once there are at least
+        ``least`` of them (fewer, larger pieces cost less; the values do not change)."""
         m = len(self.names)
         empty = (0, np.empty((0, 1 + m)), [])
         if self.t0 is None:
             return empty
         feats, times = [], []
+        if self._beats:
+            self.sync()
         while self._beats:
             i = round((self._beats[0] - self.t0) * self.fs)
             if i + self._post >= self._raw.end:
@@ -467,7 +494,7 @@ class BeatDerivedResp:
             return empty
         k0 = max(g.next for g in self._grid)
         upto = min(g.known for g in self._grid)
-        if upto <= k0:
+        if upto - k0 < max(least, 1):
             return empty
         cols = []
         for g, band in zip(self._grid, self._band):
@@ -485,7 +512,8 @@ class BeatDerivedRespProcessor(Processor):
     ``resp_rate``, see :func:`rate_stream_info`, stamped at the end of each 60 s window).
 
     The output's ``device`` names the method and the source streams. Look-ahead: the NN
-    stream's (5 beats) plus the beat detector's. A gap in the signal starts over.
+    stream's (5 beats) plus the beat detector's, and samples go out 2 s at a time
+    (:data:`_EMIT_LEAST`). A gap in the signal starts over.
 
     Subclasses set :attr:`input_kind`, :attr:`suffix`, :attr:`method`, :attr:`names`,
     :attr:`post_s` and :meth:`features`.
@@ -526,6 +554,10 @@ class BeatDerivedRespProcessor(Processor):
                 self._core = self._new_core()
             self._expected = chunk.t_end
             self._core.add_signal(chunk.t0, chunk.values[:, self.channel])
+            if not self._core.waiting:
+                if self._core.held >= KEEP_S * self.info.rate:
+                    self._core.sync()      # bound what is held while no beat comes
+                return []           # new samples matter only to beats waiting for them
         elif name == self._beats_name:
             self._core.add_beats(chunk.timestamps)
         elif name == self._nn_name:
@@ -534,8 +566,11 @@ class BeatDerivedRespProcessor(Processor):
             raise ValueError(f"{type(self).__name__} got a chunk of {name!r}")
         return self._emit()
 
-    def _emit(self) -> list[Chunk]:
-        k0, rows, rates = self._core.take()
+    def flush(self) -> list[Chunk]:
+        return self._emit(1)
+
+    def _emit(self, least: int = _EMIT_LEAST) -> list[Chunk]:
+        k0, rows, rates = self._core.take(least)
         out = []
         if len(rows):
             out.append(Chunk(self.outputs[0], rows, k0 / FS_HZ))
