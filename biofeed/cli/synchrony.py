@@ -49,14 +49,14 @@ def register(sub) -> None:
                    help="window length, s (default: 30)")
     p.add_argument("--step-s", type=positive, default=5.0, metavar="S",
                    help="step between windows, s (default: 5)")
-    p.add_argument("--max-lag-s", type=positive, default=5.0, metavar="S",
-                   help="largest lag, s (default: 5)")
+    p.add_argument("--max-lag-s", type=positive, default=8.0, metavar="S",
+                   help="largest lag, s (default: 8, as the live synchrony streams)")
     p.add_argument("--surrogates", type=int, default=200, metavar="N",
                    help="shuffled-segment surrogate pairs for the chance level (default: 200)")
-    p.add_argument("--surrogate-method", choices=("shuffle", "shift"), default="shuffle",
-                   help="shuffle: the second series cut into window-long segments put in a random "
-                        "order (Moulder et al. 2018); shift: shifted circularly by a random amount "
-                        "(Andrzejak et al. 2003) (default: shuffle)")
+    p.add_argument("--surrogate-method", choices=("shift", "shuffle"), default="shift",
+                   help="shift: the second series shifted circularly by a random amount "
+                        "(Andrzejak et al. 2003); shuffle: cut into window-long segments put in a "
+                        "random order (Moulder et al. 2018) (default: shift)")
     p.add_argument("--lowpass-hz", type=_lowpass, default=0.15, metavar="HZ",
                    help="low-pass of both 4 Hz series before the cross-correlation, Hz, so that "
                         "breathing (RSA) is not taken for synchrony; 0 for none (default: 0.15, "
@@ -82,7 +82,7 @@ def cmd_synchrony(args: argparse.Namespace, console: Console) -> int:
                 f"{args.surrogates} surrogates")
     if args.lowpass_hz > 0:
         settings += f", low-pass {args.lowpass_hz:g} Hz"
-    if args.surrogate_method != "shuffle":
+    if args.surrogate_method != "shift":
         settings += f" ({args.surrogate_method})"
     console.print(dataframe_table(result.summary, f"{args.signal.upper()} synchrony of {a} and {b} "
                                   f"({settings})", FORMATS))
