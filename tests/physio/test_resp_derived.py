@@ -144,3 +144,42 @@ def test_pipeline_takes_the_best_breathing_source_and_names_it():
     assert chosen(belt=False) == ("RSA(breaths acc.resp.breaths)", ["acc.resp.breaths.pacing"])
     assert chosen(belt=False, acc_rate_hz=0) == ("RSA(breaths ecg.edr.breaths)",
                                                  ["ecg.edr.breaths.pacing"])
+
+
+@pytest.mark.parametrize("sensor, source", [({"belt": False}, "acc.resp"),
+                                            ({"belt": False, "acc_rate_hz": 0.0}, "ecg.edr")])
+def test_demo_without_a_belt_runs_the_chain_live_as_offline(tmp_path, sensor, source):
+    """A demo session with no belt: breaths, RSA and pacing from the accelerometer or the ECG;
+    what was recorded live equals a replay of the raw streams (another chunking)."""
+    import asyncio
+
+    import biofeed as bf
+    from biofeed.analysis.replay import replay
+    from biofeed.protocol.runner import ProtocolRunner
+    from biofeed.protocol.schedule import DEMO
+    from biofeed.session import Session
+
+    runner = ProtocolRunner(DEMO)
+    session = Session([SimulatedSensor(SimConfig(seed=3), runner.state_at, **sensor)], runner,
+                      out_dir=tmp_path, speed=200.0)
+    asyncio.run(session.run())
+    rec = bf.read(session.path)
+    assert "resp" not in rec.streams and rec.streams[source].kind == "resp"
+    assert rec.streams["ecg.rr.rsa"].device == f"RSA(breaths {source}.breaths)"
+    again = replay(rec)
+    for name in (source, f"{source}.breaths", "ecg.rr.rsa"):
+        live = rec.signals[name]
+        # regular streams' times are t0 + i / rate of each chunk: equal to rounding
+        np.testing.assert_allclose(again[name].times, live.times, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(again[name].values, live.values)
+    # pacing follows the protocol's events: live, a pacer onset whose event came more than
+    # LATE_EVENT_S after its breaths (a loaded machine at 200x) is missing; the rest is equal
+    pacing, live = again[f"{source}.breaths.pacing"], rec.signals[f"{source}.breaths.pacing"]
+    common = np.isin(pacing.times, live.times)
+    assert common.sum() >= len(pacing.times) - 1 and np.isin(live.times, pacing.times).all()
+    np.testing.assert_array_equal(pacing.values[common], live.values)
+    paced = rec.events[(rec.events.kind == "phase") & (rec.events.label == "paced_breathing")]
+    onset = float(paced.onset.iloc[0])
+    late = pacing.times >= onset + 20.0
+    assert late.sum() >= 3 and pacing.values[late, 1][-1] > 0.8      # locked to the pacer
+    assert np.all(np.abs(pacing.values[late, 3] - 6.0) < 1e-9)
