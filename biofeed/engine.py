@@ -230,7 +230,8 @@ class Engine:
         what = "; ".join(f"device {d.id}{_where(d)} is not available: {missing[d.id]}"
                          for d in self.devices if d.id in missing)
         if not self.allow_missing:
-            hint = " (--allow-missing records the others without it)" if len(missing) < len(self.devices) else ""
+            hint = (" (--allow-missing records the others without it)"
+                    if len(missing) < len(self.devices) else "")
             raise DeviceUnavailable(what + hint, missing)
         if len(missing) == len(self.devices):
             raise DeviceUnavailable(f"no device is available: {what}", missing)
@@ -245,9 +246,13 @@ class Engine:
             self.emit_event(item.onset, item.duration, item.label, item.kind, item.payload)
 
     def _disconnected(self, dev: str, t: float, reason: str, at_start: bool = False) -> None:
+        """Device ``dev`` was lost at session time ``t`` (s); one that never delivered data
+        has been missing since the start (a Bluetooth strap that never connects)."""
         st = self._status[dev]
         if st.state == "disconnected":          # still the same loss (a missing device's retry)
             return
+        if st.state == "connecting":
+            t, at_start = 0.0, True
         extra = {"at_start": True} if at_start else {}
         self.emit_event(t, 0.0, f"{dev} disconnected", "device",
                         {"device": dev, "state": "disconnected", "reason": reason, **extra})

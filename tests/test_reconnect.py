@@ -118,3 +118,31 @@ def _lost_for_good(strap):
             strap.sent += 1
         raise ConnectionResetError("link lost")
     return connection
+
+
+def test_a_strap_that_is_late_is_disconnected_from_the_start(tmp_path):
+    """Bluetooth is not probed before the start: a strap whose first attempts fail is missing
+    from 0 s (not from its first failure) until its data come."""
+    strap = _FlakyStrap()
+
+    async def late(clock):
+        strap.attempts += 1
+        if strap.attempts <= 3:
+            await asyncio.sleep(0.2)                 # a connect attempt that times out
+            raise TimeoutError("strap not found")
+        while True:
+            await asyncio.sleep(0.02)
+            yield Chunk(HR, [61.0], t0=clock.now())
+    strap.connection = late
+    strap.backoff_s = (0.02, 0.05)
+    recorder = SessionRecorder(tmp_path)
+    engine = Engine([strap], sinks=[recorder], duration=1.2)
+    asyncio.run(engine.run())
+    rec = bf.read(recorder.path)
+    (gap,) = rec.events[rec.events.kind == "gap"].itertuples()
+    first = rec.signals["hr"].times[0]
+    assert gap.onset == 0.0 and gap.duration == first and gap.payload["at_start"] is True
+    assert "TimeoutError: strap not found" in gap.payload["reason"]
+    assert engine.device_status()["strap"].missing_at_start
+    assert list(rec.events[rec.events.kind == "device"].label) == ["strap disconnected",
+                                                                   "strap reconnected"]

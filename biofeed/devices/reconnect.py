@@ -70,12 +70,15 @@ class ReconnectingDevice(Device):
                 while True:
                     # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
                     # engine's cancellation when a chunk arrives at the same moment.
+                    watchdog = asyncio.timeout(self.stale_s)
                     try:
-                        async with asyncio.timeout(self.stale_s):
+                        async with watchdog:
                             chunk = await anext(stream)
                     except StopAsyncIteration:
                         raise ConnectionError("the device closed the connection") from None
                     except TimeoutError:
+                        if not watchdog.expired():      # the connection's own (a connect timeout)
+                            raise
                         raise StaleData(f"no data for {self.stale_s:g} s") from None
                     self.connected = True
                     if gap_start is not None:
