@@ -33,10 +33,6 @@ def _same_events(a: Recording, b: Recording, atol: float = 0.0) -> None:
                                x[["onset", "duration"]].to_numpy(float), rtol=0, atol=atol)
 
 
-def _by_kind(rec: Recording) -> dict[str, Signal]:
-    return {s.kind: rec.signals[n] for n, s in rec.streams.items()}
-
-
 def _read_events(path: Path) -> list[tuple]:
     """``(onset, duration, label, kind, payload)`` rows of an exported events table, decoded as
     the module notes of :mod:`biofeed.record.export` say: n/a = no such field, JSON unless a
@@ -177,11 +173,14 @@ def test_edf_round_trip_within_16_bit_quantisation(tmp_path, demo_raw):
     path = out.files[0]
     assert [p.name for p in out.files] == [path.name, f"{path.stem}_events.tsv", f"{path.stem}_events.json"]
     back = bf.read(path)
-    for kind, sig in _by_kind(demo_raw).items():
-        again = _by_kind(back)[kind]
-        assert again.fs == sig.fs and again.unit == sig.unit and len(again) == len(sig)
-        step = np.ptp(sig.values) / 65535
-        assert np.max(np.abs(again.values - sig.values)) <= 1.01 * step + 1e-6
+    for name, sig in demo_raw.signals.items():          # a signal per channel (acc.x, acc.y, ...)
+        values = sig.values.reshape(len(sig), -1)
+        for i, ch in enumerate(sig.channels):
+            again = back.signals[name if values.shape[1] == 1 else f"{name}.{ch}"]
+            assert again.info.kind == sig.info.kind
+            assert again.fs == sig.fs and again.unit == sig.unit and len(again) == len(sig)
+            step = np.ptp(values[:, i]) / 65535
+            assert np.max(np.abs(again.values - values[:, i])) <= 1.01 * step + 1e-6
     _same_events(demo_raw, back)                      # from the events table beside the file
     assert back.meta["events_from"] == f"{path.stem}_events.tsv"
     (path.parent / f"{path.stem}_events.tsv").unlink()
@@ -203,7 +202,7 @@ def test_multichannel_csv_columns_form_one_stream(tmp_path):
 
 def test_csv_round_trip_is_exact(tmp_path, demo_raw):
     out = export(demo_raw, tmp_path, "csv", "s1")
-    assert [f.name for f in out.files] == ["s1_ecg.csv", "s1_eda.csv", "s1_resp.csv", "s1_events.csv"]
+    assert [f.name for f in out.files] == [*(f"s1_{n}.csv" for n in demo_raw.streams), "s1_events.csv"]
     for name, sig in demo_raw.signals.items():
         back = bf.read(tmp_path / f"s1_{name}.csv", events=tmp_path / "s1_events.csv")
         again = back.signals[name]
@@ -238,6 +237,7 @@ def test_bids_derived_streams_are_exact_and_described(tmp_path, demo):
              "eda.scl": "recording-eda_desc-scl_physio",
              "eda.scr": "recording-eda_desc-scr_events",
              "resp.breaths": "recording-resp_desc-breaths_events",
+             "resp.breaths.pacing": "recording-resp_desc-breathspacing_events",
              "ecg.rr.nn": "recording-ecg_desc-rrnn_events",
              "ecg.rr.hrv": "recording-ecg_desc-rrhrv_events",
              "ecg.rr.coherence": "recording-ecg_desc-rrcoherence_events",
@@ -373,8 +373,9 @@ def test_edf_stores_more_events_than_data_records(tmp_path):
 def test_no_derived_leaves_derived_streams_out(tmp_path, demo):
     assert not any("desc-" in p.name for p in export(demo, tmp_path / "b", "bids", "s", derived=False).files)
     assert not (tmp_path / "b" / "derivatives").exists()
+    raw = [n for n, info in demo.streams.items() if not info.derived]
     assert [p.name for p in export(demo, tmp_path / "c", "csv", "s", derived=False).files] == [
-        "s_ecg.csv", "s_eda.csv", "s_resp.csv", "s_events.csv"]
+        *(f"s_{n}.csv" for n in raw), "s_events.csv"]
     assert export(demo, tmp_path / "e", "edf", "s", derived=False).skipped == {}
 
 
@@ -435,8 +436,9 @@ def test_cli_export_options_and_errors(tmp_path, demo_session, capsys):
 
     csv = ["export", str(demo_session), "--format", "csv", "--out", str(tmp_path), "--stem", "s"]
     assert main([*csv, "--no-derived"]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s_ecg.csv", "s_eda.csv", "s_events.csv",
-                                                          "s_resp.csv"]
+    raw = [n for n, info in bf.read(demo_session).streams.items() if not info.derived]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(f"s_{n}.csv" for n in raw),
+                                                                 "s_events.csv"])
     assert main(csv) == 2
     assert "s_ecg.csv: exists already" in " ".join(capsys.readouterr().out.split())
     assert main(["export", str(demo_session), "--format", "bids", "--out", str(tmp_path / "b")]) == 0
