@@ -22,7 +22,6 @@ per measure over the sessions), all 0600 and never over existing files.
 """
 from __future__ import annotations
 
-import base64
 import html
 import os
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import pandas as pd
 from .. import __version__
 from ..record.private import Staging, check_name, private_dir
 from ..record.reader import Recording, SessionFileError
-from .figures import FigureSpec, figure, svg
+from .figures import FigureSpec, figure
 from .pdf import PdfReport
 from .phases import phase_table
 from .tables import Table
@@ -245,32 +244,12 @@ def trend_figures() -> tuple[FigureSpec, ...]:
                  for title, measures in TRENDS)
 
 
-_STYLE_HTML = """
-body { font-family: sans-serif; margin: 1.5em auto; max-width: 64em; padding: 0 1em;
-       color: #222; line-height: 1.4; }
-h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #bbb; margin-top: 1.8em; }
-table { border-collapse: collapse; font-size: 0.92em; margin: 0.5em 0; }
-.scroll { overflow-x: auto; }
-td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-figure { margin: 0.8em 0 1.6em; } figure img { width: 100%; height: auto; display: block; }
-figcaption, .note { color: #555; font-size: 0.9em; } ol.notes { color: #555; font-size: 0.88em; }
-.disclaimer { border: 1px solid #c9a227; background: #fff8e1; padding: 0.6em 0.9em; }
-"""
-
-
 def render_html(p: Progress, figs) -> str:
     """The trend report as one self-contained HTML document."""
-    from .report import html_table
+    from .report import PAGE_STYLE, figure_html, html_table
 
     title = f"Progress report: {p.participant}"
-    parts = []
-    for spec, fig in figs:
-        data = base64.b64encode(svg(fig).encode()).decode("ascii")
-        parts.append(f'<figure><h3>{html.escape(spec.title)}</h3><img alt="{html.escape(spec.title)}" '
-                     f'src="data:image/svg+xml;base64,{data}"><figcaption>'
-                     f"{html.escape(spec.caption)}</figcaption></figure>")
+    parts = [figure_html(spec, fig) for spec, fig in figs]
     files = view(p, ("session", "date", "file", "session_id"))
     body = [f"<h1>{html.escape(title)}</h1>",
             f'<p class="note">biofeed {__version__}: {len(p.sessions)} session(s) found by the '
@@ -280,7 +259,7 @@ def render_html(p: Progress, figs) -> str:
             "<h2>Trends</h2>", "\n".join(parts),
             "<h2>Session files</h2>", html_table(files)]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title><style>{_STYLE_HTML}</style></head>\n<body>\n"
+            f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")
 
 

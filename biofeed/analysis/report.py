@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..physio.quality import MIN_GOOD_PCT
 from ..physio.rr import describe_level
 from ..record.private import Staging, check_name, private_dir
 from .analyze import Analysis
@@ -32,7 +31,8 @@ from .pdf import PdfReport
 from .replay import rr_correction_of
 from .tables import Table, artifacts_table, key_numbers, settings_rows
 
-_STYLE = """
+#: The pages' style sheet (also the progress report's).
+PAGE_STYLE = """
 body { font-family: sans-serif; margin: 1.5em auto; max-width: 64em; padding: 0 1em;
        color: #222; line-height: 1.4; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
@@ -172,9 +172,6 @@ QUALITY_NOTE = ("Signal quality: 10 s segments every 5 s. ECG: heart rate 40-180
                 "stuck signal for 1 s. PPG: the same with correlation >= 0.86, and positive "
                 "skewness (Elgendi 2016). EDA: 0.05-60 µS, under 10 µS/s, and 5 s from invalid "
                 "data (Kleckner et al. 2018).")
-POOR_NOTE = (f"! poor data: fewer than {MIN_GOOD_PCT:.0f} % of the heart signal's 10 s segments in "
-             "the phase (or in the baseline it is compared with) were rated good, so its HR "
-             "and HRV may rest on missed or false beats.")
 REACTIVITY_NOTE = ("Each measure in each phase minus the baseline phase (Δ, same unit); "
                    "half-recovery: seconds after the end of the stressor until the arousal index "
                    "is halfway back to the baseline (Laborde et al. 2017).")
@@ -221,7 +218,8 @@ def sections(a: Analysis) -> Sections:
         figures=figs)
 
 
-def _figure_html(spec, fig) -> str:
+def figure_html(spec, fig) -> str:
+    """A figure as an HTML ``<figure>``: its title, the SVG as a ``data:`` URI, its caption."""
     data = base64.b64encode(svg(fig).encode("utf-8")).decode("ascii")
     title = html.escape(spec.title)
     return (f'<figure><h3>{title}</h3><img alt="{title}" src="data:image/svg+xml;base64,{data}">'
@@ -244,7 +242,7 @@ def render_html(a: Analysis, s: Sections | None = None) -> str:
             "<h2>Key numbers per phase</h2>", html_table(s.key),
             *([_p(note)] if note else []),
             "<h2>Figures</h2>",
-            "\n".join(_figure_html(spec, fig) for spec, fig in s.figures)
+            "\n".join(figure_html(spec, fig) for spec, fig in s.figures)
             or _p("no figures: no heart or skin signal"),
             "<h2>Per-phase summary</h2>",
             html_table(s.phases, len(s.phases.rows) <= TRANSPOSE_PHASES),
@@ -263,7 +261,7 @@ def render_html(a: Analysis, s: Sections | None = None) -> str:
             "<h2>About this report</h2>", _p(DISCLAIMER)]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+            f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head>\n<body>\n"
             + "\n".join(body) + "\n</body></html>\n")
 
 
