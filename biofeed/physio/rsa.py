@@ -35,6 +35,8 @@ MAX_CYCLE_S = 60.0
 #: paced phase's event may come after the beats at its onset (a simulated session running
 #: hundreds of times faster than real time delivers seconds of data per chunk).
 LATE_EVENT_S = 30.0
+#: Breath onsets kept by :class:`PacingProcessor` for a late paced phase's event, s.
+PACING_KEEP_S = 600.0
 #: NN chunks held before they are merged while no cycle closes (merging only saves memory).
 _MERGE_CHUNKS = 64
 
@@ -283,7 +285,7 @@ class PacingProcessor(Processor):
     the same point of the breath, about ``1 / sqrt(n)`` for breathing unrelated to the pacer)
     runs over the pacer onsets since the pacer started (a pause or a new phase starts over).
     A sample is given out once the breath onset after ``p`` is known; breaths with a cycle
-    over :data:`MAX_CYCLE_S` give none. Breath onsets of the last :data:`LATE_EVENT_S` are
+    over :data:`MAX_CYCLE_S` give none. Breath onsets of the last :data:`PACING_KEEP_S` are
     kept for a paced phase's event that comes after them.
 
     Parameters
@@ -341,9 +343,10 @@ class PacingProcessor(Processor):
                 rows.append([math.degrees(phase), abs(self._vec) / self._n, 60.0 / (b1 - b0),
                              60.0 / (end - start)])
                 times.append(float(start))
-        # onsets a cycle may still need; a paced phase's event may come up to LATE_EVENT_S
-        # after the breaths at its onset (see RsaProcessor)
-        oldest = min(self._pacer.pending_start, known - LATE_EVENT_S)
+        # onsets a cycle may still need; a paced phase's event may come after the breaths at
+        # its onset (a simulated session at hundreds of times real time delivers breaths
+        # tens of seconds ahead of the protocol's events); onsets are few, keep 10 min
+        oldest = min(self._pacer.pending_start, known - PACING_KEEP_S)
         keep = max(int(np.searchsorted(self._onsets, oldest)) - 2, 0)
         self._onsets = self._onsets[keep:]
         if not rows:
