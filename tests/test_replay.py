@@ -29,7 +29,7 @@ def live_recording(tmp_path_factory):
 def test_every_derived_stream_is_recorded(live_recording):
     kinds = {s.kind for s in live_recording.streams.values() if s.derived}
     assert kinds == {"rpeak", "rr", "nn", "hrv", "coherence", "rsa", "breath", "scl", "scr",
-                     "arousal", "quality", "beat_quality"}
+                     "arousal", "quality", "beat_quality", "pacing"}
     quality = {n for n, s in live_recording.streams.items() if s.kind == "quality"}
     assert quality == {"ecg.quality", "eda.quality"}
 
