@@ -284,9 +284,11 @@ def ratings(analysis: Analysis, fig) -> bool:
     scales = {p.get("scale") for *_, p in rows if p.get("scale")}
     low = min((p["min"] for *_, p in rows if "min" in p), default=0)
     high = max((p["max"] for *_, p in rows if "max" in p), default=None)
+    name = " / ".join(sorted(scales)) or "rating"
     if high is not None:
         ax.set_ylim(low, high * 1.12)
-    ax.set_ylabel(" / ".join(sorted(scales)) or "rating")
+        name += f" ({low:g}-{high:g})"
+    ax.set_ylabel(name)
     _time_axis(ax, analysis)
     _legend_below(ax)
     return True

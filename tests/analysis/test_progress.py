@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import biofeed as bf
 from analysis_data import record_course
 from biofeed.cli import main
 
@@ -64,6 +65,18 @@ def test_progress_finds_the_participants_sessions_by_their_metadata(course, writ
     hrv = base64.b64decode(figures[0][1]).decode()
     assert "baseline RMSSD (ms)" in hrv and "not measured" in hrv     # resonance never assessed
     assert (written / "P01_progress.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_a_course_session_report_shows_its_rating_and_the_pacer(course):
+    from biofeed.analysis.analyze import analyze
+    from biofeed.analysis.figures import FIGURES, figure, svg
+
+    _, paths = course
+    result = analyze(bf.read(paths[0]))
+    drawn = {spec.title: svg(fig) for spec in FIGURES if (fig := figure(spec, result)) is not None}
+    assert "SUDS (0-10)" in drawn["Ratings over time"] and ">7<" in drawn["Ratings over time"]
+    assert "pacer rate" in drawn["Breathing rate and pacer"]
+    assert len(drawn) == len(FIGURES)                                  # every figure has its data
 
 
 def test_progress_never_overwrites_and_says_when_there_is_no_session(course, written, capsys):
