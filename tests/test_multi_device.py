@@ -26,7 +26,7 @@ from pty_emulators import LineEmulator  # noqa: E402
 pytestmark = pytest.mark.slow
 
 SPEED, DURATION = 50.0, 120.0
-RATES = {"ecg": 250.0, "eda": 32.0, "resp": 32.0}
+RATES = {"ecg": 250.0, "eda": 32.0, "resp": 32.0, "acc": 50.0}
 #: Derived streams of one simulated participant whose input is that participant's alone.
 OWN_DERIVED = ("ecg.rpeaks", "ecg.rr", "ecg.rr.nn", "ecg.rr.hrv", "ecg.rr.coherence", "eda.scl",
                "eda.scr", "resp.breaths")
@@ -72,7 +72,8 @@ def test_both_participants_raw_and_derived_streams_are_recorded(dyad):
     assert [d["id"] for d in rec.meta["devices"]] == ["parent@simulated", "child@simulated"]
     assert [d["label"] for d in rec.meta["devices"]] == ["parent", "child"]
     assert [d["config"]["seed"] for d in rec.meta["devices"]] == [1, 2]
-    assert rec.meta["devices"][1]["streams"] == ["child.ecg", "child.eda", "child.resp"]
+    assert rec.meta["devices"][1]["streams"] == ["child.ecg", "child.eda", "child.resp",
+                                                    "child.acc"]
     # the terminal status follows the first participant's heart
     rr = rec.signals["parent.ecg.rr"]
     status = current_status(session.live, session.runner)
@@ -124,7 +125,8 @@ def test_unlabelled_twins_are_labelled_automatically_and_recorded_the_same(dyad,
                       notify=said.append)
     assert len(said) == 1 and "simulated:seed=1 as simulated-1, simulated:seed=2 as simulated-2" in said[0]
     raw = sorted(n for n, s in rec.streams.items() if not s.derived)
-    assert raw == [f"simulated-{i}.{k}" for i in (1, 2) for k in ("ecg", "eda", "resp")]
+    assert raw == [f"simulated-{i}.{k}" for i in (1, 2)
+                   for k in ("acc", "ecg", "eda", "resp")]
     labelled = dyad[1]
     for auto, given in (("simulated-1", "parent"), ("simulated-2", "child")):
         for kind, rate in RATES.items():
@@ -167,7 +169,7 @@ def test_record_two_unlabelled_simulated_sensors_says_how_it_labelled_them(tmp_p
                    "--duration", "2", "--headless", "--out", str(tmp_path))
     assert run.returncode == 0, run.stderr
     notice = [line for line in run.stdout.splitlines() if line.startswith("labelled")]
-    assert notice == ["labelled devices whose stream names clash (ecg, eda, resp): simulated:seed=1 "
+    assert notice == ["labelled devices whose stream names clash (acc, ecg, eda, resp): simulated:seed=1 "
                       "as simulated-1, simulated:seed=2 as simulated-2, so streams are named "
                       "simulated-1.ecg, ...; to choose labels, write LABEL@SPEC, e.g. parent@simulated"]
     rec = bf.read(Path(re.search(r"session file: (.+\.biofeed)", run.stdout).group(1)))
