@@ -267,3 +267,42 @@ def test_an_ended_session_shows_its_summary_and_writes_the_report(qtbot, tmp_pat
     assert opened == [str(page)] * 2
     w.close()
     assert len(ends) == 1
+
+
+def test_window_baselines_equal_the_report_phase_table(qtbot, tmp_path):
+    from biofeed.analysis.analyze import analyze
+    from biofeed.analysis.phases import MEASURES, QUALITY_COLUMNS, phase_table
+    from biofeed.gui.indices import INDICES
+    from biofeed.protocol.schedule import Phase, Protocol
+
+    protocol = Protocol("baseline-check", (
+        Phase("baseline", "baseline", 80.0, "Rest."),
+        Phase("separation", "prompt", 40.0, "Recall a separation.", stressor=True)))
+    runner = ProtocolRunner(protocol)
+    session = Session([SimulatedSensor(SimConfig(seed=2), runner.state_at)], runner,
+                      out_dir=tmp_path, speed=40.0)
+    w = MainWindow(session)
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    qtbot.waitUntil(lambda: w.baseline.values is not None, timeout=20000)
+    w.refresh(numbers=True)
+    if not w.baseline.final:                           # during the phase: the phase so far
+        assert any(label.text().startswith("so far") for label in w.indices.baselines.values())
+    qtbot.waitUntil(lambda: w.end is not None, timeout=30000)
+    assert w.baseline.final
+    live = w.baseline.values
+    rec = bf.read(session.path)
+    recorded = phase_table(rec).iloc[0]
+    replayed = analyze(rec).phases.iloc[0]              # the report's table
+    assert recorded.kind == "baseline"
+    for column in (*MEASURES, *QUALITY_COLUMNS):
+        assert live[column] == recorded[column] or (np.isnan(live[column])
+                                                    and np.isnan(recorded[column])), column
+    measures = [m for m in MEASURES if m != "lf_hf"]   # (NaN: a phase under 2 min)
+    np.testing.assert_allclose([live[m] for m in measures], replayed[measures].to_numpy(float),
+                               rtol=1e-9)
+    for key, *_ in INDICES:                            # every tile has its baseline
+        text = w.indices.baselines[key].text()
+        assert text.startswith("baseline ") and "—" not in text and "none" not in text, key
+    assert w.indices.baselines["hr_bpm"].text().startswith(f"baseline {live['hr_bpm']:.1f}")

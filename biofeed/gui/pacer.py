@@ -1,9 +1,13 @@
 """The breathing pacer: a circle that grows as you breathe in and shrinks as you breathe out.
 
 Its size follows the protocol pacer's target lung volume (sine-eased; Lehrer 2013), with the
-instruction written inside. Outside paced phases it rests small and says so.
+instruction written inside ("breathe in" while it grows, "breathe out" while it shrinks) and,
+under it, the pacer's rate beside the measured breathing rate. Outside paced phases it rests
+small and says so.
 """
 from __future__ import annotations
+
+import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
@@ -22,14 +26,25 @@ class PacerWidget(QWidget):
         self.volume: float | None = None
         self.rising = True
         self.rate_bpm: float | None = None
+        self.measured_bpm = math.nan
 
-    def show_state(self, state: ProtocolState | None) -> None:
+    def show_state(self, state: ProtocolState | None, measured_bpm: float = math.nan) -> None:
+        """Draw the pacer for ``state``, with the measured breathing rate (breaths/min, NaN
+        while unknown)."""
         volume = None if state is None else state.pacer_volume
         if volume is not None and self.volume is not None and volume != self.volume:
             self.rising = volume > self.volume
         self.volume = volume
         self.rate_bpm = None if volume is None else state.phase.pacer.rate_bpm
+        self.measured_bpm = measured_bpm
         self.update()
+
+    def rates(self) -> str:
+        """The line under the circle: pacer rate and measured rate, breaths/min."""
+        measured = (f"{self.measured_bpm:.1f}" if math.isfinite(self.measured_bpm) else "—")
+        if self.rate_bpm is not None:
+            return f"pacer {self.rate_bpm:g} · measured {measured} breaths/min"
+        return f"measured {measured} breaths/min" if math.isfinite(self.measured_bpm) else ""
 
     def instruction(self) -> str:
         if self.volume is None:
@@ -39,8 +54,10 @@ class PacerWidget(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
-        side = min(self.width(), self.height()) - 16
-        centre = QPointF(self.width() / 2, self.height() / 2)
+        rates = self.rates()
+        below = 30 if rates else 0          # room for the rates line under the circle
+        side = min(self.width(), self.height() - below) - 16
+        centre = QPointF(self.width() / 2, (self.height() - below) / 2)
         painter.setPen(QPen(QColor(170, 190, 220), 2, Qt.DashLine))
         painter.drawEllipse(centre, side / 2, side / 2)
         paced = self.volume is not None
@@ -55,10 +72,10 @@ class PacerWidget(QWidget):
         painter.setFont(font)
         painter.drawText(QRectF(0, centre.y() - 20, self.width(), 40), Qt.AlignCenter,
                          self.instruction())
-        if self.rate_bpm is not None:
-            font.setPointSize(11)
+        if rates:
+            font.setPointSize(12)
             font.setBold(False)
             painter.setFont(font)
-            painter.drawText(QRectF(0, centre.y() + side / 2 - 30, self.width(), 24),
-                             Qt.AlignHCenter | Qt.AlignBottom, f"{self.rate_bpm:g} breaths/min")
+            painter.drawText(QRectF(0, self.height() - 28, self.width(), 24),
+                             Qt.AlignHCenter | Qt.AlignBottom, rates)
         painter.end()

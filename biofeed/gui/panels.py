@@ -52,16 +52,23 @@ class IndicesPanel(QFrame):
             grid.addLayout(tile, i // TILES_PER_ROW, i % TILES_PER_ROW)
             self.values[key], self.baselines[key] = value, baseline
 
-    def show_values(self, current: dict[str, float], baseline: dict[str, float] | None) -> None:
+    def show_values(self, current: dict[str, float], baseline: dict[str, float] | None,
+                    final: bool = True) -> None:
+        """The current values and, under each, the baseline phase's value (as the report's
+        phase table has it; "so far" while the baseline phase runs, "none" when the phase has
+        no value of that index, "—" before it began) with an arrow for the change."""
         for key, label in self.values.items():
             label.setText(format_index(key, current[key]))
             b = None if baseline is None else baseline.get(key, math.nan)
-            if b is None or not math.isfinite(b):
+            if b is None:
                 self.baselines[key].setText("baseline —")
+            elif not math.isfinite(b):
+                self.baselines[key].setText("baseline: none" if final else "so far: none")
             else:
                 delta = current[key] - b
                 arrow = "" if not math.isfinite(delta) else ("▲" if delta > 0 else "▼" if delta < 0 else "")
-                self.baselines[key].setText(f"baseline {format_index(key, b)} {arrow}")
+                self.baselines[key].setText(f"{'baseline' if final else 'so far'} "
+                                            f"{format_index(key, b, baseline=True)} {arrow}".rstrip())
 
 
 class QualityPanel(QFrame):
@@ -89,6 +96,7 @@ class QualityPanel(QFrame):
         for q in sensors:
             if q.sensor not in self.rows:
                 light, name, text = QLabel(), QLabel(q.sensor), QLabel()
+                name.setTextFormat(Qt.PlainText)      # a device label: never HTML
                 light.setFixedSize(self.LIGHT_PX, self.LIGHT_PX)
                 name.setFont(_font(FONT_LABEL_PT + 1, bold=True))
                 text.setFont(_font(FONT_LABEL_PT))
@@ -117,6 +125,8 @@ class PromptPanel(QFrame):
         self.phase = QLabel("—")
         self.phase.setFont(_font(FONT_LABEL_PT + 2, bold=True))
         self.text = QLabel("")
+        for label in (self.phase, self.text):
+            label.setTextFormat(Qt.PlainText)         # protocol text: never HTML
         self.text.setWordWrap(True)
         self.text.setFont(_font(FONT_PROMPT_PT))
         self.text.setMinimumHeight(90)
@@ -125,6 +135,7 @@ class PromptPanel(QFrame):
         self.rating = QWidget()
         rating_layout = QVBoxLayout(self.rating)
         self.rating_question = QLabel("")
+        self.rating_question.setTextFormat(Qt.PlainText)
         self.rating_question.setWordWrap(True)
         self.rating_question.setFont(_font(FONT_LABEL_PT + 1, bold=True))
         self.rating_row = QHBoxLayout()
@@ -198,20 +209,22 @@ class ControlsPanel(QFrame):
         self.stop = QPushButton("STOP SESSION")
         self.stop.setFont(_font(14, bold=True))
         self.stop.setMinimumHeight(48)
-        self.stop.setStyleSheet("background: #c62828; color: white; border-radius: 6px;")
+        self.stop.setStyleSheet("QPushButton { background: #c62828; color: white; border-radius: 6px; }"
+                                "QPushButton:disabled { background: #d6d6d6; color: #8a8a8a; }")
         self.stop.clicked.connect(on_stop)
         layout.addWidget(self.stop)
         self.status = QLabel("")
+        self.status.setTextFormat(Qt.PlainText)       # device ids and labels: never HTML
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
 
 
 #: Columns of the phase table in the ended window: (phase_table column, header, format).
-END_COLUMNS = (("phase", "phase", "{}"), ("duration_s", "s", "{:.0f}"),
-               ("hr_bpm", "HR bpm", "{:.1f}"), ("rmssd_ms", "RMSSD ms", "{:.1f}"),
-               ("coherence", "coherence", "{:.2f}"), ("rsa_bpm", "RSA bpm", "{:.1f}"),
-               ("scl_us", "SCL µS", "{:.2f}"), ("scr_per_min", "SCRs/min", "{:.1f}"),
-               ("arousal", "arousal SD", "{:+.2f}"))
+END_COLUMNS = (("phase", "phase", "{}"), ("duration_s", "length\ns", "{:.0f}"),
+               ("hr_bpm", "HR\nbpm", "{:.1f}"), ("rmssd_ms", "RMSSD\nms", "{:.1f}"),
+               ("coherence", "coher.\nratio", "{:.2f}"), ("rsa_bpm", "RSA\nbpm", "{:.1f}"),
+               ("scl_us", "SCL\nµS", "{:.2f}"), ("scr_per_min", "SCRs\n/min", "{:.1f}"),
+               ("arousal", "arousal\nSD", "{:+.2f}"))
 
 
 def _cell(value, fmt: str) -> str:
@@ -237,7 +250,10 @@ class EndPanel(QFrame):
         self.table.setHorizontalHeaderLabels([h for _, h, _ in END_COLUMNS])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.path = QLabel("")
         self.path.setWordWrap(True)
         self.path.setTextInteractionFlags(Qt.TextSelectableByMouse)

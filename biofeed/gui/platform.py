@@ -74,7 +74,7 @@ def missing_libraries(library: Path) -> list[str]:
     return []
 
 
-def _display_opens(display: str) -> bool:
+def display_opens(display: str) -> bool:
     """True when the X server of ``display`` accepts a connection (libxcb's ``xcb_connect``)."""
     name = ctypes.util.find_library("xcb")
     if name is None:
@@ -122,6 +122,6 @@ def window_problem() -> str | None:
     display = os.environ.get("DISPLAY", "")
     if not display:
         return "no X display (DISPLAY is not set)"
-    if not _display_opens(display):
+    if not display_opens(display):
         return f"cannot connect to the X display {display!r}"
     return None

@@ -1,8 +1,13 @@
 """Scrolling traces: ECG, heart rate (tachogram), skin conductance and respiration.
 
-Protocol phases are shaded along the time axes; corrected beats are marked on the tachogram,
-SCR onsets on the EDA trace, and the pacer's target breath is drawn over the respiration.
-All x axes are session time in seconds.
+Protocol phases are shaded along the time axes, each named at the left edge of what is in
+view (a label stays readable while its phase scrolls out); corrected beats are marked on the
+tachogram, SCR onsets on the EDA trace (each plot's title is its legend), and the pacer's
+target breath is drawn over the respiration. All x axes are session time in seconds.
+
+:class:`SpectrumPlots` shows the HRV power spectrum of the last 120 s
+(:mod:`biofeed.gui.spectrum`) with the LF and HF bands and the resonance peak, and the
+coherence ratio over the session.
 """
 from __future__ import annotations
 
@@ -10,8 +15,18 @@ import numpy as np
 import pyqtgraph as pg
 
 from ..live import LiveBuffers
+from ..physio.hrv import BANDS
 from ..protocol.runner import ProtocolRunner
-from .style import TRACE, phase_colour
+from .spectrum import MAX_HZ, SPECTRUM_S, nn_spectrum
+from .style import BAND_COLOURS, TRACE, phase_colour
+
+#: Phase labels are hidden when less of their phase than this share of the view is in view.
+LABEL_MIN_SHARE = 0.06
+
+
+def _legend(*items: tuple[str, str]) -> str:
+    """A plot title naming each mark in its colour: ``(colour, text)`` pairs (fixed text)."""
+    return " · ".join(f"<span style='color:{colour}'>{text}</span>" for colour, text in items)
 
 #: (key, y label, seconds shown)
 PANELS = (("ecg", "ECG (mV)", 10.0), ("hr", "Heart rate (bpm)", 180.0),
@@ -50,11 +65,17 @@ class SignalPlots(pg.GraphicsLayoutWidget):
             f"<span style='color:{TRACE['resp']}'>breath</span> · "
             f"<span style='color:{TRACE['pacer']}'>pacer (dashed)</span> · "
             f"<span style='color:{TRACE['hr']}'>heart rate, scaled</span>", size="10pt")
-        self.artifacts = pg.ScatterPlotItem(size=9, brush=pg.mkBrush(TRACE["artifact"]), pen=None)
+        self.artifacts = pg.ScatterPlotItem(size=9, brush=None,
+                                            pen=pg.mkPen(TRACE["artifact"], width=1.6))
         self.plots["hr"].addItem(self.artifacts)
+        self.plots["hr"].setTitle(_legend((TRACE["hr"], "heart rate from NN intervals"),
+                                          (TRACE["artifact"], "○ corrected beat (artifact)")),
+                                  size="10pt")
         self.scrs = pg.ScatterPlotItem(size=10, symbol="t1", brush=pg.mkBrush(TRACE["scr"]), pen=None)
         self.plots["eda"].addItem(self.scrs)
-        self._bands: dict[tuple[int, str], pg.LinearRegionItem] = {}
+        self.plots["eda"].setTitle(_legend((TRACE["eda"], "skin conductance"),
+                                           (TRACE["scr"], "▲ SCR onset")), size="10pt")
+        self._bands: dict[tuple[int, str], tuple[pg.LinearRegionItem, pg.TextItem]] = {}
 
     def _stream(self, *kinds: str) -> str | None:
         for kind in kinds:
@@ -95,6 +116,7 @@ class SignalPlots(pg.GraphicsLayoutWidget):
         for key, _, span in PANELS:
             self.plots[key].setXRange(max(0.0, now - span), max(span, now), padding=0)
         self._draw_phases()
+        self._place_phase_labels()
 
     def _draw_pacer(self, t: np.ndarray, resp: np.ndarray) -> None:
         """The pacer's target breath over the respiration, scaled to the trace's range."""
@@ -124,16 +146,104 @@ class SignalPlots(pg.GraphicsLayoutWidget):
             if ev.kind != "phase":
                 continue
             for key in ("hr", "eda"):
-                band = self._bands.get((ev.id, key))
-                if band is None:
+                drawn = self._bands.get((ev.id, key))
+                if drawn is None:
                     colour = phase_colour(ev.payload.get("phase_kind", ""), ev.payload.get("stressor", False))
                     band = pg.LinearRegionItem((ev.onset, ev.onset + ev.duration), movable=False,
                                                brush=pg.mkBrush(*colour), pen=pg.mkPen(None))
                     band.setZValue(-10)
-                    label = pg.InfLineLabel(band.lines[0], ev.label.replace("_", " "), position=0.92,
-                                            anchors=[(0, 0), (0, 0)], color=(60, 60, 60))
+                    label = pg.TextItem(ev.label.replace("_", " "), color=(50, 50, 50),
+                                        anchor=(0, 0))
                     label.setZValue(-5)
                     self.plots[key].addItem(band)
-                    self._bands[(ev.id, key)] = band
+                    self.plots[key].addItem(label, ignoreBounds=True)
+                    self._bands[(ev.id, key)] = (band, label)
                 else:
-                    band.setRegion((ev.onset, ev.onset + ev.duration))
+                    drawn[0].setRegion((ev.onset, ev.onset + ev.duration))
+
+    def _place_phase_labels(self) -> None:
+        """Each phase's name at the top left of the part of its band that is in view, hidden
+        when too little of it is (:data:`LABEL_MIN_SHARE`)."""
+        for (_, key), (band, label) in self._bands.items():
+            (x0, x1), (_, y1) = self.plots[key].viewRange()
+            lo, hi = band.getRegion()
+            left, right = max(lo, x0), min(hi, x1)
+            shown = right - left >= LABEL_MIN_SHARE * (x1 - x0)
+            label.setVisible(shown)
+            if shown:
+                label.setPos(left, y1)
+
+
+class SpectrumPlots(pg.GraphicsLayoutWidget):
+    """The HRV power spectrum of the last :data:`~biofeed.gui.spectrum.SPECTRUM_S` of NN
+    (LF and HF shaded, the resonance peak marked with its frequency and rate) beside the
+    coherence ratio over the session; :meth:`refresh` redraws both."""
+
+    def __init__(self, live: LiveBuffers) -> None:
+        super().__init__()
+        self.setBackground("w")
+        self.live = live
+        self.spectrum = self.addPlot(row=0, col=0)
+        self.trend = self.addPlot(row=0, col=1)
+        for plot in (self.spectrum, self.trend):
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setTextPen("k")
+                plot.getAxis(axis).setPen("k")
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.ci.layout.setColumnStretchFactor(0, 3)
+        self.ci.layout.setColumnStretchFactor(1, 2)
+        self.spectrum.setLabel("bottom", "frequency (Hz)")
+        self.spectrum.setLabel("left", "NN power (ms²/Hz)")
+        self.spectrum.setXRange(0.0, MAX_HZ, padding=0)
+        self.spectrum.setTitle(f"HRV spectrum, last {SPECTRUM_S:.0f} s: waiting for 60 s of beats",
+                               size="10pt")
+        for name, (lo, hi) in (("LF", BANDS["lf"]), ("HF", BANDS["hf"])):
+            band = pg.LinearRegionItem((lo, hi), movable=False, pen=pg.mkPen(None),
+                                       brush=pg.mkBrush(*BAND_COLOURS[name]))
+            band.setZValue(-10)
+            self.spectrum.addItem(band)
+            pg.InfLineLabel(band.lines[0], name, position=0.93, anchors=[(0, 0), (0, 0)],
+                            color=(70, 70, 70))
+        self.curve = self.spectrum.plot(pen=pg.mkPen(TRACE["spectrum"], width=2),
+                                        fillLevel=0, brush=pg.mkBrush(TRACE["spectrum"] + "40"))
+        self.peak = pg.InfiniteLine(angle=90, movable=False,
+                                    pen=pg.mkPen(TRACE["peak"], width=2, style=pg.QtCore.Qt.DashLine))
+        self.peak.setVisible(False)
+        self.spectrum.addItem(self.peak, ignoreBounds=True)
+        self.trend.setLabel("bottom", "session time (s)")
+        self.trend.setLabel("left", "coherence (ratio)")
+        self.trend.setTitle(_legend((TRACE["coherence"], "coherence, 64 s windows")),
+                            size="10pt")
+        self.coherence = self.trend.plot(pen=pg.mkPen(TRACE["coherence"], width=2),
+                                         symbol="o", symbolSize=4,
+                                         symbolBrush=pg.mkBrush(TRACE["coherence"]), symbolPen=None)
+        self.last = None
+
+    def refresh(self) -> None:
+        """Recompute the spectrum from the NN stream and redraw both plots."""
+        names = self.live.of_kind("nn")
+        self.last = None
+        if names:
+            _, v = self.live.window(names[0], seconds=SPECTRUM_S)
+            self.last = nn_spectrum(v[:, 0]) if len(v) else None
+        if self.last is None:
+            self.curve.setData([], [])
+            self.peak.setVisible(False)
+        else:
+            sp = self.last
+            self.curve.setData(sp.f_hz, sp.psd_ms2_hz)
+            self.peak.setValue(sp.peak_hz)
+            self.peak.setVisible(bool(np.isfinite(sp.peak_hz)))
+            self.spectrum.setTitle(
+                _legend((TRACE["spectrum"], f"HRV spectrum, last {SPECTRUM_S:.0f} s: "
+                                            f"LF {sp.lf_ms2:.0f} · HF {sp.hf_ms2:.0f} ms²"),
+                        (TRACE["peak"], f"peak {sp.peak_hz:.3f} Hz = {sp.peak_per_min:.1f} /min")),
+                size="10pt")
+        names = self.live.of_kind("coherence")
+        if names:
+            t, v = self.live.window(names[0])
+            ok = np.isfinite(v[:, 0]) if len(v) else np.zeros(0, bool)
+            self.coherence.setData(t[ok], v[ok, 0])

@@ -1,26 +1,28 @@
 """Save PNG screenshots of the windows during a simulated session (offscreen is fine).
 
-    python -m biofeed.gui.screenshot OUTDIR
+    python -m biofeed.gui.screenshot OUTDIR [--speed X]
 
 Runs a short tour (baseline, an attachment stressor prompt, a SUDS rating, recovery, paced
 breathing) at 10x on the simulated sensor and grabs the main window during baseline, during
-the rating after the prompt and during paced breathing, plus the participant window.
+the rating after the prompt and during paced breathing, plus the participant window, and the
+main window once the session has ended.
 """
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QBuffer, QByteArray, QEventLoop, QIODevice, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from ..devices.simulated import SimulatedSensor  # noqa: E402
 from ..protocol.runner import ProtocolRunner  # noqa: E402
 from ..protocol.schedule import DEMO, Phase, Protocol, Rating  # noqa: E402
+from ..record.private import Staging, private_dir  # noqa: E402
 from ..session import Session  # noqa: E402
 from ..sim.physiology import SimConfig  # noqa: E402
 from .window import MainWindow, ParticipantWindow  # noqa: E402
@@ -47,9 +49,23 @@ def _wait_until(app: QApplication, condition, timeout_s: float = 60.0) -> None:
     timer.stop()
 
 
+def _save(widget, path: Path) -> Path:
+    """The widget as a PNG at ``path``: 0600, atomically, never over a file
+    (:class:`~biofeed.record.private.Staging`)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    widget.grab().save(buffer, "PNG")
+    with Staging("an earlier screenshot? Use another OUTDIR or remove it") as stage:
+        with stage.open(path, binary=True) as f:
+            f.write(bytes(data))
+    return path
+
+
 def take(out_dir: Path, speed: float = 10.0) -> list[Path]:
-    """Run a demo session and save the screenshots; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Run a demo session and save the screenshots (0600, never over existing files); returns
+    their paths."""
+    private_dir(out_dir)
     app = QApplication.instance() or QApplication([])
     runner = ProtocolRunner(TOUR)
     session = Session([SimulatedSensor(SimConfig(seed=0), runner.state_at)], runner,
@@ -66,17 +82,34 @@ def take(out_dir: Path, speed: float = 10.0) -> list[Path]:
         _wait_until(app, lambda: window.view.now() >= t)
         if name == "main-paced-breathing.png":
             participant.refresh()
-            saved.append(out_dir / "participant-paced-breathing.png")
-            participant.grab().save(str(saved[-1]))
+            saved.append(_save(participant, out_dir / "participant-paced-breathing.png"))
         window.refresh(numbers=True)
-        saved.append(out_dir / name)
-        window.grab().save(str(saved[-1]))
+        saved.append(_save(window, out_dir / name))
+    _wait_until(app, lambda: window.end is not None)
+    saved.append(_save(window, out_dir / "main-ended.png"))
     window.close()
     participant.close()
     future.result(timeout=30)
     return saved
 
 
-if __name__ == "__main__":
-    for path in take(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")):
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m biofeed.gui.screenshot",
+        description="Run a simulated tour session and save PNG screenshots of the live window "
+                    "(baseline, a rating after a prompt, paced breathing, ended) and the "
+                    "participant window.")
+    parser.add_argument("out_dir", type=Path, nargs="?", default=Path("screenshots"),
+                        metavar="OUTDIR", help="folder for the PNG files (default: ./screenshots)")
+    parser.add_argument("--speed", type=float, default=10.0, metavar="X",
+                        help="simulated session seconds per real second (default 10)")
+    args = parser.parse_args(argv)
+    if not args.speed > 0:
+        parser.error("--speed must be > 0")
+    for path in take(args.out_dir, args.speed):
         print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,7 +9,10 @@ PHASE_COLOURS = {
     "instruction": (200, 200, 200, 30), "assessment": (90, 150, 230, 45),
 }
 TRACE = {"ecg": "#1f3b73", "hr": "#b22222", "eda": "#2e7d32", "resp": "#6a1b9a",
-         "pacer": "#1565c0", "scr": "#e65100", "artifact": "#d32f2f"}
+         "pacer": "#1565c0", "scr": "#e65100", "artifact": "#212121", "spectrum": "#1f3b73",
+         "peak": "#c62828", "coherence": "#00796b"}
+#: Fill colours (RGBA) of the LF and HF bands on the spectrum.
+BAND_COLOURS = {"LF": (90, 150, 230, 45), "HF": (120, 190, 120, 45)}
 #: Colour of a sensor's quality light per state (biofeed.gui.indices.SensorQuality).
 QUALITY_COLOURS = {"good": "#2e7d32", "fair": "#f9a825", "poor": "#c62828", "waiting": "#9e9e9e"}
 FONT_VALUE_PT = 26

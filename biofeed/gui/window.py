@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import math
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -15,16 +17,18 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QMainWindow, Q
 from ..engine import SessionEnd
 from ..protocol.runner import ProtocolState
 from ..session import Session
-from .indices import QualityTracker, current_indices
+from .indices import BaselineTracker, QualityTracker, breathing_rate_bpm, current_indices
 from .pacer import PacerWidget
 from .panels import ControlsPanel, EndPanel, IndicesPanel, PromptPanel, QualityPanel
-from .plots import SignalPlots
+from .plots import SignalPlots, SpectrumPlots
 from .signals import SignalWatch
 
 #: Milliseconds between frames (up to 33 frames per second).
 FRAME_MS = 30
 #: Frames between updates of the numbers (4 a second is easy to read).
 NUMBERS_EVERY = 8
+#: Real seconds between updates of the baseline values and of the HRV spectrum.
+BASELINE_S = 1.0
 #: Milliseconds between frames while the protocol is paused (the traces still move; the
 #: pacer, the only animation, rests).
 PAUSED_FRAME_MS = 1000
@@ -107,6 +111,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.setWindowTitle("biofeed: live session")
         self.plots = SignalPlots(session.live, session.runner)
+        self.spectrum = SpectrumPlots(session.live)
         self.indices = IndicesPanel()
         self.quality = QualityPanel()
         self.quality_tracker = QualityTracker()
@@ -131,13 +136,18 @@ class MainWindow(QMainWindow):
         side.addWidget(self.controls)
         central = QWidget()
         layout = QHBoxLayout(central)
-        layout.addWidget(self.plots, 3)
+        traces = QVBoxLayout()
+        traces.addWidget(self.plots, 4)
+        traces.addWidget(self.spectrum, 1)
+        layout.addLayout(traces, 3)
         right = QWidget()
         right.setLayout(side)
         right.setMinimumWidth(460)
         layout.addWidget(right, 2)
         self.setCentralWidget(central)
-        self.baseline: dict[str, float] | None = None
+        self.baseline = BaselineTracker()
+        self._breathing = math.nan           # measured breathing rate, breaths/min
+        self._baseline_at = -math.inf
         self.frames = 0
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.refresh)
@@ -187,7 +197,8 @@ class MainWindow(QMainWindow):
                 self.close()
             return
         self.refresh(numbers=True)          # the last data, once
-        self.show_ended(self.end)
+        if not self.close_at_end:           # (a window about to close shows nothing more)
+            self.show_ended(self.end)
         if self.on_end is not None:
             self.on_end(self.end)
         if self.close_at_end and not self._closing:
@@ -267,7 +278,9 @@ class MainWindow(QMainWindow):
         now = float(t[-1]) if len(t) else self.view.now()
         self.plots.refresh(now)
         state = self.view.state()
-        self.pacer.show_state(state)
+        if numbers or self.frames % NUMBERS_EVERY == 0:
+            self._breathing = breathing_rate_bpm(live, now)
+        self.pacer.show_state(state, self._breathing)
         paused = state is not None and state.paused
         if numbers or paused or self.frames % NUMBERS_EVERY == 0:
             self._numbers(state)
@@ -279,11 +292,14 @@ class MainWindow(QMainWindow):
 
     def _numbers(self, state: ProtocolState | None) -> None:
         live = self.session.live
-        baseline_end = next((e.onset + e.duration for e in live.events if e.kind == "phase"
-                             and e.payload.get("phase_kind") == "baseline"), None)
-        if self.baseline is None and baseline_end is not None and self.view.now() > baseline_end:
-            self.baseline = current_indices(live, before=baseline_end)
-        self.indices.show_values(current_indices(live), self.baseline)
+        tracker = self.baseline
+        ended = self.view.future is not None and self.view.future.done()
+        if not tracker.final and (ended or time.monotonic() - self._baseline_at >= BASELINE_S):
+            tracker.update(live, self.view.now(), ended)
+        if ended or time.monotonic() - self._baseline_at >= BASELINE_S:
+            self.spectrum.refresh()
+            self._baseline_at = time.monotonic()
+        self.indices.show_values(current_indices(live), tracker.values, tracker.final)
         self.quality.show_quality(self.quality_tracker.update(live))
         remaining = None if state is None or state.paused else state.phase.duration_s - state.elapsed
         self.prompt.show_state(state, remaining)
@@ -348,7 +364,7 @@ class ParticipantWindow(QWidget):
             self.text.setText("The session has ended. Thank you.")
             return
         state = self.view.state()
-        self.pacer.show_state(state)
+        self.pacer.show_state(state, breathing_rate_bpm(self.view.session.live, self.view.now()))
         self.text.setText("" if state is None else state.phase.text)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
