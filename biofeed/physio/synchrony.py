@@ -75,22 +75,21 @@ def samples(seconds: float, fs: float, what: str, minimum: int) -> int:
 
 
 def _zscored(segments: np.ndarray) -> np.ndarray:
-    """Rows minus their mean, over their SD (NaN for a constant row)."""
-    centred = segments - segments.mean(axis=1, keepdims=True)
+    """Segments along the last axis minus their mean, over their SD (NaN for a constant one)."""
+    centred = segments - segments.mean(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return centred / centred.std(axis=1, keepdims=True)
+        return centred / centred.std(axis=-1, keepdims=True)
 
 
 def lag_correlations(x: np.ndarray, y: np.ndarray, starts: np.ndarray, width: int,
                      lags: int) -> np.ndarray:
     """Pearson r of ``x[s:s+width]`` with ``y[s+k:s+k+width]`` for every ``s`` in ``starts``
     (rows) and every lag ``k`` from ``-lags`` to ``lags`` (columns, in samples)."""
-    xz = _zscored(sliding_window_view(x, width)[starts])
-    ys = sliding_window_view(y, width)
-    r = np.empty((len(starts), 2 * lags + 1))
-    for j, k in enumerate(range(-lags, lags + 1)):
-        r[:, j] = np.einsum("ij,ij->i", xz, _zscored(ys[starts + k])) / width
-    return r
+    xz = _zscored(sliding_window_view(x, width)[starts])                      # (n, width)
+    first, last = starts[0] - lags, starts[-1] + lags        # every y segment used, z-scored once
+    yz = _zscored(sliding_window_view(y, width)[first:last + 1])
+    ys = yz[starts[:, None] - first + np.arange(-lags, lags + 1)]              # (n, 2 lags + 1, width)
+    return np.einsum("iw,ikw->ik", xz, ys) / width
 
 
 def pick_peaks(r: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:

@@ -49,6 +49,7 @@ PACER_REQUIRED = frozenset({"paced_breathing"})
 _TOP_KEYS = {"name": "a string", "version": "a string", "description": "a string",
              "intended_use": "a string", "references": "a list of strings",
              "safety_notes": "a list of strings", "stop_rules": "an array of tables",
+             "participants": "1 or 2",
              "phases": "an array of tables", "blocks": "a table of tables"}
 _REQUIRED_TOP = ("name", "version", "description", "intended_use", "references",
                  "safety_notes", "phases")
@@ -56,7 +57,7 @@ _PHASE_KEYS = ("label", "kind", "duration_s", "text", "notes", "stressor", "prom
                "rating")
 _PACER_KEYS = ("rate_bpm", "steps_bpm", "ratio", "hold_in_s", "hold_out_s", "step_rest_s",
                "step_rest_text")
-_RATING_KEYS = ("scale", "question", "min", "max")
+_RATING_KEYS = ("scale", "question", "min", "max", "per_person")
 _RULE_KEYS = ("kind", "threshold", "for_s")
 _BLOCK_KEYS = ("order", "repetitions", "items", "after_each")
 _BLOCK_ORDERS = ("fixed", "random")
@@ -296,6 +297,11 @@ class _Parser:
         meta = {"name": c.get(doc, "", "name", "str"), "version": c.get(doc, "", "version", "str"),
                 "description": c.get(doc, "", "description", "str"),
                 "intended_use": c.get(doc, "", "intended_use", "str")}
+        people = c.get(doc, "", "participants", "int", 1)
+        if people not in (1, 2):
+            raise c.fail("participants", f"{people!r} is not allowed",
+                         "allowed: 1 (one participant) or 2 (a dyad: two labelled devices)")
+        meta["participants"] = people
         for key in ("references", "safety_notes"):
             values = c.get(doc, "", key, "strings")
             if not values or not all(v.strip() for v in values):
@@ -430,7 +436,8 @@ class _Parser:
         lo, hi = c.get(body, rp, "min", "int", 0), c.get(body, rp, "max", "int", 10)
         if not lo < hi:
             raise c.fail(f"{rp}.max", f"max ({hi}) is not above min ({lo})", "the scale must run upwards")
-        return Rating(c.get(body, rp, "scale", "str"), c.get(body, rp, "question", "str"), lo, hi)
+        return Rating(c.get(body, rp, "scale", "str"), c.get(body, rp, "question", "str"), lo, hi,
+                      c.get(body, rp, "per_person", "bool", False))
 
     def pacer(self, raw: dict, path: str, kind: str) -> tuple[list[Pacer | None], tuple | None]:
         c = self.c

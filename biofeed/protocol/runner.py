@@ -13,12 +13,17 @@ session time and are recorded as events:
 - :meth:`marker`: a clinician marker with a note (``marker`` event);
 - :meth:`rate`: a rating in a ``rating`` phase (``rating`` event). With ``auto_ratings`` the
   runner answers each rating phase itself at its onset; a rating phase that ends unanswered
-  records a rating with ``value`` None (``missing``);
+  records a rating with ``value`` None (``missing``). A per-person rating
+  (:attr:`~biofeed.protocol.schedule.Rating.per_person`, a dyad) is asked of each of
+  :attr:`ProtocolRunner.participants` (device labels): one ``rating`` event each, with
+  ``participant`` in its payload, and a missing one for each who did not answer;
 - stop rules (:class:`~biofeed.protocol.schedule.StopRule`): a rating at or above the threshold,
   or the arousal index above its threshold for ``for_s`` s (fed by
-  :class:`biofeed.protocol.watch.ArousalWatch`), while stressors remain, skip to the recovery
-  phase after the last stressor, drop every stressor left, record a ``stop_rule`` event with
-  the reason and call ``alert`` (the clinician's attention).
+  :class:`biofeed.protocol.watch.ArousalWatch`, one per participant), while stressors remain,
+  skip to the recovery phase after the last stressor, drop every stressor left, record a
+  ``stop_rule`` event with the reason and call ``alert`` (the clinician's attention). Rules
+  are per person: in a dyad either participant's rating or arousal stops the task for both,
+  and the event names who (``participant``) and what (``reason``, ``value``).
 
 Events: ``protocol`` at 0 (seed and run order), ``phase`` at each onset (planned duration,
 re-written with the actual duration when a phase ends early or is paused), ``prompt`` /
@@ -36,7 +41,7 @@ import asyncio
 import bisect
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -89,13 +94,18 @@ class ProtocolRunner:
     on_end : callable, optional
         ``on_end(reason)``: called when the last phase is over (a session of open length stops
         there).
+    participants : sequence of str
+        Device labels of the session's participants ("" for an unlabelled one), who answer
+        per-person ratings; ``auto_ratings(phase, participant)`` answers for each.
     """
 
-    def __init__(self, protocol: Protocol, *, auto_ratings: Callable[[Phase], float] | None = None,
+    def __init__(self, protocol: Protocol, *, auto_ratings: Callable[..., float] | None = None,
                  alert: Callable[[str], None] | None = None,
-                 on_end: Callable[[str], None] | None = None) -> None:
+                 on_end: Callable[[str], None] | None = None,
+                 participants: Sequence[str] = ("",)) -> None:
         self.protocol = protocol
         self.auto_ratings, self.alert, self.on_end = auto_ratings, alert, on_end
+        self.participants = tuple(participants)
         phases = protocol.phases
         self._lock = threading.Lock()
         self._segments = [_Segment(0.0, 0, 0.0)]
@@ -106,11 +116,11 @@ class ProtocolRunner:
         self._safe = next((i for i in range(stressors[-1] + 1, len(phases))
                            if phases[i].kind == "recovery"), None) if stressors else None
         self.stopped_by: StopRule | None = None
-        self._above_since: float | None = None
+        self._above_since: dict[str, float] = {}       # participant -> since, s
         self._events: dict[int, Event] = {}
         self._current: list[int] = []           # ids of the running phase's events
         self._onset = 0.0                       # session time the running phase started
-        self._rated = False
+        self._rated: set[str | None] = set()      # who answered the running rating phase
         self._pause: Event | None = None
         self._commands: list[Callable[[float], None]] = []
         self._clock: SessionClock | None = None
@@ -220,7 +230,7 @@ class ProtocolRunner:
         """Start phase ``index`` at session time ``at`` (s)."""
         phase = self.protocol.phases[index]
         self._set_segment(_Segment(at, index, 0.0))
-        self._onset, self._rated = at, False
+        self._onset, self._rated = at, set()
         payload = {"index": index, "phase_kind": phase.kind, "stressor": phase.stressor}
         if phase.prompt_id:
             payload["prompt_id"] = phase.prompt_id
@@ -238,15 +248,24 @@ class ProtocolRunner:
             self._current.append(self._record(at, phase.duration_s, phase.label, kind,
                                               {"text": phase.text} | extra).id)
         if phase.rating is not None and self.auto_ratings is not None:
-            self._rating(self.auto_ratings(phase), "auto", at)
+            if phase.rating.per_person:     # everyone answers, then the stop rules look
+                given = [(who, self._record_rating(self.auto_ratings(phase, who), "auto", at, who))
+                         for who in self.participants]
+                for who, value in given:
+                    self._rating_rules(phase, value, at, who)
+            else:
+                self._rating(self.auto_ratings(phase), "auto", at)
 
     def _close(self, at: float, ended: str) -> None:
         """End the running phase at ``at`` (s); re-write its events when it did not run as planned."""
         index = self._segments[-1].index
         phase = self.protocol.phases[index]
-        if phase.rating is not None and not self._rated:
-            self._record(at, 0.0, phase.label, "rating",
-                         {"value": None, "missing": True, **phase.rating.to_dict()})
+        if phase.rating is not None:
+            for who in self._askees(phase):
+                if who not in self._rated:
+                    self._record(at, 0.0, phase.label, "rating",
+                                 {"value": None, "missing": True, **phase.rating.to_dict()}
+                                 | ({} if who is None else {"participant": who}))
         span = at - self._onset
         segs = self._segments
         paused = sum(b.start - a.start for a, b in pairwise(segs) if a.paused and a.start >= self._onset)
@@ -308,32 +327,48 @@ class ProtocolRunner:
         self._submit(lambda now: self._record(now, 0.0, "marker", "marker",
                                               {"note": note, "phase": self._label()}))
 
-    def rate(self, value: float, source: str = "clinician") -> None:
-        """Record a rating for the running rating phase (checked against its scale)."""
+    def _askees(self, phase: Phase) -> tuple[str | None, ...]:
+        """Who answers a rating phase: each participant (per-person ratings), or None (one
+        rating for the session)."""
+        return self.participants if phase.rating.per_person else (None,)
+
+    def rate(self, value: float, source: str = "clinician", participant: str | None = None) -> None:
+        """Record a rating for the running rating phase (checked against its scale); for a
+        per-person rating, ``participant`` (a device label of :attr:`participants`) says whose."""
         if self._clock is None:
             raise RuntimeError("the protocol is not running")
         state = self.state_at(self._clock.now())
         if state is None or state.phase.rating is None:
             raise ValueError(f"no rating is being asked now (phase {state.phase.label if state else '-'!r})")
-        state.phase.rating.check(value)
-        self._submit(lambda now: self._rating(value, source, now))
+        rating = state.phase.rating
+        if rating.per_person and participant not in self.participants:
+            raise ValueError(f"{rating.scale} in {state.phase.label!r} is asked of each participant: "
+                             f"say whose rating ({', '.join(map(repr, self.participants))}), got "
+                             f"{participant!r}")
+        if not rating.per_person and participant is not None:
+            raise ValueError(f"{rating.scale} in {state.phase.label!r} is one rating for the "
+                             f"session, not per participant (got participant {participant!r})")
+        rating.check(value)
+        self._submit(lambda now: self._rating(value, source, now, participant))
 
-    def observe_arousal(self, t: float, value: float) -> None:
-        """One arousal-index sample (session time ``t`` s, baseline SDs) for the arousal stop rules."""
+    def observe_arousal(self, t: float, value: float, participant: str = "") -> None:
+        """One arousal-index sample (session time ``t`` s, baseline SDs) of ``participant``
+        (device label, "" when unlabelled) for the arousal stop rules."""
         rules = [r for r in self.protocol.stop_rules if r.kind == "arousal"]
         if not rules or not self._rules_active():
-            self._above_since = None
+            self._above_since.pop(participant, None)
             return
         rule = min(rules, key=lambda r: r.for_s)
         if not (math.isfinite(value) and value > rule.threshold):
-            self._above_since = None
+            self._above_since.pop(participant, None)
             return
-        self._above_since = t if self._above_since is None else self._above_since
-        if t - self._above_since >= rule.for_s:
-            since, self._above_since = self._above_since, None
+        since = self._above_since.setdefault(participant, t)
+        if t - since >= rule.for_s:
+            del self._above_since[participant]
+            whose = f"{participant}'s " if participant else ""
             self._submit(lambda now: self._stop_rule(
-                now, rule, value, f"arousal index above {rule.threshold:g} SD for "
-                f"{t - since:.0f} s (from {since:.0f} s to {t:.0f} s)"))
+                now, rule, value, f"{whose}arousal index above {rule.threshold:g} SD for "
+                f"{t - since:.0f} s (from {since:.0f} s to {t:.0f} s)", participant or None))
 
     # -- applied on the loop ---------------------------------------------------------------
     def _label(self) -> str:
@@ -383,16 +418,30 @@ class ProtocolRunner:
                      {"phase": label, "index": index, "note": note, "skipped": skipped,
                       "to": None if target is None else phases[target].label})
 
-    def _rating(self, value: float, source: str, at: float) -> None:
+    def _rating(self, value: float, source: str, at: float, participant: str | None = None) -> None:
+        phase = self.protocol.phases[self._segments[-1].index]
+        self._rating_rules(phase, self._record_rating(value, source, at, participant), at,
+                           participant)
+
+    def _record_rating(self, value: float, source: str, at: float,
+                       participant: str | None) -> float:
+        """Record a rating of the running phase (``participant``: whose, per-person ratings)."""
         phase = self.protocol.phases[self._segments[-1].index]
         value = phase.rating.check(value)
-        self._rated = True
+        self._rated.add(participant)
         self._record(at, 0.0, phase.label, "rating",
-                     {"value": value, "source": source, **phase.rating.to_dict()})
+                     {"value": value, "source": source, **phase.rating.to_dict()}
+                     | ({} if participant is None else {"participant": participant}))
+        return value
+
+    def _rating_rules(self, phase: Phase, value: float, at: float,
+                      participant: str | None) -> None:
+        """The rating stop rules, for a rating ``value`` given in ``phase``."""
         for rule in self.protocol.stop_rules:
             if rule.kind == "rating" and value >= rule.threshold and self._rules_active():
-                self._stop_rule(at, rule, value, f"{phase.rating.scale} rating {value:g} at or "
-                                f"above the stop threshold {rule.threshold:g}")
+                by = f" by {participant}" if participant else ""
+                self._stop_rule(at, rule, value, f"{phase.rating.scale} rating {value:g}{by} at "
+                                f"or above the stop threshold {rule.threshold:g}", participant)
                 break
 
     def _rules_active(self) -> bool:
@@ -400,7 +449,8 @@ class ProtocolRunner:
         return (self.stopped_by is None and self._safe is not None and seg.index >= 0
                 and self._first_stressor <= seg.index < self._safe)
 
-    def _stop_rule(self, at: float, rule: StopRule, value: float, reason: str) -> None:
+    def _stop_rule(self, at: float, rule: StopRule, value: float, reason: str,
+                   participant: str | None = None) -> None:
         if not self._rules_active():
             return
         self.stopped_by = rule
@@ -409,7 +459,8 @@ class ProtocolRunner:
         skipped = self._jump_to_recovery(at, target, "stop rule")
         self._record(at, 0.0, "stop_rule", "stop_rule",
                      {"rule": rule.to_dict(), "value": value, "reason": reason, "phase": label,
-                      "skipped": skipped, "to": self.protocol.phases[target].label})
+                      "skipped": skipped, "to": self.protocol.phases[target].label}
+                     | ({} if participant is None else {"participant": participant}))
         if self.alert is not None:
             self.alert(f"stop rule at {at:.1f} s: {reason}; skipped {len(skipped)} phase(s), "
                        f"now {self.protocol.phases[target].label!r}")

@@ -119,12 +119,16 @@ class Rating:
         What the participant is asked.
     min, max : int
         Lowest and highest allowed answer (whole numbers).
+    per_person : bool
+        Asked of each participant of a dyad (one rating each, recorded with the participant's
+        device label); otherwise one rating for the session.
     """
 
     scale: str
     question: str
     min: int = 0
     max: int = 10
+    per_person: bool = False
 
     def __post_init__(self) -> None:
         if not self.min < self.max:
@@ -137,7 +141,8 @@ class Rating:
         return float(value)
 
     def to_dict(self) -> dict:
-        return {"scale": self.scale, "question": self.question, "min": self.min, "max": self.max}
+        out = {"scale": self.scale, "question": self.question, "min": self.min, "max": self.max}
+        return out | {"per_person": True} if self.per_person else out
 
 
 @dataclass(frozen=True)
@@ -249,10 +254,14 @@ class Protocol:
     stop_rules: tuple[StopRule, ...] = field(default=())
     seed: int | None = None
     source: str = ""    #: file the protocol was loaded from ("" when built in code)
+    participants: int = 1   #: people the protocol is written for (2: a dyad, labelled devices)
 
     def __post_init__(self) -> None:
         if not self.phases:
             raise ValueError(f"protocol {self.name!r} has no phases")
+        if self.participants not in (1, 2):
+            raise ValueError(f"protocol {self.name!r}: participants must be 1 or 2, got "
+                             f"{self.participants!r}")
 
     @property
     def duration_s(self) -> float:
@@ -265,6 +274,7 @@ class Protocol:
             "name": self.name, "version": self.version, "description": self.description,
             "intended_use": self.intended_use, "references": list(self.references),
             "safety_notes": list(self.safety_notes), "source": self.source, "seed": self.seed,
+            "participants": self.participants,
             "stop_rules": [r.to_dict() for r in self.stop_rules],
             "phases": [p.to_dict() for p in self.phases],
         }

@@ -4,6 +4,7 @@ One command a line (Enter sends it):
 
 ==========  ===========================================================
 ``0``-``10``  a rating for the running rating phase (any number on its scale)
+``b=7``       a per-person rating (a dyad): participant ``b`` rates 7
 ``p``         pause            ``r``  resume
 ``s [note]``  skip the phase   ``a [note]``  abort to recovery
 ``m note``    clinician marker with a note
@@ -20,7 +21,8 @@ from typing import TextIO
 
 from .runner import ProtocolRunner
 
-HELP = "type a rating (e.g. 4), p pause, r resume, s skip, a abort to recovery, m NOTE marker"
+HELP = ("type a rating (e.g. 4; per person in a dyad LABEL=V, e.g. b=7), p pause, r resume, "
+        "s skip, a abort to recovery, m NOTE marker")
 
 
 def handle(runner: ProtocolRunner, line: str) -> str:
@@ -43,11 +45,12 @@ def handle(runner: ProtocolRunner, line: str) -> str:
                 return "a marker needs a note: m NOTE"
             runner.marker(rest)
         else:
+            who, sep, number = cmd.partition("=")
             try:
-                value = float(cmd)
+                value = float(number if sep else cmd)
             except ValueError:
                 return f"unknown command {cmd!r}; {HELP}"
-            runner.rate(value, source="terminal")
+            runner.rate(value, source="terminal", participant=who if sep else None)
     except (ValueError, RuntimeError) as exc:
         return str(exc)
     return f"ok: {line.strip()}"

@@ -1,8 +1,9 @@
 """A processor that feeds the live arousal index to the runner's arousal stop rules.
 
-It subscribes to the arousal stream (kind ``"arousal"``, channel 0 = the composite index in
-baseline SDs; :mod:`biofeed.physio.arousal`) and hands every sample to
-:meth:`biofeed.protocol.runner.ProtocolRunner.observe_arousal`. It produces no streams.
+It subscribes to one participant's arousal stream (kind ``"arousal"``, channel 0 = the
+composite index in baseline SDs; :mod:`biofeed.physio.arousal`) and hands every sample to
+:meth:`biofeed.protocol.runner.ProtocolRunner.observe_arousal` with the participant's label;
+a dyad has one watch per participant. It produces no streams.
 """
 from __future__ import annotations
 
@@ -19,14 +20,18 @@ class ArousalWatch(Processor):
     runner : ProtocolRunner
     arousal : str
         Name of the arousal stream.
+    participant : str
+        Whose it is (device label; "" when unlabelled).
     """
 
-    def __init__(self, runner: ProtocolRunner, arousal: str = "arousal") -> None:
+    def __init__(self, runner: ProtocolRunner, arousal: str = "arousal",
+                 participant: str = "") -> None:
         self.runner = runner
+        self.participant = participant
         self.inputs = (arousal,)
         self.outputs = ()
 
     def update(self, chunk: Chunk) -> list[Chunk]:
         for t, value in zip(chunk.times, chunk.values[:, 0]):
-            self.runner.observe_arousal(float(t), float(value))
+            self.runner.observe_arousal(float(t), float(value), self.participant)
         return []
