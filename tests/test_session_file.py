@@ -84,9 +84,20 @@ def test_file_is_marked_and_passes_integrity_check(tmp_path):
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"     # WAL while recording
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+
+
+def test_a_closed_session_is_one_file_and_reading_it_adds_none(tmp_path):
+    """Closed cleanly, the file leaves WAL mode: it can be copied alone, and a reader puts no
+    -wal/-shm beside it (so a read-only archive folder reads too)."""
+    path = _record(tmp_path, [Chunk(ECG, np.arange(10.0), t0=0.0)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+    rec = bf.read(path)
+    np.testing.assert_array_equal(rec.signals["ecg"].values, np.arange(10.0))
+    assert rec.verify() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
 def test_never_overwrites_an_existing_recording(tmp_path, monkeypatch):

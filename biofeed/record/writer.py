@@ -230,3 +230,7 @@ class SessionRecorder:
                 last_commit = time.monotonic()
         con.execute("COMMIT")
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:        # a closed session is one file: readers then put no -wal/-shm beside it
+            con.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.OperationalError:    # another connection has it open: it stays WAL
+            pass
