@@ -59,11 +59,12 @@ DISCLAIMER = ("This report describes physiological measurements made during one 
 
 @dataclass(frozen=True)
 class ReportFiles:
-    """The files :func:`write_report` wrote: ``table`` (per-phase CSV), ``html`` and ``pdf``."""
+    """The files :func:`write_report` wrote: ``table`` (per-phase CSV), ``html`` and ``pdf``
+    (None when left out)."""
 
     table: Path
     html: Path
-    pdf: Path
+    pdf: Path | None
 
 
 #: Tables of at most this many phases are shown with a column per phase (measures as rows).
@@ -317,10 +318,12 @@ def default_stem(a: Analysis) -> str:
     return re.sub(r"\.{2,}", ".", a.recording.path.stem).lstrip(".") or "recording"
 
 
-def write_report(a: Analysis, out_dir: str | os.PathLike, stem: str | None = None) -> ReportFiles:
+def write_report(a: Analysis, out_dir: str | os.PathLike, stem: str | None = None,
+                 pdf: bool = True) -> ReportFiles:
     """Write ``<stem>_phases.csv``, ``<stem>_report.html`` and ``<stem>_report.pdf`` into
     ``out_dir`` (created 0700 when missing); ``stem`` defaults to the recording's file stem
-    (:func:`default_stem`).
+    (:func:`default_stem`). ``pdf=False`` leaves the PDF out (its drawing is most of the
+    time; ``ReportFiles.pdf`` is then None).
 
     The files are 0600, never over existing ones or through a symbolic link, and appear
     together only when all are complete (:class:`~biofeed.record.private.Staging`): a killed
@@ -332,13 +335,14 @@ def write_report(a: Analysis, out_dir: str | os.PathLike, stem: str | None = Non
     content = sections(a)
     page_text = render_html(a, content)        # the slow parts, before any file is created
     private_dir(out)
-    table, page, pdf = (out / f"{stem}_phases.csv", out / f"{stem}_report.html",
-                        out / f"{stem}_report.pdf")
+    table, page = out / f"{stem}_phases.csv", out / f"{stem}_report.html"
+    document = out / f"{stem}_report.pdf" if pdf else None
     with Staging(IF_EXISTS) as stage:
         with stage.open(table) as f:
             a.phases.to_csv(f, index=False)
         with stage.open(page) as f:
             f.write(page_text)
-        with stage.open(pdf, binary=True) as f:
-            render_pdf(a, f, content)
-    return ReportFiles(table, page, pdf)
+        if document is not None:
+            with stage.open(document, binary=True) as f:
+                render_pdf(a, f, content)
+    return ReportFiles(table, page, document)

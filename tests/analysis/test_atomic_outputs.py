@@ -365,10 +365,10 @@ def test_analyze_refuses_to_overwrite_its_report(tmp_path, small, capsys):
     from biofeed.analysis.analyze import analyze
     from biofeed.analysis.report import write_report
 
-    write_report(analyze(small), tmp_path)
+    write_report(analyze(small), tmp_path, pdf=False)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     with pytest.raises(FileExistsError, match="an earlier report"):
-        write_report(analyze(small), tmp_path)
+        write_report(analyze(small), tmp_path, pdf=False)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 

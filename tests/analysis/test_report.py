@@ -141,7 +141,7 @@ def test_hrv_on_poor_data_is_flagged(demo_raw, tmp_path):
     assert phases.loc["stressor", "heart_good_pct"] < 20
     assert phases.hrv_poor_data.tolist() == [False, True, False, False]
     assert phases.loc["stressor", "eda_good_pct"] >= 70            # the EDA was fine
-    page = write_report(result, tmp_path / "report").html.read_text()
+    page = write_report(result, tmp_path / "report", pdf=False).html.read_text()
     tables = page[page.index("<h2>Per-phase summary</h2>"):page.index("<h2>Event-related")]
     heart = ("hr_bpm", "rmssd_ms", "sdnn_ms", "lf_hf")
     flagged = sum(np.isfinite(phases.loc["stressor", c]) for c in heart)
@@ -162,7 +162,7 @@ def test_resonance_assessment_in_the_report(tmp_path):
     path = record_protocol(tmp_path, load("resonance-frequency-assessment"), resonance_bpm=5.5)
     result = analyze(bf.read(path))
     assert result.resonance is not None and result.resonance.rate_bpm == 5.5
-    page = write_report(result, tmp_path / "report").html.read_text()
+    page = write_report(result, tmp_path / "report", pdf=False).html.read_text()
     assert "<h2>Resonance assessment</h2>" in page and "Chosen rate: 5.5 breaths/min" in page
     assert result.resonance.table.rate_bpm.tolist() == [6.5, 6.0, 5.5, 5.0, 4.5]
 
