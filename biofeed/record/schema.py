@@ -1,8 +1,9 @@
 """The session file format: one SQLite file per session (suffix ``.biofeed``).
 
 SQLite serves as the application file format (single file, atomic commits, no "save" step).
-The file runs in WAL mode with ``synchronous=NORMAL``: every committed transaction survives a
-crash or ``kill -9`` of the recording process, and a crash never corrupts the file.
+The file runs in WAL mode with ``synchronous=NORMAL`` while it is recorded: every committed
+transaction survives a crash or ``kill -9`` of the recording process, and a crash never
+corrupts the file. A clean close leaves WAL mode, so a closed session is a single file.
 
 Tables
 ------
