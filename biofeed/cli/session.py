@@ -67,6 +67,11 @@ def register(sub) -> None:
                       help="run X times faster than real time (simulated time; default 1)")
     demo.add_argument("--seed", type=int, default=0, metavar="N",
                       help="seed of the simulated participant (default 0)")
+    demo.add_argument("--no-belt", action="store_true",
+                      help="leave out the simulated respiration belt: breathing comes from the "
+                           "chest accelerometer (with --no-acc too: from the ECG)")
+    demo.add_argument("--no-acc", action="store_true",
+                      help="leave out the simulated chest accelerometer")
     demo.set_defaults(func=cmd_demo)
 
     record = sub.add_parser("record", help="record devices (no protocol) until the duration or Ctrl-C")
@@ -212,7 +217,8 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from ..sim.physiology import SimConfig
 
     runner = ProtocolRunner(DEMO)
-    sensor = SimulatedSensor(SimConfig(seed=args.seed), runner.state_at)
+    sensor = SimulatedSensor(SimConfig(seed=args.seed), runner.state_at, belt=not args.no_belt,
+                             acc_rate_hz=0.0 if args.no_acc else 50.0)
     session = Session([sensor], runner, out_dir=args.out, participant=args.participant,
                       speed=args.speed, duration=args.duration, sinks=_extra_sinks(args, console),
                       rr_correction=args.rr_correction)
