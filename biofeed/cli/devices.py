@@ -27,11 +27,13 @@ def register(sub) -> None:
 
 
 def cmd_devices_scan(args: argparse.Namespace, console: Console) -> int:
-    from ..console import dataframe_table
+    from ..console import dataframe_table, text
     from ..devices.scan import scan_all
 
-    table = asyncio.run(scan_all(args.timeout, args.lsl_scope))
+    table, notes = asyncio.run(scan_all(args.timeout, args.lsl_scope))
     console.print(dataframe_table(table, "Devices"))
+    for note in notes:
+        console.print(text(note, "yellow"), soft_wrap=True)
     return 0
 
 

@@ -19,8 +19,29 @@ POLAR_PMD_SERVICE = "fb005c80-02e7-f387-1cad-8acd2d8df0c8"
 COLUMNS = ["transport", "address", "name", "details"]
 
 
+class BluetoothUnavailable(RuntimeError):
+    """Bluetooth cannot be used here; the message says why and what to do."""
+
+
+def bluetooth_problem(exc: BaseException) -> str:
+    """What a failed Bluetooth scan means, in one line. On Linux, bleak talks to BlueZ over the
+    D-Bus system bus: no bus socket is a FileNotFoundError without a file name."""
+    if isinstance(exc, FileNotFoundError):
+        return ("Bluetooth unavailable: the D-Bus system bus is not running, so BlueZ cannot "
+                "be reached (install bluez and start bluetooth.service; in a container, "
+                "share /run/dbus)")
+    if isinstance(exc, PermissionError):
+        return ("Bluetooth unavailable: permission denied by D-Bus or BlueZ (is this user "
+                "allowed to use Bluetooth?)")
+    message = str(exc).strip() or type(exc).__name__
+    if "adapter" in message.lower():
+        return f"Bluetooth unavailable: no Bluetooth adapter ({message.rstrip('.')})"
+    return f"Bluetooth unavailable: {message} ({type(exc).__name__})"
+
+
 async def scan_ble(timeout_s: float) -> list[tuple[str, str, str, str]]:
-    """Bluetooth LE devices advertising Heart Rate or Polar PMD."""
+    """Bluetooth LE devices advertising Heart Rate or Polar PMD; :class:`BluetoothUnavailable`
+    (saying why, :func:`bluetooth_problem`) when Bluetooth cannot be used."""
     from bleak import BleakScanner
     from bleak.exc import BleakError
 
@@ -28,7 +49,7 @@ async def scan_ble(timeout_s: float) -> list[tuple[str, str, str, str]]:
         found = await BleakScanner.discover(timeout=timeout_s, return_adv=True,
                                             service_uuids=[HEART_RATE_SERVICE, POLAR_PMD_SERVICE])
     except (BleakError, OSError) as exc:
-        return [("ble", "-", "-", f"Bluetooth unavailable: {exc}")]
+        raise BluetoothUnavailable(bluetooth_problem(exc)) from exc
     rows = []
     for device, adv in found.values():
         services = {HEART_RATE_SERVICE: "heart rate", POLAR_PMD_SERVICE: "Polar PMD (ECG)"}
@@ -58,12 +79,20 @@ def scan_lsl(timeout_s: float, scope: str) -> list[tuple[str, str, str, str]]:
             for s in pylsl.resolve_streams(wait_time=timeout_s)]
 
 
-async def scan_all(timeout_s: float, lsl_scope: str = "machine") -> pd.DataFrame:
-    """Every sensor biofeed can see now, one row each."""
+async def scan_all(timeout_s: float, lsl_scope: str = "machine"
+                   ) -> tuple[pd.DataFrame, list[str]]:
+    """Every sensor biofeed can see now, one row each (:data:`COLUMNS`), and notes on what
+    could not be searched (Bluetooth unavailable, and why)."""
     loop = asyncio.get_running_loop()
     lsl = loop.run_in_executor(None, scan_lsl, timeout_s, lsl_scope)
-    rows = await scan_ble(timeout_s) + scan_serial() + await lsl
-    return pd.DataFrame(rows, columns=COLUMNS)
+    notes = []
+    try:
+        ble = await scan_ble(timeout_s)
+    except BluetoothUnavailable as exc:
+        ble = []
+        notes.append(str(exc))
+    rows = ble + scan_serial() + await lsl
+    return pd.DataFrame(rows, columns=COLUMNS), notes
 
 
 def test_device(device: Device, seconds: float) -> tuple[pd.DataFrame, list[str]]:
