@@ -178,3 +178,21 @@ def test_demo_without_a_belt_runs_the_chain_live_as_offline(tmp_path, sensor, so
     late = pacing.times >= onset + 20.0
     assert late.sum() >= 3 and pacing.values[late, 1][-1] > 0.8      # locked to the pacer
     assert np.all(np.abs(pacing.values[late, 3] - 6.0) < 1e-9)
+
+
+def test_cli_demo_without_a_belt_records_where_its_breathing_came_from(tmp_path):
+    import subprocess
+    import sys
+
+    import biofeed as bf
+
+    run = subprocess.run([sys.executable, "-m", "biofeed", "demo", "--no-belt", "--no-acc",
+                          "--headless", "--duration", "90", "--speed", "100",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    rec = bf.read(next(tmp_path.glob("*.biofeed")))
+    assert "resp" not in rec.streams and "acc" not in rec.streams
+    assert rec.streams["ecg.edr"].device == "EDR(ecg; beats ecg.rpeaks; nn ecg.rr.nn)"
+    assert rec.streams["ecg.rr.rsa"].device == "RSA(breaths ecg.edr.breaths)"
+    rate = rec.signals["ecg.edr.rate"]
+    assert len(rate) >= 2 and np.all(np.abs(rate.values[:, 0] - 14.0) < 3.0)   # 14/min at rest
