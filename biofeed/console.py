@@ -191,7 +191,7 @@ class FittedTable:
     def table(self, columns: list[int], title: str, width: int) -> Table:
         dashed = any(row[j] == "-" for row in self.rows for j in columns)
         t = Table(title=text(title), title_justify="left", caption_justify="left",
-                  caption=text("-: no value (the report of biofeed analyze says why)") if dashed else None)
+                  caption=text("-: no value") if dashed else None)
         for j, w in zip(columns, self._column_widths(columns, width)):
             t.add_column(text(self.headers[j]), justify="right" if self.numeric[j] else "left",
                          overflow="fold", width=w)
