@@ -383,8 +383,8 @@ FIGURES = (
     FigureSpec("Heart rate and skin conductance", 5.0, hr_scl,
                "HR (bpm) per beat; skin conductance (µS), its tonic level (SCL) and the SCR onsets."),
     FigureSpec("Power spectrum per phase", 3.6, spectrum,
-               "Welch spectrum of each phase's NN series (4 Hz cubic-spline resampling) with the "
-               "VLF, LF and HF bands."),
+               f"Welch spectrum of the NN series of each phase of at least {MIN_SPECTRUM_S:g} s "
+               "(4 Hz cubic-spline resampling) with the VLF, LF and HF bands."),
     FigureSpec("Poincaré plot", 3.3, poincare,
                "Each NN interval against the next, per phase; SD1: short-term, SD2: long-term "
                "variability."),
