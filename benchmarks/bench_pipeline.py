@@ -23,6 +23,11 @@ c. per-chunk latency: from handing a chunk to ``publish`` until every derived ch
 Processors of raw streams are fed in batches (:data:`biofeed.pipeline._BATCH_S`), exactly as
 in a live session.
 
+Then the same for a dyad: two labelled simulated participants (``a``, seed 3, and ``b``, seed 4,
+whose arousal follows a's by 3 s with strength 0.5; :mod:`biofeed.sim.dyad`), so every
+processor runs twice and the live synchrony of their HR and SCL
+(:class:`~biofeed.physio.synchrony.SynchronyProcessor`) runs too.
+
 Run: ``python benchmarks/bench_pipeline.py [--minutes 10] [--repeat 5]``
 """
 from __future__ import annotations
@@ -34,11 +39,13 @@ import time
 
 import numpy as np
 
+from biofeed.devices.labels import LabelledDevice
 from biofeed.devices.simulated import SimulatedSensor
 from biofeed.engine import Engine
 from biofeed.pipeline import default_processors
 from biofeed.protocol.runner import ProtocolRunner
 from biofeed.protocol.schedule import DEMO
+from biofeed.sim.dyad import DYAD_WANDER, drive_for
 from biofeed.sim.physiology import SimConfig
 from biofeed.stream import Chunk
 
@@ -53,27 +60,53 @@ def generate(minutes: float, chunk_s: float, seed: int = 3):
     period = runner.duration_s
     sensor = SimulatedSensor(SimConfig(seed=seed, ecg_rate_hz=1000.0, eda_rate_hz=100.0),
                              lambda t: runner.state_at(t % period))
+    return sensor, runner, _feed([(sensor, {s.name: s for s in sensor.streams})], minutes, chunk_s)
+
+
+def generate_dyad(minutes: float, chunk_s: float):
+    """The same for two labelled participants, ``a`` (seed 3) and ``b`` (seed 4) following a
+    by 3 s with strength 0.5; returns the (labelled) devices, the runner and the feed."""
+    runner = ProtocolRunner(DEMO)
+    period = runner.duration_s
+    leader = {"seed": 3, "wander": DYAD_WANDER}
+    options = {"a": leader, "b": {"seed": 4, "wander": DYAD_WANDER, "follow": "a", "lag": 3.0,
+                                  "strength": 0.5, "leader": leader}}
+    sensors, devices = [], []
+    for label, opts in options.items():
+        sensor = SimulatedSensor(SimConfig(seed=opts["seed"], ecg_rate_hz=1000.0, eda_rate_hz=100.0),
+                                 lambda t: runner.state_at(t % period), drive=drive_for(opts))
+        labelled = LabelledDevice(sensor, label)
+        sensors.append((sensor, dict(zip((s.name for s in sensor.streams), labelled.streams))))
+        devices.append(labelled)
+    return devices, runner, _feed(sensors, minutes, chunk_s)
+
+
+def _feed(sensors, minutes: float, chunk_s: float) -> list:
+    """(arrival time, chunk) of each sensor's streams, renamed by its ``{name: StreamInfo}``."""
     total = minutes * 60.0
-    raw = {s.name: [] for s in sensor.streams}
-    t, step = 0.0, 10.0
-    while t < total:
-        t = min(t + step, total)
-        for c in sensor.read_until(t):
-            raw[c.info.name].append(c.values)
     feed = []
-    for info in sensor.streams:
-        x = np.concatenate(raw[info.name])
-        n = round(chunk_s * info.rate)
-        for i in range(0, x.shape[0], n):
-            feed.append(((i + n) / info.rate, Chunk(info, x[i:i + n], i / info.rate)))
+    for sensor, named in sensors:
+        raw = {s.name: [] for s in sensor.streams}
+        t, step = 0.0, 10.0
+        while t < total:
+            t = min(t + step, total)
+            for c in sensor.read_until(t):
+                raw[c.info.name].append(c.values)
+        for name, info in named.items():
+            x = np.concatenate(raw[name])
+            n = round(chunk_s * info.rate)
+            for i in range(0, x.shape[0], n):
+                feed.append(((i + n) / info.rate, Chunk(info, x[i:i + n], i / info.rate)))
     feed.sort(key=lambda item: item[0])
-    return sensor, runner, feed
+    return feed
 
 
-def run_once(sensor, runner, feed, total_s: float, timed: bool = False) -> dict:
-    """One run: wall and CPU seconds; with ``timed``, also the per-chunk wall and CPU
-    latency (s), the CPU seconds per processor and the number of derived samples."""
-    engine = Engine([sensor], default_processors(sensor.streams), sinks=[], runner=runner)
+def run_once(devices, runner, feed, total_s: float, timed: bool = False) -> dict:
+    """One run of the default processors of the ``devices``' streams (fed from ``feed``, the
+    devices are not read): wall and CPU seconds; with ``timed``, also the per-chunk wall and
+    CPU latency (s), the CPU seconds per processor and the number of derived samples."""
+    engine = Engine(list(devices), default_processors([s for d in devices for s in d.streams]),
+                    sinks=[], runner=runner)
     cpu_by = {}
     derived = [0]
     for p in engine.processors if timed else ():  # time each processor's own update
@@ -131,13 +164,22 @@ def main() -> None:
     sensor, runner, feed = generate(args.minutes, args.chunk_ms / 1000.0)
     print(f"{args.minutes:g} min of simulated ECG 1000 Hz + EDA 100 Hz + resp 32 Hz, "
           f"{len(feed)} chunks of {args.chunk_ms:g} ms, every default processor, one core")
-    runs = [run_once(sensor, runner, feed, total) for _ in range(args.repeat)]
+    report([sensor], runner, feed, total, args.repeat)
+    devices, runner, feed = generate_dyad(args.minutes, args.chunk_ms / 1000.0)
+    print(f"\ndyad: two participants (a; b follows a by 3 s), {len(feed)} chunks, every default "
+          "processor of each and the live synchrony of their HR and SCL, one core")
+    report(devices, runner, feed, total, args.repeat)
+
+
+def report(devices, runner, feed, total: float, repeat: int) -> None:
+    """Print b. and c. (module notes) for one feed."""
+    runs = [run_once(devices, runner, feed, total) for _ in range(repeat)]
     walls = [r["wall"] for r in runs]
     cpus = [r["cpu"] for r in runs]
     print(f"b. throughput: {total / statistics.median(walls):,.0f} x real time by wall clock, "
-          f"{total / statistics.median(cpus):,.0f} x by CPU time (median of {args.repeat}; "
+          f"{total / statistics.median(cpus):,.0f} x by CPU time (median of {repeat}; "
           f"wall {min(walls):.2f}-{max(walls):.2f} s, CPU {min(cpus):.2f}-{max(cpus):.2f} s)")
-    timed = run_once(sensor, runner, feed, total, timed=True)
+    timed = run_once(devices, runner, feed, total, timed=True)
     print(f"   CPU s per processor (timed run, {timed['derived']} derived samples):")
     for key, sec in sorted(timed["cpu_by"].items(), key=lambda kv: -kv[1]):
         print(f"     {key:45s} {sec:6.3f}  ({total / sec:,.0f} x real time alone)")

@@ -161,7 +161,9 @@ class _Grid:
     def __init__(self, fs: float, lowpass_hz: float) -> None:
         self.fs = fs
         self._t, self._v = np.empty(0), np.empty(0)
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []   # added, not yet gathered
         self.first: float | None = None
+        self.last = -math.inf                            # time of the last finite sample, s
         self._next = 0                                   # next grid index
         self._filter = (LinearFilter(*sps.butter(LOWPASS_ORDER, lowpass_hz, fs=fs)) if lowpass_hz > 0
                         else None)
@@ -173,11 +175,15 @@ class _Grid:
         if len(times):
             if self.first is None:
                 self.first = float(times[0])
-            self._t = np.concatenate([self._t, times])
-            self._v = np.concatenate([self._v, values])
+            self.last = float(times[-1])
+            self._pending.append((times, values))
 
     def produce(self, start: float) -> np.ndarray:
         """Grid values from the next index up to the last sample time (filtered)."""
+        if self._pending:
+            self._t = np.concatenate([self._t, *(t for t, _ in self._pending)])
+            self._v = np.concatenate([self._v, *(v for _, v in self._pending)])
+            self._pending = []
         if not len(self._t):
             return np.empty(0)
         last = self._t[-1]
@@ -235,6 +241,11 @@ class SynchronyTracker:
             if None in firsts:
                 return []
             self.start = max(firsts)
+        # the next window needs both grids up to its end plus the largest lag: until then
+        # samples only collect (the grid values come out the same, computed later)
+        end = self.lags + self._window * self.step + self.width + self.lags - 1
+        if min(g.last for g in self._grids) < self.start + end / self.fs and not self._keep:
+            return []
         for i, g in enumerate(self._grids):
             new = g.produce(self.start)
             if len(new):
