@@ -73,8 +73,10 @@ def breathing_processors(streams: Sequence[StreamInfo],
     """The best breathing source of one participant and the processors it needs.
 
     Order (issue 18): a respiration belt (a raw ``resp`` stream, whose breath processor is
-    among ``procs`` already) > a chest accelerometer (``acc``, 3 axes:
-    :class:`~biofeed.physio.acc_resp.AccRespProcessor`) > ECG-derived respiration
+    among ``procs`` already) > a chest accelerometer (``acc``, 3 axes, from a device that also
+    records ECG, i.e. a chest strap such as the Polar H10; a wrist or arm accelerometer does
+    not see the chest wall tilt: :class:`~biofeed.physio.acc_resp.AccRespProcessor`) >
+    ECG-derived respiration
     (:class:`~biofeed.physio.edr.EdrProcessor` on the first ECG, its R-peaks and NN) >
     PPG-derived (:class:`~biofeed.physio.pdr.PdrProcessor`). Only the chosen source runs.
     Returns the new processors (the derived respiration and its breath onsets) and the breath
@@ -86,8 +88,9 @@ def breathing_processors(streams: Sequence[StreamInfo],
     if belt is not None:
         return [], belt
     new: list[Processor] = []
+    chest = {s.device for s in streams if s.kind == "ecg"}
     acc = next((s for s in streams if s.kind == "acc" and len(s.channels) >= 3 and s.regular
-                and s.rate >= 4.0), None)
+                and s.rate >= 4.0 and s.device in chest), None)
     if acc is not None:
         new.append(Batched(AccRespProcessor(acc), _ACC_BATCH_S))
     else:

@@ -196,3 +196,15 @@ def test_cli_demo_without_a_belt_records_where_its_breathing_came_from(tmp_path)
     assert rec.streams["ecg.rr.rsa"].device == "RSA(breaths ecg.edr.breaths)"
     rate = rec.signals["ecg.edr.rate"]
     assert len(rate) >= 2 and np.all(np.abs(rate.values[:, 0] - 14.0) < 3.0)   # 14/min at rest
+
+
+def test_an_accelerometer_without_ecg_on_its_device_is_not_taken_for_a_chest_strap():
+    wrist = [StreamInfo("e4.acc", "acc", "g", 32.0, ("x", "y", "z"), "e4"),
+             StreamInfo("e4.bvp", "ppg", "a.u.", 64.0, ("BVP",), "e4")]
+    outs = {o.name: o for p in default_processors(wrist) for o in p.outputs}
+    assert "e4.bvp.pdr" in outs and "e4.acc.resp" not in outs
+    assert outs["e4.bvp.rr.rsa"].device == "RSA(breaths e4.bvp.pdr.breaths)"
+    strap = [StreamInfo("h10.ecg", "ecg", "uV", 130.0, ("ecg",), "h10"),
+             StreamInfo("h10.acc", "acc", "mG", 200.0, ("x", "y", "z"), "h10")]
+    outs = {o.name: o for p in default_processors(strap) for o in p.outputs}
+    assert "h10.acc.resp" in outs and "h10.ecg.edr" not in outs
