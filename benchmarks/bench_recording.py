@@ -35,6 +35,12 @@ import sys
 import time
 import warnings
 
+if __name__ == "__main__" and hasattr(os, "sched_setaffinity"):
+    # one core for every thread of the process: pinned before numpy is imported, because
+    # its BLAS library starts its worker threads then, with the affinity they start with
+    # (pinning later moves only the main thread)
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
 import numpy as np
 from _data import mitdb_100, tile_hours
 
@@ -160,8 +166,6 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs of biofeed (neurokit2: 1)")
     ap.add_argument("--worker", choices=("biofeed", "neurokit"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     if args.worker:
         worker(args.worker, args.hours, args.chunk_s)
         return
