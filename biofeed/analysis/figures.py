@@ -219,8 +219,9 @@ def poincare(analysis: Analysis, fig) -> bool:
         sd2 = float(np.sqrt(max(2 * np.var(v, ddof=1) - sd1 ** 2, 0.0)))
         ax.plot([lo, hi], [lo, hi], color="0.6", lw=0.8)
         ax.plot(x, y, "o", ms=3, alpha=0.6, color=HEART)
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel="NN n (ms)")
-        ax.set_title(f"{phase}\nSD1 {sd1:.1f}, SD2 {sd2:.1f} ms", fontsize=9)
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal",
+               xlabel=f"NN n (ms)\nSD1 {sd1:.1f} ms\nSD2 {sd2:.1f} ms")
+        ax.set_title(phase, fontsize=10)
     axes[0].set_ylabel("NN n+1 (ms)")
     return True
 
@@ -385,7 +386,7 @@ FIGURES = (
     FigureSpec("Power spectrum per phase", 3.6, spectrum,
                f"Welch spectrum of the NN series of each phase of at least {MIN_SPECTRUM_S:g} s "
                "(4 Hz cubic-spline resampling) with the VLF, LF and HF bands."),
-    FigureSpec("Poincaré plot", 3.3, poincare,
+    FigureSpec("Poincaré plot", 3.8, poincare,
                "Each NN interval against the next, per phase; SD1: short-term, SD2: long-term "
                "variability."),
     FigureSpec("Breathing rate and pacer", 3.2, breathing,
