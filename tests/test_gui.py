@@ -181,6 +181,12 @@ def test_status_line_reports_corrected_beats_and_lost_samples(tmp_path):
     device = SimpleNamespace(id="gsr", connected=False, reconnects=2, battery_percent=None,
                              stats=SimpleNamespace(lost=7))
     assert device_status(device) == "gsr RECONNECTING 2 drop-outs 7 samples lost"
+    from biofeed.devices.base import DeviceStatus                # the engine's view of it
+    down = DeviceStatus("gsr", "disconnected", since_s=30.0, reason="no data for 5 s", gaps=1,
+                        disconnected_s=4.0)
+    assert (device_status(device, down, 42.0)
+            == "gsr DISCONNECTED for 12 s (no data for 5 s) 1 drop-outs (4 s) 7 samples lost")
+    assert device_status(device, DeviceStatus("gsr", "connected"), 42.0) == "gsr connected 7 samples lost"
 
 
 def test_quality_lights_show_the_share_of_good_segments(qtbot):
@@ -259,6 +265,7 @@ def test_an_ended_session_shows_its_summary_and_writes_the_report(qtbot, tmp_pat
     assert panel.path.text() == f"session file: {session.path}"
     opened = []
     w.open_url = lambda url: opened.append(url.toLocalFile()) or True
+    w.report_pdf = False              # (the PDF's drawing is tested with the report)
     qtbot.mouseClick(panel.report, Qt.LeftButton)
     page = session.path.parent / f"{session.path.stem}_report.html"
     assert opened == [str(page)] and panel.note.text() == f"report: {page}"
@@ -306,3 +313,21 @@ def test_window_baselines_equal_the_report_phase_table(qtbot, tmp_path):
         text = w.indices.baselines[key].text()
         assert text.startswith("baseline ") and "—" not in text and "none" not in text, key
     assert w.indices.baselines["hr_bpm"].text().startswith(f"baseline {live['hr_bpm']:.1f}")
+
+
+def test_a_disconnected_device_is_loud_in_the_window(qtbot, tmp_path):
+    from biofeed.devices.spec import open_devices
+
+    runner = ProtocolRunner(DEMO)
+    devices = open_devices(["gsr@serial:/nonexistent:grove-gsr", "simulated"], runner.state_at)
+    session = Session(devices, runner, out_dir=tmp_path, duration=3.0, allow_missing=True)
+    w = MainWindow(session)
+    qtbot.addWidget(w)
+    w.show()
+    w.start()
+    qtbot.waitUntil(lambda: w.banner.isVisible(), timeout=10000)
+    assert w.banner.text().startswith("gsr@grove-gsr DISCONNECTED for ")
+    assert "gsr@grove-gsr DISCONNECTED" in w.controls.status.text()
+    assert "simulated connected" in w.controls.status.text()
+    qtbot.waitUntil(lambda: w.end is not None, timeout=20000)
+    assert not w.banner.isVisible()                      # an ended session warns no more

@@ -135,3 +135,21 @@ def test_labels_showing_protocol_or_device_text_are_plain_text(qtbot):
               quality.rows["<b>child</b> ECG"][1]]
     assert all(label.textFormat() == Qt.PlainText for label in labels)
     assert prompt.text.text() == "<i>rate</i>"
+
+
+def test_a_sensor_of_a_disconnected_device_says_so(qtbot):
+    from biofeed.gui.indices import SensorQuality
+    from biofeed.gui.panels import QualityPanel
+    from biofeed.gui.style import QUALITY_COLOURS
+
+    panel = QualityPanel()
+    qtbot.addWidget(panel)
+    sensors = [SensorQuality("gsr EDA", "good", 100.0, 100.0, "gsr@grove-gsr"),
+               SensorQuality("ECG", "good", 100.0, 100.0, "simulated")]
+    panel.show_quality(sensors, {"gsr@grove-gsr"})
+    light, _, text = panel.rows["gsr EDA"]
+    assert text.text() == "NO DATA: device disconnected"
+    assert QUALITY_COLOURS["poor"] in light.styleSheet()
+    assert panel.rows["ECG"][2].text().startswith("GOOD")
+    panel.show_quality(sensors)                                   # it came back
+    assert text.text().startswith("GOOD")

@@ -122,13 +122,16 @@ class BaselineTracker:
                 if keep.any():
                     self._rows.setdefault(name, []).append((t[keep], v[keep]))
                     self._last[name] = float(t[keep][-1])
-        signals = {}
-        for name, parts in self._rows.items():
-            info = live.streams[name]
-            values = np.concatenate([v for _, v in parts])
-            signals[name] = Signal(values[:, 0] if values.shape[1] == 1 else values,
-                                   np.concatenate([t for t, _ in parts]), info.rate, info.unit,
-                                   info)
+        signals = {}            # every stream of those kinds, as in the recording: empty ones too
+        for name, info in live.streams.items():
+            if info.kind not in BASELINE_KINDS:
+                continue
+            parts = self._rows.get(name, [])
+            values = (np.concatenate([v for _, v in parts]) if parts
+                      else np.empty((0, len(info.channels))))
+            times = np.concatenate([t for t, _ in parts]) if parts else np.empty(0)
+            signals[name] = Signal(values[:, 0] if values.shape[1] == 1 else values, times,
+                                   info.rate, info.unit, info)
         raw = {n: sig for n, sig in signals.items() if not sig.info.derived}
         duration = min(phase.duration, now - phase.onset)
         self.values = phase_measures(phase_sources(signals, raw), phase.onset, duration)
@@ -157,13 +160,15 @@ class SensorQuality:
     and at least :data:`~biofeed.physio.quality.MIN_GOOD_PCT` of the last minute's), ``"fair"``
     (newest good, fewer in the last minute), ``"poor"`` (newest segment poor), ``"waiting"``
     (no segment yet); ``recent_pct`` and ``session_pct``: good segments over the last
-    :data:`RECENT_S` and over the session, % (NaN while none).
+    :data:`RECENT_S` and over the session, % (NaN while none); ``device``: the id of the
+    device whose stream it rates ("" when unknown).
     """
 
     sensor: str
     state: str
     recent_pct: float
     session_pct: float
+    device: str = ""
 
 
 class QualityTracker:
@@ -193,12 +198,13 @@ def _light(live: LiveBuffers, name: str, t: np.ndarray, v: np.ndarray, good: int
     info = live.streams.get(source)
     label = source.removesuffix(f".{info.kind}") if info and source != info.kind else ""
     sensor = f"{label} {info.kind.upper()}".strip() if info else source
+    device = info.device if info else ""
     if not len(t):
-        return SensorQuality(sensor, "waiting", math.nan, math.nan)
+        return SensorQuality(sensor, "waiting", math.nan, math.nan, device)
     recent = v[t > t[-1] - RECENT_S, 0] == 1
     recent_pct = 100.0 * float(recent.mean())
     state = ("poor" if v[-1, 0] != 1 else "good" if recent_pct >= MIN_GOOD_PCT else "fair")
-    return SensorQuality(sensor, state, recent_pct, 100.0 * good / total)
+    return SensorQuality(sensor, state, recent_pct, 100.0 * good / total, device)
 
 
 #: Breath cycles averaged for the measured breathing rate.

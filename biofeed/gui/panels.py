@@ -91,7 +91,10 @@ class QualityPanel(QFrame):
         self.grid.addWidget(self.none, 1, 0, 1, 4)
         self.grid.setColumnStretch(2, 1)
 
-    def show_quality(self, sensors: list[SensorQuality]) -> None:
+    def show_quality(self, sensors: list[SensorQuality],
+                     disconnected: frozenset[str] | set[str] = frozenset()) -> None:
+        """A row per sensor; a sensor of a device in ``disconnected`` (device ids) is red and
+        says so, whatever its last segments were."""
         self.none.setVisible(not sensors)
         for q in sensors:
             if q.sensor not in self.rows:
@@ -105,9 +108,12 @@ class QualityPanel(QFrame):
                     self.grid.addWidget(w, row, col)
                 self.rows[q.sensor] = (light, name, text)
             light, _, text = self.rows[q.sensor]
-            light.setStyleSheet(f"background: {QUALITY_COLOURS[q.state]}; "
+            down = bool(q.device) and q.device in disconnected
+            light.setStyleSheet(f"background: {QUALITY_COLOURS['poor' if down else q.state]}; "
                                 f"border-radius: {self.LIGHT_PX // 2}px;")
-            if q.state == "waiting":
+            if down:
+                text.setText("NO DATA: device disconnected")
+            elif q.state == "waiting":
                 text.setText("waiting for the first 10 s")
             else:
                 text.setText(f"{q.state.upper()}  ·  {q.recent_pct:.0f} % last min  ·  "

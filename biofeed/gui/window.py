@@ -50,14 +50,28 @@ class _SessionView:
         return None if runner is None else runner.state_at(self.now())
 
 
-def device_status(device) -> str:
-    """One device's line: connected or reconnecting, reconnects so far, battery when known."""
+def device_status(device, status=None, now_s: float = math.nan) -> str:
+    """One device's line: its state, drop-outs so far, battery when known, samples lost.
+
+    ``status`` is the engine's :class:`~biofeed.devices.base.DeviceStatus` of the device
+    (connecting, connected, or DISCONNECTED with how long, at session time ``now_s`` s, and
+    why); without it, the device's own ``connected`` flag.
+    """
     parts = [device.id]
-    connected = getattr(device, "connected", None)
-    if connected is not None:
-        parts.append("connected" if connected else "RECONNECTING")
-    if getattr(device, "reconnects", 0):
-        parts.append(f"{device.reconnects} drop-outs")
+    if status is not None:
+        if status.state == "disconnected":
+            down = f" for {now_s - status.since_s:.0f} s" if math.isfinite(now_s) else ""
+            parts.append(f"DISCONNECTED{down}" + (f" ({status.reason})" if status.reason else ""))
+        else:
+            parts.append(status.state)
+        if status.gaps:
+            parts.append(f"{status.gaps} drop-outs ({status.disconnected_s:.0f} s)")
+    else:
+        connected = getattr(device, "connected", None)
+        if connected is not None:
+            parts.append("connected" if connected else "RECONNECTING")
+        if getattr(device, "reconnects", 0):
+            parts.append(f"{device.reconnects} drop-outs")
     if getattr(device, "battery_percent", None) is not None:
         parts.append(f"battery {device.battery_percent:.0f} %")
     lost = getattr(getattr(device, "stats", None), "lost", 0)
@@ -124,7 +138,15 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(10)
+        # a device that stopped delivering: loud, above everything else on the side
+        self.banner = QLabel("")
+        self.banner.setTextFormat(Qt.PlainText)          # device ids and labels: never HTML
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #b00020; color: white; font-weight: bold; "
+                                  "font-size: 13pt; padding: 6px; border-radius: 4px;")
+        self.banner.hide()
         side = QVBoxLayout()
+        side.addWidget(self.banner)
         side.addWidget(self.progress)
         side.addWidget(self.indices)
         side.addWidget(self.quality)
@@ -147,6 +169,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.baseline = BaselineTracker()
         self._breathing = math.nan           # measured breathing rate, breaths/min
+        self._report: Path | None = None     # the report's HTML page, once written
         self._baseline_at = -math.inf
         self.frames = 0
         self.timer = QTimer(self)
@@ -206,6 +229,8 @@ class MainWindow(QMainWindow):
 
     #: Opens the written report (a test may replace it); returns whether it could.
     open_url = staticmethod(QDesktopServices.openUrl)
+    #: The report has its PDF too (as ``biofeed analyze`` writes it).
+    report_pdf = True
 
     def show_ended(self, end: SessionEnd) -> None:
         """The ended state: every control off but Close, the pacer and prompt replaced by the
@@ -243,11 +268,14 @@ class MainWindow(QMainWindow):
         if path is None:
             return None
         note = self.ended_panel.note
+        if self._report is not None and self._report.is_file():     # written already
+            self.open_url(QUrl.fromLocalFile(str(self._report)))
+            return self._report
         QApplication.setOverrideCursor(Qt.WaitCursor)
         try:
             analysis = analyze(read(path))
             try:
-                page = write_report(analysis, path.parent).html
+                page = write_report(analysis, path.parent, pdf=self.report_pdf).html
             except FileExistsError:
                 page = path.parent / f"{default_stem(analysis)}_report.html"
                 if not page.is_file():
@@ -257,6 +285,7 @@ class MainWindow(QMainWindow):
             return None
         finally:
             QApplication.restoreOverrideCursor()
+        self._report = page
         opened = self.open_url(QUrl.fromLocalFile(str(page)))
         note.setText(f"report: {page}" + ("" if opened else
                                           " (no browser could be started: open it yourself)"))
@@ -294,25 +323,34 @@ class MainWindow(QMainWindow):
         live = self.session.live
         tracker = self.baseline
         ended = self.view.future is not None and self.view.future.done()
-        if not tracker.final and (ended or time.monotonic() - self._baseline_at >= BASELINE_S):
-            tracker.update(live, self.view.now(), ended)
-        if ended or time.monotonic() - self._baseline_at >= BASELINE_S:
+        if ended or time.monotonic() - self._baseline_at >= BASELINE_S:   # once a second
+            if not tracker.final:
+                tracker.update(live, self.view.now(), ended)
             self.spectrum.refresh()
             self._baseline_at = time.monotonic()
         self.indices.show_values(current_indices(live), tracker.values, tracker.final)
-        self.quality.show_quality(self.quality_tracker.update(live))
+        statuses = self.session.device_status() if hasattr(self.session, "device_status") else {}
+        down = [st for st in statuses.values() if st.state == "disconnected"] if not ended else []
+        self.quality.show_quality(self.quality_tracker.update(live), {st.device for st in down})
         remaining = None if state is None or state.paused else state.phase.duration_s - state.elapsed
         self.prompt.show_state(state, remaining)
         self.controls.pause.setText("Resume" if state is not None and state.paused else "Pause")
-        done = self.view.future is not None and self.view.future.done()
         end = live.end_s
         recent = list(live.lags_s)[-50:]
         lag = 1000.0 * max(recent) / self.session.clock.speed if recent else float("nan")
+        now = self.view.now()
+        self.banner.setVisible(bool(down))
+        if down:
+            self.banner.setText("\n".join(
+                f"{st.device} DISCONNECTED for {now - st.since_s:.0f} s: retrying, the gap is "
+                f"recorded" for st in down))
+        numbers = " · ".join(part for part in (
+            beat_quality(live), f"{live.samples:,} samples", f"lag {lag:.0f} ms",
+            f"{now:.0f}{f' / {end:.0f}' if end else ''} s") if part)
         self.controls.status.setText(
-            ("Session ended: " + (live.ended or "")) if done else
-            " · ".join(device_status(d) for d in self.session.engine.devices)
-            + f"\n{beat_quality(live)} · {live.samples:,} samples · lag {lag:.0f} ms · "
-            f"{self.view.now():.0f}{f' / {end:.0f}' if end else ''} s")
+            ("Session ended: " + (live.ended or "")) if ended else
+            " · ".join(device_status(d, statuses.get(d.id), now)
+                       for d in self.session.engine.devices) + "\n" + numbers)
         if end:
             self.progress.setValue(int(1000 * min(1.0, self.view.now() / end)))
 
