@@ -292,7 +292,7 @@ DEMO = Protocol(
               "Picture where you were and what you felt.", stressor=True),
         Phase("recovery", "recovery", 60.0, "Let that memory go. Rest and breathe normally."),
         Phase("paced_breathing", "paced_breathing", 60.0,
-              "Breathe with the pacer: in as it rises, out as it falls.", pacer=Pacer(6.0, 0.4)),
+              "Breathe with the pacer: in as it grows, out as it shrinks.", pacer=Pacer(6.0, 0.4)),
     ),
     references=("Laborde, Mosley & Thayer 2017 (rest-reactivity-recovery)",
                 "Lehrer & Gevirtz 2014 (paced breathing near 6/min)"),
