@@ -29,11 +29,9 @@ import math
 
 import numpy as np
 
-from ..stream import Chunk, StreamInfo
 from .ecg import RPeakProcessor
 from .filters import SignalBuffer
-from .resp_derived import FS_HZ, BeatDerivedRespProcessor, grid_signal, run_offline
-from .rr import NNProcessor
+from .resp_derived import BeatDerivedRespProcessor, whole_record
 
 __all__ = ["EdrProcessor", "edr", "ecg_features"]
 
@@ -95,28 +93,5 @@ def edr(ecg_mv, fs: float, rr_correction: str = "automatic",
     table : pandas.DataFrame, only with ``rates=True``
         One row per 60 s window (``t_end_s``), the rate stream's channels.
     """
-    return _derived(np.asarray(ecg_mv, float).reshape(-1), fs, "ecg", RPeakProcessor,
-                    EdrProcessor, "rpeaks", rr_correction, rates)
-
-
-def _derived(x: np.ndarray, fs: float, kind: str, beat_proc, resp_proc, peak_suffix: str,
-             rr_correction: str, rates: bool):
-    """Whole-record run of a beat processor, NN correction and a derived-respiration
-    processor (shared by :func:`edr` and :func:`biofeed.physio.pdr.pdr`)."""
-    import pandas as pd
-
-    info = StreamInfo(kind, kind, "mV" if kind == "ecg" else "a.u.", float(fs))
-    beats = beat_proc(info)
-    nn = NNProcessor(f"{kind}.rr", rr_correction)
-    proc = resp_proc(info, f"{kind}.{peak_suffix}", nn.outputs[0].name)
-    got = run_offline([beats, nn, proc], [Chunk(info, x, 0.0)])
-    resp = grid_signal(got.get(proc.outputs[0].name, []), FS_HZ, len(x), fs)
-    if not rates:
-        return resp, FS_HZ
-    parts = got.get(proc.outputs[1].name, [])
-    ch = proc.outputs[1].channels
-    table = pd.DataFrame(np.concatenate([c.values for c in parts]) if parts
-                         else np.empty((0, len(ch))), columns=ch)
-    table.insert(0, "t_end_s", np.concatenate([c.timestamps for c in parts]) if parts
-                 else np.empty(0))
-    return resp, FS_HZ, table
+    return whole_record(np.asarray(ecg_mv, float).reshape(-1), fs, "ecg", RPeakProcessor,
+                        EdrProcessor, "rpeaks", rr_correction, rates)

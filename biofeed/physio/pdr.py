@@ -26,10 +26,9 @@ import math
 
 import numpy as np
 
-from .edr import _derived
 from .filters import SignalBuffer
 from .ppg import PulseProcessor
-from .resp_derived import BeatDerivedRespProcessor
+from .resp_derived import BeatDerivedRespProcessor, whole_record
 
 __all__ = ["PdrProcessor", "pdr", "ppg_features"]
 
@@ -65,5 +64,5 @@ def pdr(ppg, fs: float, rr_correction: str = "automatic", rates: bool = False):
     over the array. Returns ``(resp, fs_resp)`` (and the rate table with ``rates=True``) as
     :func:`biofeed.physio.edr.edr` does.
     """
-    return _derived(np.asarray(ppg, float).reshape(-1), fs, "ppg", PulseProcessor,
-                    PdrProcessor, "peaks", rr_correction, rates)
+    return whole_record(np.asarray(ppg, float).reshape(-1), fs, "ppg", PulseProcessor,
+                        PdrProcessor, "peaks", rr_correction, rates)

@@ -620,3 +620,30 @@ def grid_signal(parts: Sequence[Chunk], fs: float, n_input: int, fs_input: float
         if hi > lo:
             out[lo:hi] = v[lo - k:hi - k]
     return out
+
+
+def whole_record(x: np.ndarray, fs: float, kind: str, beat_proc, resp_proc, peak_suffix: str,
+                 rr_correction: str, rates: bool):
+    """Whole-record run of a beat processor, NN correction and a derived-respiration
+    processor over one signal (:func:`biofeed.physio.edr.edr`,
+    :func:`biofeed.physio.pdr.pdr`): ``(resp, fs_resp)`` on the grid from the signal's first
+    sample, and with ``rates`` the rate table (``t_end_s`` and the rate stream's channels)."""
+    import pandas as pd
+
+    from .rr import NNProcessor
+
+    info = StreamInfo(kind, kind, "mV" if kind == "ecg" else "a.u.", float(fs))
+    beats = beat_proc(info)
+    nn = NNProcessor(f"{kind}.rr", rr_correction)
+    proc = resp_proc(info, f"{kind}.{peak_suffix}", nn.outputs[0].name)
+    got = run_offline([beats, nn, proc], [Chunk(info, x, 0.0)])
+    resp = grid_signal(got.get(proc.outputs[0].name, []), FS_HZ, len(x), fs)
+    if not rates:
+        return resp, FS_HZ
+    parts = got.get(proc.outputs[1].name, [])
+    ch = proc.outputs[1].channels
+    table = pd.DataFrame(np.concatenate([c.values for c in parts]) if parts
+                         else np.empty((0, len(ch))), columns=ch)
+    table.insert(0, "t_end_s", np.concatenate([c.timestamps for c in parts]) if parts
+                 else np.empty(0))
+    return resp, FS_HZ, table
