@@ -73,8 +73,8 @@ def surrogate_peak_r(x, y, fs: float, window_s: float, step_s: float, max_lag_s:
     ``"shuffle"``: ``y`` is cut into segments of one window (the last one shorter) put in a
     random order (Moulder et al. 2018), which also breaks ``y``'s dynamics beyond a window.
     On 20 uncoupled simulated dyads (10 min, heart rates wandering over tens of seconds;
-    ``benchmarks/bench_synchrony.py``) p < 0.05 came out for 1 with time shifts and for 3
-    with shuffled segments.
+    ``benchmarks/bench_synchrony.py``) p < 0.05 came out for 1 with time shifts and for 2
+    with shuffled segments (3 with a largest lag of 5 s).
     """
     if n_surrogates < 1:
         raise ValueError(f"n_surrogates must be >= 1, got {n_surrogates}")
