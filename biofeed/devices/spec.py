@@ -22,6 +22,11 @@ first because KIND is a fixed word without ``@`` or ``:``, so a label can never 
 ARGS, which may hold ``:`` (Bluetooth addresses, serial ports), ``/``, ``=`` and, in LSL names
 or profile paths, ``@``. :func:`open_devices` opens the devices of one session and labels
 unlabelled devices whose stream names would clash (``simulated-1``, ``simulated-2``).
+
+A simulated participant can follow another's arousal (a dyad with a known coupling,
+:mod:`biofeed.sim.dyad`): ``b@simulated:seed=2,follow=a,lag=3,strength=0.5`` follows the
+simulated device labelled ``a`` 3 s later with weight 0.5; ``wander=SD`` sets a participant's
+spontaneous arousal fluctuations.
 """
 from __future__ import annotations
 
