@@ -341,6 +341,8 @@ class ProtocolRunner:
         if state is None or state.phase.rating is None:
             raise ValueError(f"no rating is being asked now (phase {state.phase.label if state else '-'!r})")
         rating = state.phase.rating
+        if rating.per_person and participant is None and len(self.participants) == 1:
+            participant = self.participants[0]           # one participant: theirs
         if rating.per_person and participant not in self.participants:
             raise ValueError(f"{rating.scale} in {state.phase.label!r} is asked of each participant: "
                              f"say whose rating ({', '.join(map(repr, self.participants))}), got "

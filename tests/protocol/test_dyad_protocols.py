@@ -139,6 +139,14 @@ def test_per_person_ratings_at_the_terminal_and_missing_ones():
         assert "one rating for the session, not per participant" in handle(runner, "a=3")
 
     run(ProtocolRunner(one, participants=("a", "b")), session_rating)
+    alone = Protocol("alone", (Phase("suds", "rating", 5.0, rating=EACH),))
+
+    async def single(runner, clock):
+        await clock.sleep_until(1.0)
+        assert handle(runner, "3") == "ok: 3"                      # the one participant's
+
+    (only,) = run(ProtocolRunner(alone), single).of("rating")
+    assert only.payload["participant"] == "" and only.payload["value"] == 3.0
 
 
 def test_either_persons_arousal_stops_the_task_for_both():
