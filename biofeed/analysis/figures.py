@@ -46,12 +46,14 @@ HEART, SKIN, FIXED, PACER = "tab:blue", "tab:green", "tab:red", "tab:orange"
 @dataclass(frozen=True)
 class FigureSpec:
     """One report figure: ``title``, ``height_in`` (inches at :data:`WIDTH_IN` wide), ``draw``
-    (``draw(analysis, fig) -> bool``) and a one-line ``caption``."""
+    (``draw(analysis, fig) -> bool``), a one-line ``caption`` and what it ``needs`` (said in
+    the report when the figure is left out)."""
 
     title: str
     height_in: float
     draw: Callable[[Analysis, object], bool]
     caption: str
+    needs: str = ""
 
 
 def _thin(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -380,26 +382,33 @@ def event_related(analysis: Analysis, fig) -> bool:
 #: The report's figures in order.
 FIGURES = (
     FigureSpec("RR tachogram", 3.6, tachogram,
-               "NN intervals (ms) per beat after artifact correction; red: corrected beats."),
+               "NN intervals (ms) per beat after artifact correction; red: corrected beats.",
+               "heart beats"),
     FigureSpec("Heart rate and skin conductance", 5.0, hr_scl,
-               "HR (bpm) per beat; skin conductance (µS), its tonic level (SCL) and the SCR onsets."),
+               "HR (bpm) per beat; skin conductance (µS), its tonic level (SCL) and the SCR onsets.",
+               "heart beats or skin conductance"),
     FigureSpec("Power spectrum per phase", 3.6, spectrum,
                f"Welch spectrum of the NN series of each phase of at least {MIN_SPECTRUM_S:g} s "
-               "(4 Hz cubic-spline resampling) with the VLF, LF and HF bands."),
+               "(4 Hz cubic-spline resampling) with the VLF, LF and HF bands.",
+               f"a phase with at least {MIN_SPECTRUM_S:g} s of heart beats"),
     FigureSpec("Poincaré plot", 3.8, poincare,
                "Each NN interval against the next, per phase; SD1: short-term, SD2: long-term "
-               "variability."),
+               "variability.", "a phase with at least 3 heart beats"),
     FigureSpec("Breathing rate and pacer", 3.2, breathing,
-               "Breathing rate at each breath (breaths/min) against the pacer's rate."),
-    FigureSpec("Ratings over time", 3.0, ratings, "Self-report ratings on their scale."),
+               "Breathing rate at each breath (breaths/min) against the pacer's rate.",
+               "detected breaths (a respiration signal)"),
+    FigureSpec("Ratings over time", 3.0, ratings, "Self-report ratings on their scale.",
+               "ratings asked by the protocol"),
     FigureSpec("Signal quality over time", 3.4, quality,
                "Share of each sensor's quality criteria met per 10 s segment (%); x: a segment "
-               "rated poor."),
-    FigureSpec("HR and HRV per phase", 3.0, hrv_per_phase, "Mean HR (bpm) and RMSSD (ms) per phase."),
+               "rated poor.", "signal-quality streams"),
+    FigureSpec("HR and HRV per phase", 3.0, hrv_per_phase, "Mean HR (bpm) and RMSSD (ms) per phase.",
+               "heart beats"),
     FigureSpec("Arousal index", 3.0, arousal,
-               "Mean of the z-scores of HR, SCL, SCR rate and -RMSSD against the baseline."),
+               "Mean of the z-scores of HR, SCL, SCR rate and -RMSSD against the baseline.",
+               "the arousal index (heart beats and skin conductance)"),
     FigureSpec("Event-related HR and skin conductance", 3.4, event_related,
-               "Change from the 5 s before each prompt or marker."),
+               "Change from the 5 s before each prompt or marker.", "prompts or markers"),
 )
 
 

@@ -204,6 +204,7 @@ class Sections:
     timeline: Table
     resonance: Table | None
     figures: list[tuple[object, object]]     # (FigureSpec, Figure)
+    left_out: str | None = None               # which figures are not drawn, and why
 
 
 def sections(a: Analysis) -> Sections:
@@ -211,12 +212,15 @@ def sections(a: Analysis) -> Sections:
     from .tables import phase_table_view, quality_table, reactivity_view, responses_view
 
     figs = [(spec, fig) for spec in FIGURES if (fig := figure(spec, a)) is not None]
+    drawn = {spec.title for spec, _ in figs}
+    missing = [f"{spec.title} (needs {spec.needs})" for spec in FIGURES if spec.title not in drawn]
     return Sections(
         key=key_numbers(a), phases=phase_table_view(a), reactivity=reactivity_view(a),
         responses=responses_view(a), artifacts=artifacts_table(a), settings=settings_rows(a),
         quality=quality_table(a), timeline=_timeline(a),
         resonance=None if a.resonance is None else Table.of(a.resonance.table, {"rate_bpm": "g"}),
-        figures=figs)
+        figures=figs,
+        left_out="Not drawn, for lack of data: " + "; ".join(missing) + "." if missing else None)
 
 
 def figure_html(spec, fig) -> str:
@@ -245,6 +249,7 @@ def render_html(a: Analysis, s: Sections | None = None) -> str:
             "<h2>Figures</h2>",
             "\n".join(figure_html(spec, fig) for spec, fig in s.figures)
             or _p("no figures: no heart or skin signal"),
+            *([_p(s.left_out)] if s.left_out else []),
             "<h2>Per-phase summary</h2>",
             html_table(s.phases, len(s.phases.rows) <= TRANSPOSE_PHASES),
             "<h2>Reactivity and recovery</h2>", _p(REACTIVITY_NOTE),
@@ -284,6 +289,8 @@ def render_pdf(a: Analysis, f, s: Sections | None = None) -> None:
         for spec, fig in s.figures:
             doc.figure(spec, a)
         doc.new_page()
+        if s.left_out:
+            doc.paragraph(s.left_out)
         doc.heading("Per-phase summary")
         doc.table(s.phases, transpose=True)
         if s.reactivity is not None:
