@@ -243,7 +243,7 @@ def test_an_ended_session_shows_its_summary_and_writes_the_report(qtbot, tmp_pat
 
     runner = ProtocolRunner(DEMO)
     session = Session([SimulatedSensor(SimConfig(seed=4), runner.state_at)], runner,
-                      out_dir=tmp_path, speed=100.0, duration=130.0)
+                      out_dir=tmp_path, speed=100.0, duration=75.0)
     ends = []
     w = MainWindow(session, on_end=ends.append)
     qtbot.addWidget(w)
@@ -257,9 +257,9 @@ def test_an_ended_session_shows_its_summary_and_writes_the_report(qtbot, tmp_pat
                                            controls.marker, controls.stop, controls.note))
     panel = w.ended_panel
     assert panel.isVisible() and not w.pacer.isVisible() and panel.close_button.isEnabled()
-    assert panel.title.text() == "Session ended at 130.0 s (end of session)"
+    assert panel.title.text() == "Session ended at 75.0 s (end of session)"
     table = phase_table(bf.read(session.path))
-    assert panel.table.rowCount() == len(table) == 3                 # baseline, stressor, recovery
+    assert panel.table.rowCount() == len(table) == 2                 # baseline, stressor (part)
     assert panel.table.item(0, 0).text() == "baseline"
     assert panel.table.item(0, 2).text() == f"{table.hr_bpm.iloc[0]:.1f}"
     assert panel.path.text() == f"session file: {session.path}"
