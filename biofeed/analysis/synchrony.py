@@ -27,8 +27,9 @@ from ..physio.synchrony import (FS, LOWPASS_HZ, MAX_LAG_S, PEAK_SPAN_S, STEP_S, 
 from ..record.reader import Recording, Signal
 from .replay import derived_signals
 
-__all__ = ["FS", "LOWPASS_HZ", "PEAK_SPAN_S", "SIGNALS", "SURROGATES", "SurrogateTest", "SynchronyResult",
-           "lag_correlations", "pick_peaks", "surrogate_peak_r", "synchrony", "windowed_xcorr"]
+__all__ = ["FS", "LOWPASS_HZ", "PEAK_SPAN_S", "SIGNALS", "SURROGATES", "SurrogateTest",
+           "SynchronyResult", "lag_correlations", "p_of", "pick_peaks", "surrogate_peak_r",
+           "synchrony", "windowed_xcorr"]
 
 #: Signals :func:`synchrony` compares: HR from the NN stream (bpm), or SCL (uS).
 SIGNALS = ("hr", "scl")
@@ -42,11 +43,13 @@ def _mean(values: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class SurrogateTest:
-    """Mean peak r of the real pair against shuffled-segment surrogates (Moulder et al. 2018).
+    """Mean peak r of the real pair against surrogates (:func:`surrogate_peak_r`).
 
     ``real_r``: mean peak r of the real pair; ``surrogate_r``: the same for each surrogate;
     ``surrogate_mean`` / ``surrogate_sd``: their mean and SD; ``p``: share of surrogates whose
-    mean peak r is at least ``real_r``, with the +1 correction, ``(1 + count) / (1 + n)``.
+    mean peak r is at least ``real_r``, with the +1 correction, ``(1 + count) / (1 + n)``;
+    ``surrogate_windows``: each surrogate's peak r per window (surrogates x windows, the
+    windows of :func:`windowed_xcorr`), for tests over a part of the windows (:func:`p_of`).
     """
 
     real_r: float
@@ -54,6 +57,19 @@ class SurrogateTest:
     surrogate_mean: float
     surrogate_sd: float
     p: float
+    surrogate_windows: np.ndarray = field(repr=False, default=None)
+
+
+def p_of(real: np.ndarray, surrogates: np.ndarray) -> tuple[float, float]:
+    """Mean of the real windows' peak r (``real``, NaN without a peak) against the same
+    windows of each surrogate (``surrogates``, surrogates x windows): the surrogates' mean and
+    the p with the +1 correction (NaN when the real windows have no peak)."""
+    real_mean = _mean(real)
+    means = np.array([_mean(row) for row in surrogates])
+    finite = means[np.isfinite(means)]
+    p = ((1 + int(np.sum(means >= real_mean))) / (1 + len(means))
+         if np.isfinite(real_mean) and len(means) else np.nan)
+    return _mean(finite), p
 
 
 #: Surrogate methods of :func:`surrogate_peak_r`.
@@ -95,12 +111,13 @@ def surrogate_peak_r(x, y, fs: float, window_s: float, step_s: float, max_lag_s:
         segments = [y[i:i + width] for i in range(0, y.size, width)]
         surrogates = (np.concatenate([segments[i] for i in rng.permutation(len(segments))])
                       for _ in range(n_surrogates))
-    means = np.array([_mean(windowed_xcorr(x, other, *args).r.to_numpy()) for other in surrogates])
+    rows = np.array([windowed_xcorr(x, other, *args).r.to_numpy() for other in surrogates])
+    means = np.array([_mean(row) for row in rows])
     finite = means[np.isfinite(means)]
     return SurrogateTest(real, means, _mean(finite),
                          float(finite.std(ddof=1)) if finite.size > 1 else np.nan,
                          (1 + int(np.sum(means >= real))) / (1 + n_surrogates)
-                         if np.isfinite(real) else np.nan)
+                         if np.isfinite(real) else np.nan, rows)
 
 
 @dataclass(frozen=True)
@@ -112,7 +129,8 @@ class SynchronyResult:
     ``mean_lag_s``, ``median_lag_s``, ``sd_lag_s`` (of the peaks' lags), ``surrogate_mean_r``,
     ``surrogate_sd_r``, ``p`` (:class:`SurrogateTest`). ``phases``: a row per protocol phase, ``phase``, ``kind``,
     ``onset_s``, ``duration_s``, ``windows`` (count of windows starting in the phase),
-    ``mean_r``, ``mean_lag_s`` over them.
+    ``mean_r``, ``mean_lag_s``, ``median_lag_s`` over them, and against the same windows of
+    the surrogates ``surrogate_mean_r`` and ``p`` (:func:`p_of`).
     """
 
     a: str
@@ -191,10 +209,15 @@ def synchrony(rec: Recording, a: str, b: str, signal: str = "hr", window_s: floa
         "p": test.p}])
     rows = []
     for ev in rec.events[rec.events.kind == "phase"].itertuples():
-        inside = windows[(windows.start_s >= ev.onset) & (windows.start_s < ev.onset + ev.duration)]
+        mask = ((windows.start_s >= ev.onset) & (windows.start_s < ev.onset + ev.duration)).to_numpy()
+        inside = windows[mask]
+        surrogate_mean, p = p_of(inside.r.to_numpy(), test.surrogate_windows[:, mask])
         rows.append({"phase": ev.label, "kind": ev.payload.get("phase_kind", ""),
                      "onset_s": ev.onset, "duration_s": ev.duration, "windows": len(inside),
-                     "mean_r": inside.r.mean(), "mean_lag_s": inside.lag_s.mean()})
+                     "mean_r": inside.r.mean(), "mean_lag_s": inside.lag_s.mean(),
+                     "median_lag_s": inside.lag_s.median(), "surrogate_mean_r": surrogate_mean,
+                     "p": p})
     phases = pd.DataFrame(rows, columns=["phase", "kind", "onset_s", "duration_s", "windows",
-                                         "mean_r", "mean_lag_s"])
+                                         "mean_r", "mean_lag_s", "median_lag_s",
+                                         "surrogate_mean_r", "p"])
     return SynchronyResult(a, b, signal, windows, summary, phases)

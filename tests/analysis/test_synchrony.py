@@ -14,7 +14,7 @@ import pytest
 
 import biofeed as bf
 from biofeed.analysis.replay import derived_signals
-from biofeed.analysis.synchrony import surrogate_peak_r, synchrony, windowed_xcorr
+from biofeed.analysis.synchrony import p_of, surrogate_peak_r, synchrony, windowed_xcorr
 from biofeed.devices.spec import open_devices
 from biofeed.protocol.runner import ProtocolRunner
 from biofeed.protocol.schedule import DEMO
@@ -140,6 +140,11 @@ def test_a_coupled_pair_beats_every_surrogate(method):
     x, y = _delayed_pair(2.0, noise=0.5)
     test = surrogate_peak_r(x, y, FS, 30, 5, 5, n_surrogates=99, seed=0, method=method)
     assert test.real_r > 0.5 and test.surrogate_r.shape == (99,)
+    real = windowed_xcorr(x, y, FS, 30, 5, 5).r.to_numpy()
+    assert test.surrogate_windows.shape == (99, real.size)
+    assert p_of(real, test.surrogate_windows) == (test.surrogate_mean, test.p)
+    half = np.arange(real.size) < real.size // 2             # a part of the windows
+    assert p_of(real[half], test.surrogate_windows[:, half])[1] == 1 / 100
     assert test.surrogate_mean < 0.4 and test.real_r > test.surrogate_mean + 5 * test.surrogate_sd
     assert test.p == 1 / 100                             # the smallest p 99 surrogates can give
     again = surrogate_peak_r(x, y, FS, 30, 5, 5, n_surrogates=99, seed=0, method=method)
@@ -202,6 +207,10 @@ def test_who_follows_whom_in_a_recording(coupled_recording, signal):
     assert res.phases.phase.tolist() == ["rest", "talk"]
     assert res.phases.windows.tolist() == [(w.start_s < 150).sum(), (w.start_s >= 150).sum()]
     assert res.phases.mean_r.iloc[1] == pytest.approx(w.r[w.start_s >= 150].mean())
+    # each phase against the same windows of the surrogates
+    assert res.phases.p.tolist() == [1 / 51, 1 / 51]
+    assert (res.phases.surrogate_mean_r < res.phases.mean_r - 0.2).all()
+    assert res.phases.median_lag_s.tolist() == [DELAY_S, DELAY_S]
     back = synchrony(coupled_recording, "b", "a", signal, n_surrogates=1).windows
     assert np.abs(back.lag_s + DELAY_S).max() <= 1 / FS
 
