@@ -22,7 +22,8 @@ at 4 Hz, as Boker's default ``Lsize`` of 8 half-lag steps.
 The series (:class:`SynchronyTracker`): each participant's samples (HR in bpm at the beats,
 60000 / NN, or SCL in uS) are interpolated linearly onto the grid ``start + i / fs`` (4 Hz,
 as the HRV spline; Task Force 1996), ``start`` being the later of the two first samples, so
-a grid value needs only the samples either side of it; then low-passed at ``lowpass_hz``
+a grid value needs only the samples either side of it (grid points between samples more
+than :data:`MAX_GAP_S` apart, a drop-out, are left out: NaN); then low-passed at ``lowpass_hz``
 (0.15 Hz by default, the LF/HF boundary of the Task Force 1996: a second-order Butterworth,
 causal, the same for both participants, so lags are unchanged). The low-pass keeps breathing
 out of the synchrony: two people breathing at similar rates have RSA oscillations that line
@@ -60,6 +61,9 @@ PEAK_SPAN_S = 1.0
 WINDOW_S, STEP_S, MAX_LAG_S = 30.0, 5.0, 8.0
 #: Default low-pass of both series, Hz (the LF/HF boundary; module notes); 0 for none.
 LOWPASS_HZ = 0.15
+#: Grid points between samples further apart than this (s: a drop-out, beats missing) are
+#: NaN, so the windows over them have no peak.
+MAX_GAP_S = 3.0
 #: Order of the Butterworth low-pass.
 LOWPASS_ORDER = 2
 #: Channels of the live synchrony stream: peak r and its lag (s; positive: b follows a).
@@ -194,10 +198,16 @@ class _Grid:
             return np.empty(0)
         grid = start + np.arange(self._next, i1) / self.fs
         values = np.interp(grid, self._t, self._v)
+        after = np.searchsorted(self._t, grid)                 # first sample at or after
+        bridged = ((self._t[after] - self._t[np.maximum(after - 1, 0)] > MAX_GAP_S)
+                   & (self._t[after] != grid))
         self._next = i1
         keep = max(0, int(np.searchsorted(self._t, start + i1 / self.fs, side="right")) - 1)
         self._t, self._v = self._t[keep:], self._v[keep:]
-        return values if self._filter is None else self._filter(values)
+        if self._filter is not None:          # the filter runs through gaps (interpolated)
+            values = self._filter(values)
+        values[bridged] = np.nan
+        return values
 
 
 class SynchronyTracker:

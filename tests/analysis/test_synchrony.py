@@ -307,3 +307,22 @@ def test_the_command_prints_the_summary_and_writes_a_private_csv(dyad, tmp_path)
                          timeout=120)
     assert bad.returncode == 2
     assert "no participant 'nobody'; the recording has ['parent', 'child']" in " ".join(bad.stdout.split())
+
+
+def test_windows_over_a_drop_out_have_no_peak(coupled_recording):
+    """b's heart signal lost from 100 to 130 s: every window whose data reach into the gap
+    has no peak; windows before it are as without the gap."""
+    rr = coupled_recording.signals["b.rr"]
+    keep = (rr.times < 100) | (rr.times > 130)
+    cut = Signal(rr.values[keep], rr.times[keep], 0.0, "ms", rr.info)
+    rec = Recording.from_signals([coupled_recording.signals["a.rr"], cut],
+                                 coupled_recording.events, path="gap")
+    gapped = synchrony(rec, "a", "b", n_surrogates=5).windows
+    whole = synchrony(coupled_recording, "a", "b", n_surrogates=5).windows
+    pd.testing.assert_series_equal(gapped.start_s, whole.start_s)
+    reach = gapped.start_s + 30 + 8                      # the last y sample a window uses
+    into = (reach > 100 - 1.5) & (gapped.start_s - 8 < 130)   # the beat before the gap ~1 s
+    assert gapped.r[into].isna().all() and into.sum() >= 6
+    before = reach < 99
+    pd.testing.assert_frame_equal(gapped[before], whole[before])
+    assert gapped.r[~into].notna().all()                 # after the gap: peaks again
