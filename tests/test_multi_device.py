@@ -249,7 +249,7 @@ def test_the_window_shows_the_first_participant_and_both_devices(qtbot, tmp_path
     future = w.start()
     qtbot.waitUntil(lambda: w.view.now() > 15.0, timeout=20000)
     w.refresh(numbers=True)
-    assert w.controls.status.text().startswith("parent@simulated · child@simulated")
+    assert w.controls.status.text().startswith("parent@simulated connected · child@simulated connected")
     qtbot.waitUntil(future.done, timeout=30000)
     w.refresh(numbers=True)
     rec = bf.read(session.path)
