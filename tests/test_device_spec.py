@@ -65,12 +65,12 @@ def test_serial_and_bitalino_specs_make_the_adapters():
 def test_a_label_prefixes_the_stream_names_and_the_device_id():
     dev = open_device("child@simulated:seed=2")
     assert isinstance(dev, LabelledDevice) and dev.label == "child"
-    assert [s.name for s in dev.streams] == ["child.ecg", "child.eda", "child.resp"]
+    assert [s.name for s in dev.streams] == ["child.ecg", "child.eda", "child.resp", "child.acc"]
     assert dev.id == "child@simulated" and {s.device for s in dev.streams} == {"child@simulated"}
     assert dev.config.seed == 2                                  # read from the wrapped sensor
     described = dev.describe()
     assert described["id"] == "child@simulated" and described["label"] == "child"
-    assert described["streams"] == ["child.ecg", "child.eda", "child.resp"]
+    assert described["streams"] == ["child.ecg", "child.eda", "child.resp", "child.acc"]
     assert described["type"] == "SimulatedSensor" and described["config"]["seed"] == 2
 
 
@@ -166,25 +166,25 @@ def _names(devices):
 def test_clashing_devices_are_labelled_by_kind_and_position_in_one_line():
     said = []
     devices = open_devices(["simulated:seed=1", "simulated:seed=2"], notify=said.append)
-    assert _names(devices) == [["simulated-1.ecg", "simulated-1.eda", "simulated-1.resp"],
-                               ["simulated-2.ecg", "simulated-2.eda", "simulated-2.resp"]]
+    assert _names(devices) == [["simulated-1.ecg", "simulated-1.eda", "simulated-1.resp", "simulated-1.acc"],
+                               ["simulated-2.ecg", "simulated-2.eda", "simulated-2.resp", "simulated-2.acc"]]
     assert [d.id for d in devices] == ["simulated-1@simulated", "simulated-2@simulated"]
     assert [d.config.seed for d in devices] == [1, 2]
     assert len(said) == 1 and "\n" not in said[0]
-    assert said[0] == ("labelled devices whose stream names clash (ecg, eda, resp): simulated:seed=1 "
+    assert said[0] == ("labelled devices whose stream names clash (acc, ecg, eda, resp): simulated:seed=1 "
                        "as simulated-1, simulated:seed=2 as simulated-2, so streams are named "
                        "simulated-1.ecg, ...; to choose labels, write LABEL@SPEC, e.g. parent@simulated")
 
 
 @pytest.mark.parametrize("specs,names", [
-    (["a@simulated", "b@simulated"], [["a.ecg", "a.eda", "a.resp"], ["b.ecg", "b.eda", "b.resp"]]),
-    (["simulated", "ble-hr:AA:BB:CC:DD:EE:FF"], [["ecg", "eda", "resp"], ["hrstrap.hr", "hrstrap.rr"]]),
+    (["a@simulated", "b@simulated"], [["a.ecg", "a.eda", "a.resp", "a.acc"], ["b.ecg", "b.eda", "b.resp", "b.acc"]]),
+    (["simulated", "ble-hr:AA:BB:CC:DD:EE:FF"], [["ecg", "eda", "resp", "acc"], ["hrstrap.hr", "hrstrap.rr"]]),
     (["parent@polar-h10:AA:BB:CC:DD:EE:01", "parent@serial:/dev/ttyUSB0:grove-gsr"],
      [["parent.polar-h10.hr", "parent.polar-h10.rr", "parent.polar-h10.ecg", "parent.polar-h10.acc"],
       ["parent.eda"]]),
     (["a@simulated", "simulated", "simulated"],
-     [["a.ecg", "a.eda", "a.resp"], ["simulated-2.ecg", "simulated-2.eda", "simulated-2.resp"],
-      ["simulated-3.ecg", "simulated-3.eda", "simulated-3.resp"]]),
+     [["a.ecg", "a.eda", "a.resp", "a.acc"], ["simulated-2.ecg", "simulated-2.eda", "simulated-2.resp", "simulated-2.acc"],
+      ["simulated-3.ecg", "simulated-3.eda", "simulated-3.resp", "simulated-3.acc"]]),
 ])
 def test_labelled_or_distinct_devices_keep_their_names_silently(specs, names):
     said = []
@@ -196,12 +196,12 @@ def test_labelled_or_distinct_devices_keep_their_names_silently(specs, names):
 def test_different_kinds_with_the_same_stream_names_are_labelled_too():
     devices = open_devices(["bitalino:/dev/rfcomm0", "serial:/dev/ttyUSB0:grove-gsr", "simulated"])
     assert _names(devices) == [["bitalino-1.ecg", "bitalino-1.eda"], ["serial-1.eda"],
-                               ["simulated-1.ecg", "simulated-1.eda", "simulated-1.resp"]]
+                               ["simulated-1.ecg", "simulated-1.eda", "simulated-1.resp", "simulated-1.acc"]]
 
 
 def test_two_devices_with_the_same_label_and_streams_are_an_error():
     with pytest.raises(DeviceSpecError, match=r"devices \['a@simulated', 'a@simulated:seed=2'\] would "
-                                              r"all have a stream named 'a.ecg'; give them different "
+                                              r"all have a stream named 'a.acc'; give them different "
                                               r"labels"):
         open_devices(["a@simulated", "a@simulated:seed=2"])
     with pytest.raises(DeviceSpecError, match="label 'a b'"):
