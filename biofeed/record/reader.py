@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..stream import StreamInfo
 from .integrity import Damage, padded, rows, runs, truncation
+from .recover import Recovered, recover
 from .schema import APPLICATION_ID, BLOB_DTYPE, CRC_SINCE, SCHEMA_VERSION, chunk_crc, row_crc
 
 
@@ -191,6 +192,7 @@ class Recording:
         self._damage: list[Damage] = []
         self._stream_damage: dict[str, list[Damage]] = {}
         self._tables: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._recovered: Recovered | None = None
         if not self.path.is_file():
             raise SessionFileError(f"{self.path}: no such session file")
         cut = truncation(self.path)
@@ -216,7 +218,7 @@ class Recording:
                     self._damage.append(Damage("streams", math.nan, math.nan, f"{exc}: left out"))
                     continue
                 self._ids[info.name], self.streams[info.name] = row[0], info
-            events = []
+            events, before = [], len(self._damage)
             for row in _checked(con, "events", "id, onset, duration, label, kind, payload", self._crc,
                                 self._damage, " ORDER BY onset, id"):
                 try:
@@ -230,14 +232,49 @@ class Recording:
         if self._damage and not self.streams and not self.meta:
             raise SessionFileError(f"{self.path}: damaged session file, nothing in it reads "
                                    f"({self._damage[0].what})")
-        self.events = events_frame(events)
         written = self.meta.get("events_written")
-        missing = (written - len(events) - sum(d.where == "events" for d in self._damage)
-                   if isinstance(written, int) else 0)
+        damaged = sum(d.where == "events" for d in self._damage)
+        if len(self._damage) > before or (isinstance(written, int) and written > len(events) + damaged):
+            self._recover_events(events)
+        self.events = events_frame(events)
+        missing = (written - len(events) - damaged if isinstance(written, int) else 0)
         if missing > 0:       # rows gone altogether, not only damaged ones
             self._damage.append(Damage("events", math.nan, math.nan,
                                        f"{missing} of {written} events missing"))
         self.signals: Mapping[str, Signal] = _Signals(self)
+
+    def _recover(self) -> Recovered:
+        """The rows on the file's pages whose CRC holds (:mod:`biofeed.record.recover`), read
+        once, and only for a damaged file."""
+        if self._recovered is None:
+            try:
+                data = self._image if self._image is not None else self.path.read_bytes()
+            except OSError:
+                data = b""
+            self._recovered = recover(data) if self._crc else Recovered()
+        return self._recovered
+
+    def _recover_events(self, events: list[tuple]) -> None:
+        """Add to ``events`` the events SQLite did not return that are recovered from the
+        file's pages. Not while a ``-wal`` file is beside it: the newer version of an event
+        replaced since may be there, an older one in the file."""
+        if self.path.with_name(self.path.name + "-wal").exists():
+            return
+        have = {e[5] for e in events}
+        found = []
+        for eid, row in sorted(self._recover().events.items()):
+            if eid in have:
+                continue
+            try:
+                found.append(_event_row(row))
+            except (TypeError, ValueError):
+                continue
+        if found:
+            events += found
+            ids = ", ".join(str(e[5]) for e in found)
+            self._damage.append(Damage("events", math.nan, math.nan,
+                                       f"events {ids} unreachable by SQLite (a damaged page): "
+                                       f"recovered from the table's leaf pages, their CRC holds"))
 
     @property
     def damage(self) -> list[Damage]:
@@ -324,7 +361,9 @@ class Recording:
 
         Chunks are scanned in order; where SQLite cannot read on (a damaged page), the scan
         resumes at the next chunk it can read, found by looking chunks up one by one up to the
-        count written at the end of the session (or :data:`PROBE_CHUNKS` past the last one read)."""
+        count written at the end of the session (or :data:`PROBE_CHUNKS` past the last one read).
+        When chunks are missing or damaged, the ones SQLite cannot reach (under a damaged
+        interior page) are recovered from the file's pages (:mod:`biofeed.record.recover`)."""
         info, sid = self.streams[name], self._ids[name]
         nch, regular = len(info.channels), info.rate > 0
         columns = f"seq, t0, n, timestamps, vals{', crc' if self._crc else ''}"
@@ -388,16 +427,39 @@ class Recording:
             con.close()
         if isinstance(written, int):
             bad += range(expected, written)                          # the last rows are gone
-        seqs = [g[0] for g in good]
         damage = []
+        if bad or tail is not None:
+            have = {g[0] for g in good}
+            extra = []
+            for (s, seq), row in sorted(self._recover().chunks.items()):
+                checked = None if s != sid or seq in have else _chunk_arrays(*row[2:], nch, info.rate)
+                if checked is not None:
+                    t0, n = float(row[2]), int(row[3])
+                    extra.append(((seq, t0, n, float(checked[0][-1]) if n else t0), checked))
+            if extra:
+                order = sorted([*zip(good, kept if keep else [None] * len(good)), *extra],
+                               key=lambda pair: pair[0][0])
+                good = [pair[0] for pair in order]
+                kept = [pair[1] for pair in order] if keep else []
+                found = {e[0][0] for e in extra}
+                bad = [s for s in bad if s not in found]
+                ends = {e[0][0]: e[0] for e in extra}
+                for first, last in runs(sorted(found)):
+                    what = f"chunk {first}" if first == last else f"chunks {first}-{last}"
+                    damage.append(Damage(f"stream {name}", ends[first][1], ends[last][3],
+                                         f"{what} unreachable by SQLite (a damaged page): recovered "
+                                         f"from the table's pages (leaf-page recovery), their CRC holds"))
+        seqs = [g[0] for g in good]
         for first, last in runs(sorted(set(bad))):
             i = bisect.bisect_left(seqs, first)
             start = good[i - 1][3] + (1 / info.rate if regular else 0.0) if i else math.nan
             end = good[i][1] if i < len(good) else math.nan
             what = f"chunk {first}" if first == last else f"chunks {first}-{last}"
             damage.append(Damage(f"stream {name}", start, end, f"{what} fail their checks: left out (a gap)"))
+        damage.sort(key=lambda d: (math.isnan(d.start_s), d.start_s))
         if tail is not None:
-            start = good[-1][3] + (1 / info.rate if regular else 0.0) if good else math.nan
+            i = bisect.bisect_left(seqs, tail)
+            start = good[i - 1][3] + (1 / info.rate if regular else 0.0) if i else math.nan
             damage.append(Damage(f"stream {name}", start, math.nan, f"chunks from {tail} on are unreadable"))
         self._stream_damage[name] = damage
         self._tables[name] = (np.array([g[1] for g in good], dtype=float),
