@@ -89,6 +89,7 @@ def _check(original, path) -> str:
 def test_an_intact_file_has_no_damage(session):
     rec = bf.read(session)
     assert rec.verify() == [] and rec.integrity_checked
+    assert rec._recovered is None               # no leaf-page recovery (no cost) on an intact file
     assert rec.meta["chunks_written"] == {"ecg": 100, "acc": 100, "ecg.rr": 25}
     assert rec.meta["events_written"] == 12
 
@@ -285,16 +286,27 @@ def test_a_page_of_random_bytes_loses_nothing_else_and_reads_nothing_wrong(sessi
 
 def test_events_under_a_damaged_interior_page_are_all_recovered(tmp_path):
     """An events table of several leaf pages, its root (a table interior page, type 0x05,
-    which holds no rows) zeroed: every event is recovered, the damage reported."""
+    which holds no rows) zeroed: every event is recovered, the damage reported. Rows longer
+    than a page (overflow chains, in table and index B-trees) recover exactly as SQLite reads them."""
+    import sqlite3
+    from biofeed.record.recover import recover
     clock = SessionClock()
     clock.start()
     rec = SessionRecorder(tmp_path, participant="P01")
     rec.start(clock, [ECG])
     rec.write(Chunk(ECG, np.arange(50.0), 0.0))
+    rec.write(Chunk(ECG, np.random.default_rng(5).normal(size=3000), 0.2))     # 24000 bytes: overflow
     for i in range(150):
-        rec.event(Event(i, 0.1 * i, 0.5, f"marker {i}", "marker", {"i": i, "note": "y" * 40}))
+        note = "z" * 9000 if i == 70 else "y" * 40                              # event 70 overflows
+        rec.event(Event(i, 0.1 * i, 0.5, f"marker {i}", "marker", {"i": i, "note": note}))
     rec.close(20.0, "end of session")
     original = bf.read(rec.path)
+    con = sqlite3.connect(f"file:{rec.path}?mode=ro", uri=True)
+    chunks = {r[:2]: r for r in con.execute("SELECT stream_id, seq, t0, n, timestamps, vals FROM chunks")}
+    events = {r[0]: r for r in con.execute("SELECT id, onset, duration, label, kind, payload FROM events")}
+    con.close()
+    found = recover(rec.path.read_bytes())
+    assert found.chunks == chunks and found.events == events and len(events) == 150
     root = _root(rec.path, "events")
     data = bytearray(rec.path.read_bytes())
     assert _page(bytes(data), root)[0] == 0x05
