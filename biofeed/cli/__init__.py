@@ -21,6 +21,7 @@ commands.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .. import __version__
@@ -45,17 +46,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..console import SafeConsole, plain
 
-    # Piped output (logs, tests) gets wide tables instead of rich's 80-column default. No
+    # Piped output (logs, tests) gets wide tables instead of rich's 80-column default, unless
+    # COLUMNS says how wide (rich reads it; tables then fit it). No
     # emoji codes: ``:name:`` in a file name or label is printed as written. No control
     # character from a name, label or path reaches the terminal (SafeConsole).
-    console = SafeConsole(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
+    console = SafeConsole(highlight=False, emoji=False,
+                          width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
     try:
         return args.func(args, console)
     except (ValueError, OSError) as exc:
-        # messages quote paths, ids and labels: never markup
-        console.print(f"[red]biofeed {args.command}: {plain(exc)}[/red]")
+        # messages quote paths, ids and labels: never markup; kept whole (the terminal wraps
+        # them), so a path in one can be copied
+        console.print(f"[red]biofeed {args.command}: {plain(exc)}[/red]", soft_wrap=True)
         return 2
     except MarkupError as exc:    # a message that was not escaped: say so instead of a traceback
         console.print(f"[red]biofeed {args.command}: could not show a message (a bug, please "
-                      f"report it): {plain(exc)}[/red]")
+                      f"report it): {plain(exc)}[/red]", soft_wrap=True)
         return 2

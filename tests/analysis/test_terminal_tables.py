@@ -97,3 +97,19 @@ def test_wide_text_folds_instead_of_being_cut():
     numbers = pd.DataFrame({"n": [1, 2], "ok": [True, False], "v": [np.nan, 2.5]})
     out = _render(dataframe_table(numbers, "Counts"), 80)
     assert re.search(r"│\s+1 │ yes\s+│\s+- │", out) and re.search(r"│\s+2 │ no\s+│\s+2.5 │", out)
+
+
+@pytest.mark.parametrize("columns", ["80", None])
+def test_piped_output_is_as_wide_as_columns_says(demo_session, columns):
+    """Piped (a log, ``| less``): as wide as ``COLUMNS`` when it is set, else 160 columns."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | ({"COLUMNS": columns}
+                                                                      if columns else {})
+    run = subprocess.run([sys.executable, "-m", "biofeed", "info", str(demo_session)],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr
+    rows = [line for line in run.stdout.splitlines() if BOX.search(line)]
+    widest = max(len(line.rstrip()) for line in rows)
+    assert "…" not in run.stdout and len(rows) > 10
+    assert widest <= 80 if columns else 80 < widest <= 160, run.stdout
