@@ -160,6 +160,36 @@ def test_clinician_drives_the_protocol_from_the_window(qtbot, tmp_path):
     assert skipped == "baseline"
 
 
+def test_a_dyad_rates_each_person_in_the_window(qtbot, tmp_path):
+    """A per-person rating shows a labelled row of buttons for each participant; each click is
+    that person's rating (the session assembled as biofeed gui and run assemble it)."""
+    from biofeed.devices.spec import open_devices
+    from biofeed.protocol.assemble import protocol_session
+    from biofeed.protocol.schedule import Phase, Protocol, Rating
+
+    protocol = Protocol("gui-dyad", (
+        Phase("baseline", "baseline", 10.0, "Rest."),
+        Phase("suds", "rating", 30.0, "How distressed are you?",
+              rating=Rating("SUDS", "How distressed are you now?", 0, 10, per_person=True)),
+        Phase("recovery", "recovery", 10.0, "Rest again.")), participants=2)
+    session = protocol_session(protocol, lambda runner: open_devices(
+        ["a@simulated:seed=1", "b@simulated:seed=2"], runner.state_at), out_dir=tmp_path, speed=10.0)
+    w = MainWindow(session)
+    qtbot.addWidget(w)
+    w.show()
+    future = w.start()
+    qtbot.waitUntil(lambda: w.view.state() is not None and w.view.state().phase.label == "suds",
+                    timeout=30000)
+    w.refresh(numbers=True)
+    assert w.prompt.rating.isVisible() and len(w.prompt.rating_buttons) == 22   # two rows of 0-10
+    qtbot.mouseClick(w.prompt.rating_buttons[11 + 3], Qt.LeftButton)           # b: 3
+    qtbot.mouseClick(w.prompt.rating_buttons[7], Qt.LeftButton)                # a: 7
+    qtbot.waitUntil(future.done, timeout=60000)
+    ratings = bf.read(session.path).events.query("kind == 'rating'")
+    got = sorted((p["participant"], p["value"]) for p in ratings.payload)
+    assert got == [("a", 7), ("b", 3)]
+
+
 def test_status_line_reports_corrected_beats_and_lost_samples(tmp_path):
     from types import SimpleNamespace
 

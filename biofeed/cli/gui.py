@@ -39,10 +39,9 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
     from ..gui.signals import SignalWatch
     from ..gui.start import StartDialog
     from ..gui.window import run_in_window
+    from ..protocol.assemble import protocol_session
     from ..protocol.library import library_names, load
-    from ..protocol.runner import ProtocolRunner
     from ..protocol.schedule import DEMO
-    from ..session import Session
     from .run import report
     from .session import say
 
@@ -58,9 +57,12 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
     if not accepted:
         return 0
     choice = dialog.choice()
-    runner = ProtocolRunner(DEMO if choice.protocol == DEMO.name else load(choice.protocol))
-    devices = open_devices(choice.devices, runner.state_at, notify=say(console))
-    session = Session(devices, runner, out_dir=choice.out_dir, participant=choice.participant)
+    # as biofeed run assembles it: the runner learns the participants (per-person ratings, a
+    # protocol for two), and the arousal stop rules watch each participant's arousal
+    protocol = DEMO if choice.protocol == DEMO.name else load(choice.protocol)
+    session = protocol_session(
+        protocol, lambda runner: open_devices(choice.devices, runner.state_at, notify=say(console)),
+        alert=say(console), out_dir=choice.out_dir, participant=choice.participant)
 
     def ended(end) -> None:
         console.print(text(f"session ended at {end.t_end:.1f} s ({end.ended_by})"))

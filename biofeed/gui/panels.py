@@ -121,10 +121,13 @@ class QualityPanel(QFrame):
 
 
 class PromptPanel(QFrame):
-    """The phase, the participant-facing text, and a rating control when the phase asks."""
+    """The phase, the participant-facing text, and a rating control when the phase asks: one
+    row of buttons, or one labelled row per participant for a per-person rating (a dyad).
+    ``on_rating(value, participant)`` gets the participant's device label, or None for a
+    rating of the session."""
 
-    def __init__(self, on_rating: Callable[[int], None] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, on_rating: Callable[[int, str | None], None] | None = None,
+                 participants: tuple[str, ...] = ("",), parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.StyledPanel)
         layout = QVBoxLayout(self)
@@ -139,33 +142,46 @@ class PromptPanel(QFrame):
         layout.addWidget(self.phase)
         layout.addWidget(self.text, 1)
         self.rating = QWidget()
-        rating_layout = QVBoxLayout(self.rating)
+        self._rating_layout = QVBoxLayout(self.rating)
         self.rating_question = QLabel("")
         self.rating_question.setTextFormat(Qt.PlainText)
         self.rating_question.setWordWrap(True)
         self.rating_question.setFont(_font(FONT_LABEL_PT + 1, bold=True))
-        self.rating_row = QHBoxLayout()
-        rating_layout.addWidget(self.rating_question)
-        rating_layout.addLayout(self.rating_row)
+        self._rating_layout.addWidget(self.rating_question)
+        self._rows: list[QWidget] = []
         self.rating_buttons: list[QPushButton] = []
-        self._scale: tuple[int, int] | None = None
+        self._scale: tuple[int, int, tuple] | None = None
         self._on_rating = on_rating
+        self._participants = tuple(participants)
         layout.addWidget(self.rating)
         self.rating.setVisible(False)
 
-    def _set_scale(self, low: int, high: int) -> None:
-        if self._scale == (low, high):
+    def _set_scale(self, low: int, high: int, askees: tuple[str | None, ...]) -> None:
+        if self._scale == (low, high, askees):
             return
-        for button in self.rating_buttons:
-            button.deleteLater()
-        self.rating_buttons = []
-        for value in range(low, high + 1):
-            button = QPushButton(str(value))
-            button.setFixedWidth(34)
-            button.clicked.connect(lambda _=False, v=value: self._on_rating(v) if self._on_rating else None)
-            self.rating_row.addWidget(button)
-            self.rating_buttons.append(button)
-        self._scale = (low, high)
+        for row in self._rows:
+            row.deleteLater()
+        self._rows, self.rating_buttons = [], []
+        for who in askees:
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            if who is not None:
+                name = QLabel(who or "participant")
+                name.setTextFormat(Qt.PlainText)
+                name.setMinimumWidth(70)
+                line.addWidget(name)
+            for value in range(low, high + 1):
+                button = QPushButton(str(value))
+                button.setFixedWidth(34)
+                button.clicked.connect(lambda _=False, v=value, w=who:
+                                       self._on_rating(v, w) if self._on_rating else None)
+                line.addWidget(button)
+                self.rating_buttons.append(button)
+            line.addStretch(1)
+            self._rating_layout.addWidget(row)
+            self._rows.append(row)
+        self._scale = (low, high, askees)
 
     def show_state(self, state: ProtocolState | None, remaining_s: float | None) -> None:
         if state is None:
@@ -180,7 +196,8 @@ class PromptPanel(QFrame):
         self.rating.setVisible(rating is not None)
         if rating is not None:
             self.rating_question.setText(f"{rating.question} ({rating.scale} {rating.min}-{rating.max})")
-            self._set_scale(rating.min, rating.max)
+            askees = self._participants if rating.per_person else (None,)
+            self._set_scale(rating.min, rating.max, askees)
 
 
 class ControlsPanel(QFrame):

@@ -131,7 +131,9 @@ class MainWindow(QMainWindow):
         self.quality_tracker = QualityTracker()
         self.pacer = PacerWidget()
         runner = session.runner
-        self.prompt = PromptPanel(on_rating=None if runner is None else runner.rate)
+        self.prompt = PromptPanel(
+            on_rating=None if runner is None else (lambda v, who: runner.rate(v, participant=who)),
+            participants=() if runner is None else runner.participants)
         self.controls = ControlsPanel(on_marker=session.add_marker if runner is None else runner.marker,
                                       on_stop=self.stop_session, runner=runner)
         self.progress = QProgressBar()
