@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import biofeed as bf
-from biofeed.clock import SessionClock
 from biofeed.devices.simulated import SimulatedSensor
 from biofeed.engine import Engine
 from biofeed.lsl.config import pylsl_module

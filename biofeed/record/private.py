@@ -24,7 +24,6 @@ name pattern, and only when their lock is free: a kill releases it).
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import re
