@@ -155,6 +155,26 @@ def test_a_damaged_chunk_is_a_gap_where_it_was(session, tmp_path):
     assert run.returncode == 0 and "Damage (1)" in run.stdout and "chunk 40" in run.stdout
 
 
+def test_a_damaged_schema_version_does_not_turn_the_checks_off(session, tmp_path):
+    """The header's version field zeroed (found by the fuzz below) would read as a schema 1
+    file, which has no CRCs: a damaged chunk then read as other numbers. The tables' own
+    columns say the rows carry CRCs."""
+    import sqlite3
+    con = sqlite3.connect(session)
+    vals = con.execute("SELECT vals FROM chunks WHERE stream_id = 1 AND seq = 40").fetchone()[0]
+    con.close()
+    data = bytearray(session.read_bytes())
+    at = data.index(vals) + 100
+    data[at] ^= 0xFF
+    data[60:64] = bytes(4)                                 # PRAGMA user_version = 0
+    path = tmp_path / "version.biofeed"
+    path.write_bytes(bytes(data))
+    assert _check(bf.read(session), path) == "reported"
+    damage = bf.read(path).verify()
+    assert any("schema version is 0" in d.what for d in damage)
+    assert any("chunk 40" in d.what for d in damage)
+
+
 def test_a_text_field_that_reads_back_as_a_blob_is_a_damaged_row(session, tmp_path):
     """A damaged record header can turn a text field into a blob (found by the fuzz below)."""
     import sqlite3

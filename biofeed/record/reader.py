@@ -108,6 +108,15 @@ def _checked(con: sqlite3.Connection, table: str, columns: str, crc: bool, damag
         yield row[:-1] if crc else row
 
 
+def _has_crc_columns(con: sqlite3.Connection) -> bool:
+    """True when the chunks table has a ``crc`` column (schema 2 and later), whatever the
+    header's version field says."""
+    try:
+        return any(row[1] == "crc" for row in con.execute("PRAGMA table_info(chunks)"))
+    except sqlite3.DatabaseError:
+        return False
+
+
 def _stream_info(row: tuple) -> StreamInfo:
     """A streams row as a StreamInfo; ValueError when a field has the wrong type or value."""
     sid, name, kind, unit, rate, channels, device, derived = row
@@ -202,7 +211,12 @@ class Recording:
         self._image = padded(self.path) if cut and "bytes missing" in cut.what else None
         con = _connect(self.path, self._image)
         try:
-            self._crc = con.execute("PRAGMA user_version").fetchone()[0] >= CRC_SINCE
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            self._crc = version >= CRC_SINCE or _has_crc_columns(con)
+            if version < CRC_SINCE and self._crc:      # a damaged header: the rows still say
+                self._damage.append(Damage("file", math.nan, math.nan, (
+                    f"the header's schema version is {version}, but the tables carry the CRCs "
+                    f"of version {CRC_SINCE} or later: the header is damaged; rows checked")))
             self.meta = {}
             for key, value in _checked(con, "meta", "key, value", self._crc, self._damage):
                 try:
