@@ -175,6 +175,34 @@ def test_a_damaged_schema_version_does_not_turn_the_checks_off(session, tmp_path
     assert any("chunk 40" in d.what for d in damage)
 
 
+def test_stream_descriptions_lost_with_a_cut_cell_count_are_reported(session, tmp_path):
+    """A page whose cell count is cut (found by fuzzing) hides its rows from SQLite without an
+    error: the streams table then reads empty. The chunk counts written at the end name every
+    stream, so each one lost is reported; the page scan reads every streams and meta row of an
+    intact file back."""
+    import sqlite3
+
+    from biofeed.record.recover import recover
+
+    original = bf.read(session)
+    found = recover(session.read_bytes())
+    assert {row[1] for row in found.streams.values()} == set(original.streams)
+    assert {key for key in found.meta} == set(original.meta)
+    con = sqlite3.connect(session)
+    root = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'streams'").fetchone()[0]
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    data = bytearray(session.read_bytes())
+    head = (root - 1) * page + (100 if root == 1 else 0)
+    assert data[head] == 0x0D                              # a table leaf: the whole table
+    data[head + 3:head + 5] = bytes(2)                     # no cells
+    path = tmp_path / "cells.biofeed"
+    path.write_bytes(bytes(data))
+    assert _check(original, path) == "reported"
+    lost = {d.where for d in bf.read(path).verify() if "description is lost" in d.what}
+    assert lost == {f"stream {name}" for name in original.streams}
+
+
 def test_a_text_field_that_reads_back_as_a_blob_is_a_damaged_row(session, tmp_path):
     """A damaged record header can turn a text field into a blob (found by the fuzz below)."""
     import sqlite3

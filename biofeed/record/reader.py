@@ -243,6 +243,7 @@ class Recording:
             raise SessionFileError(f"{self.path}: damaged session file (SQLite says: {exc})") from None
         finally:
             con.close()
+        self._recover_meta_and_streams()
         if self._damage and not self.streams and not self.meta:
             raise SessionFileError(f"{self.path}: damaged session file, nothing in it reads "
                                    f"({self._damage[0].what})")
@@ -268,11 +269,59 @@ class Recording:
             self._recovered = recover(data) if self._crc else Recovered()
         return self._recovered
 
+    def _recover_meta_and_streams(self) -> None:
+        """Add the meta and streams rows SQLite did not return (a damaged page: a cut cell
+        count, a lost interior page) that are recovered from the file's pages; looked for only
+        when the file shows it (a damaged row, no session id, a stream the chunk counts name
+        missing). A stream still missing then is reported: its chunks cannot be read."""
+        where = {d.where for d in self._damage}
+        written = self.meta.get("chunks_written")
+        if ("meta" in where or "session_id" not in self.meta) and self._may_recover():
+            found = []
+            for key, (_, value) in sorted(self._recover().meta.items()):
+                if key in self.meta:
+                    continue
+                try:
+                    self.meta[key] = json.loads(value)
+                except (TypeError, ValueError):
+                    continue
+                found.append(key)
+            if found:
+                self._damage.append(Damage("meta", math.nan, math.nan, (
+                    f"meta {', '.join(found)} unreachable by SQLite (a damaged page): recovered "
+                    "from the table's leaf pages, their CRC holds")))
+            written = self.meta.get("chunks_written")
+        named = set(written) if isinstance(written, dict) else set()
+        if ("streams" in where or not self.streams or named - set(self.streams)) and self._may_recover():
+            found = []
+            for sid, row in sorted(self._recover().streams.items()):
+                try:
+                    info = _stream_info(row)
+                except (TypeError, ValueError):
+                    continue
+                if sid in self._ids.values() or info.name in self.streams:
+                    continue
+                self._ids[info.name], self.streams[info.name] = sid, info
+                found.append(info.name)
+            if found:
+                self._damage.append(Damage("streams", math.nan, math.nan, (
+                    f"streams {', '.join(found)} unreachable by SQLite (a damaged page): "
+                    "recovered from the table's leaf pages, their CRC holds")))
+        for name in sorted(named - set(self.streams)):
+            self._damage.append(Damage(f"stream {name}", math.nan, math.nan, (
+                f"its description is lost ({written[name]} chunks written): its data cannot "
+                "be read")))
+
+    def _may_recover(self) -> bool:
+        """Rows may be taken from the file's pages: they carry CRCs, and no ``-wal`` file is
+        beside it (a row replaced since may be newer there and older in the file)."""
+        return self._crc and not self.path.with_name(self.path.name + "-wal").exists()
+
     def _recover_events(self, events: list[tuple]) -> None:
         """Add to ``events`` the events SQLite did not return that are recovered from the
         file's pages. Not while a ``-wal`` file is beside it: the newer version of an event
         replaced since may be there, an older one in the file."""
-        if self.path.with_name(self.path.name + "-wal").exists():
+        if not self._may_recover():
             return
         have = {e[5] for e in events}
         found = []

@@ -6,7 +6,8 @@ under it, though their rows are still in the file. Like the ``.recover`` command
 that hold rows and decodes their records, following the SQLite file format (SQLite
 documentation, "Database File Format", sections 1.3, 1.6 and 2.1):
 
-* table leaf pages (type 0x0D) hold the rows of rowid tables (``events``);
+* table leaf pages (type 0x0D) hold the rows of rowid tables (``events``, ``streams``,
+  ``meta``);
 * index pages (leaf 0x0A, interior 0x02) hold the rows of ``WITHOUT ROWID`` tables
   (``chunks``): there every row is a key, stored once, on a leaf or an interior page.
 
@@ -43,11 +44,18 @@ class Recovered:
     events : dict
         ``id`` -> ``(id, onset, duration, label, kind, payload)``, onset and duration in
         session seconds, rows whose CRC holds.
+    streams : dict
+        ``id`` -> ``(id, name, kind, unit, rate, channels, device, derived)``, rate in Hz,
+        rows whose CRC holds.
+    meta : dict
+        ``key`` -> ``(key, value)``, value JSON text, rows whose CRC holds.
     """
 
     pages: int = 0
     chunks: dict = field(default_factory=dict)
     events: dict = field(default_factory=dict)
+    streams: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
 
 
 def geometry(data: bytes) -> tuple[int, int]:
@@ -241,30 +249,52 @@ def _as_event(rowid: int | None, fields: list) -> tuple | None:
     return row if row_crc(*row) == fields[6] else None
 
 
+def _as_stream(rowid: int | None, fields: list) -> tuple | None:
+    """A streams row ``(id, name, kind, unit, rate, channels, device, derived)`` whose CRC
+    holds, else None."""
+    if len(fields) != 9 or rowid is None or not isinstance(fields[8], int):
+        return None
+    sid = rowid if fields[0] is None else fields[0]     # INTEGER PRIMARY KEY is the rowid
+    row = (sid, *fields[1:4], _real(fields[4]), *fields[5:8])
+    if not (all(isinstance(v, str) for v in (*row[1:4], *row[5:7])) and isinstance(row[4], float)
+            and isinstance(row[7], int)):
+        return None
+    return row if row_crc(*row) == fields[8] else None
+
+
+def _as_meta(fields: list) -> tuple | None:
+    """A meta row ``(key, value)`` whose CRC holds, else None."""
+    if len(fields) != 3 or not (isinstance(fields[0], str) and isinstance(fields[1], str)
+                                and isinstance(fields[2], int)):
+        return None
+    return tuple(fields[:2]) if row_crc(*fields[:2]) == fields[2] else None
+
+
 def recover(data: bytes) -> Recovered:
-    """Every chunks and events row on the pages of ``data`` (a session file's bytes) whose CRC
-    holds. A key found twice with different rows is left out (which one is right is not known)."""
+    """Every chunks, events, streams and meta row on the pages of ``data`` (a session file's
+    bytes) whose CRC holds. A key found twice with different rows is left out (which one is right is not known)."""
     out = Recovered()
     page, usable = geometry(data)
     if not page:
         return out
     pages = len(data) // page
     free = _free_pages(data, page, pages)
-    chunks: dict = {}
-    events: dict = {}
+    found: dict[str, dict] = {"chunks": {}, "events": {}, "streams": {}, "meta": {}}
     for pgno in range(1, pages + 1):
         if pgno in free:
             continue
         out.pages += 1
         for kind, rowid, fields in page_cells(data, pgno, page, usable, pages):
             if kind == _TABLE_LEAF:
-                row = _as_event(rowid, fields)
-                if row is not None:
-                    events.setdefault(row[0], set()).add(row)
+                for table, row in (("events", _as_event(rowid, fields)),
+                                   ("streams", _as_stream(rowid, fields)),
+                                   ("meta", _as_meta(fields))):
+                    if row is not None:
+                        found[table].setdefault(row[0], set()).add(row)
             else:
                 row = _as_chunk(fields)
                 if row is not None:
-                    chunks.setdefault(row[:2], set()).add(row)
-    out.chunks = {key: next(iter(rows)) for key, rows in chunks.items() if len(rows) == 1}
-    out.events = {key: next(iter(rows)) for key, rows in events.items() if len(rows) == 1}
+                    found["chunks"].setdefault(row[:2], set()).add(row)
+    for table, rows_of in found.items():
+        setattr(out, table, {key: next(iter(rows)) for key, rows in rows_of.items() if len(rows) == 1})
     return out
