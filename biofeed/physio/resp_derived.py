@@ -516,7 +516,7 @@ class BeatDerivedRespProcessor(Processor):
     (:data:`_EMIT_LEAST`). A gap in the signal starts over.
 
     Subclasses set :attr:`input_kind`, :attr:`suffix`, :attr:`method`, :attr:`names`,
-    :attr:`post_s` and :meth:`features`.
+    :attr:`post_s` and :attr:`features`.
     """
 
     input_kind: str
@@ -525,9 +525,10 @@ class BeatDerivedRespProcessor(Processor):
     names: tuple[str, ...]
     post_s: float
 
-    @staticmethod
-    def features(buf: SignalBuffer, i: int, prev: int, fs: float) -> tuple[float, ...]:
-        raise NotImplementedError
+    #: The beat's modulation values (one per :attr:`names`) from the signal buffer, the beat's
+    #: sample, the previous beat's sample and the rate (Hz): ``edr.ecg_features`` (R
+    #: amplitude, QRS area) or ``pdr.ppg_features`` (pulse amplitude, intensity).
+    features: Features
 
     def __init__(self, info: StreamInfo, beats: str, nn: str, channel: int = 0) -> None:
         check_input(info, self.input_kind, channel)
