@@ -57,10 +57,6 @@ class Device(ABC):
                 "streams": [s.name for s in self.streams]}
 
 
-#: The states of a device in a running session (:class:`DeviceStatus`).
-DEVICE_STATES = ("connecting", "connected", "disconnected")
-
-
 @dataclass(frozen=True)
 class DeviceStatus:
     """A device's state in a running session, as the engine saw it last.

@@ -166,10 +166,9 @@ class SimulatedSensor(Device):
         acc = 1000.0 * chest_acc(pitch + tilt, roll + tilt / 3.0)
         beats = ph.beats_between(t[0] - 0.3, t[-1] + 1e-9)
         for r in beats[:, 0]:                                   # seismocardiogram
-            near = (t > r) & (t < r + 0.3)
-            if near.any():
-                dt = t[near] - r - 0.08
-                acc[near, 0] += 8.0 * np.exp(-0.5 * (dt / 0.02) ** 2) * np.cos(2 * np.pi * 25 * dt)
+            near = slice(np.searchsorted(t, r, "right"), np.searchsorted(t, r + 0.3, "left"))
+            dt = t[near] - r - 0.08                             # samples r < t < r + 0.3 s
+            acc[near, 0] += 8.0 * np.exp(-0.5 * (dt / 0.02) ** 2) * np.cos(2 * np.pi * 25 * dt)
         for t0, dur, amp, freqs, phases in ph.motion:           # movement
             inside = (t >= t0) & (t < t0 + dur)
             if inside.any():

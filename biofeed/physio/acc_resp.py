@@ -122,7 +122,7 @@ class AccRespiration:
         calm = mag <= OUTLIER * np.median(mag) if len(mag) else mag > 0
         use = data[calm] if calm.sum() > 3 else data
         c = np.cov(use.T) if len(use) > 1 else np.eye(3)
-        w, v = np.linalg.eigh(c)
+        _, v = np.linalg.eigh(c)
         axis = v[:, -1]
         if self._axis is not None and axis @ self._axis < 0:
             axis = -axis
