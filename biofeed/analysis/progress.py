@@ -102,9 +102,9 @@ def _start(rec: Recording) -> str:
 
 
 def find_sessions(participant: str, folder: str | os.PathLike,
-                  skipped: dict[Path, str] | None = None) -> list[Path]:
-    """The session files under ``folder`` whose metadata name ``participant``, oldest first
-    (by the recorded start time). Files that do not open are added to ``skipped``."""
+                  skipped: dict[Path, str] | None = None) -> list[Recording]:
+    """The sessions under ``folder`` whose metadata name ``participant``, opened, oldest
+    first (by the recorded start time). Files that do not open are added to ``skipped``."""
     found = []
     for path in sorted(Path(folder).rglob(f"*{SESSION_SUFFIX}")):
         if path.name.startswith(".") or not path.is_file():
@@ -116,8 +116,8 @@ def find_sessions(participant: str, folder: str | os.PathLike,
                 skipped[path] = str(exc)
             continue
         if rec.meta.get("participant") == participant:
-            found.append((str(rec.meta.get("start_utc") or ""), path))
-    return [p for _, p in sorted(found)]
+            found.append((str(rec.meta.get("start_utc") or ""), path, rec))
+    return [rec for *_, rec in sorted(found, key=lambda f: f[:2])]
 
 
 def _weighted(values: pd.Series, weights: pd.Series) -> float:
@@ -175,14 +175,15 @@ def progress(participant: str, folder: str | os.PathLike) -> Progress:
     """The progress table of ``participant`` over the session files under ``folder``;
     ``ValueError`` when there is none."""
     skipped: dict[Path, str] = {}
-    paths = find_sessions(participant, folder, skipped)
-    if not paths:
+    recs = find_sessions(participant, folder, skipped)
+    if not recs:
         raise ValueError(f"{folder}: no session file of participant {participant!r} "
                          f"(looked at the participant stored in every *{SESSION_SUFFIX} file)")
     rows = []
-    for i, path in enumerate(paths, 1):
-        rows.append({"session": i, **session_row(Recording(path))})
-    return Progress(participant, pd.DataFrame(rows, columns=list(COLUMNS)), paths, skipped)
+    for i, rec in enumerate(recs, 1):
+        rows.append({"session": i, **session_row(rec)})
+    return Progress(participant, pd.DataFrame(rows, columns=list(COLUMNS)),
+                    [rec.path for rec in recs], skipped)
 
 
 # -- the report ------------------------------------------------------------------------------

@@ -281,12 +281,12 @@ def render_pdf(a: Analysis, f, s: Sections | None = None) -> None:
         doc.paragraph(DISCLAIMER, box=True)
         doc.pairs(session_rows(a))
         doc.heading("Key numbers per phase")
-        doc.table(s.key, transpose=len(s.key.rows) <= 8)
+        doc.table(s.key, transpose=len(s.key.rows) <= TRANSPOSE_PHASES)
         note = arousal_note(a)
         if note:
             doc.paragraph(note)
         doc.new_page()
-        for spec, fig in s.figures:
+        for spec, _ in s.figures:           # the same figures, drawn again for the page
             doc.figure(spec, a)
         doc.new_page()
         if s.left_out:

@@ -213,7 +213,7 @@ class Exported:
 
 def _safe(name: str) -> str:
     """A stream name as a file-name part / BIDS label: letters and digits only."""
-    return re.sub(r"[^A-Za-z0-9]", "", name) or "stream"
+    return _label(name) or "stream"
 
 
 #: What to do when an exported file exists already (ends the ``FileExistsError``).
@@ -413,7 +413,7 @@ def bids_names(rec: Recording) -> tuple[str, Path]:
     return stem, folder
 
 
-def _dataset_files(rec: Recording, out_dir: Path, sub: str, out: Exported) -> None:
+def _dataset_files(out_dir: Path, sub: str, out: Exported) -> None:
     """``dataset_description.json`` and ``participants.tsv`` + ``.json`` at the root of the
     dataset ``out_dir``, each when missing."""
     if not os.path.lexists(out_dir / "dataset_description.json"):
@@ -441,7 +441,7 @@ def _bids(rec: Recording, out_dir: Path, stem: str | None, derived: bool, out: E
     folder = Path()
     if stem is None:
         stem, folder = bids_names(rec)
-        _dataset_files(rec, out_dir, folder.parts[0], out)
+        _dataset_files(out_dir, folder.parts[0], out)
         raw_dir = private_dir(out_dir / folder, inside=out_dir)
     else:
         raw_dir = out_dir
