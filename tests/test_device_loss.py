@@ -171,7 +171,7 @@ def test_info_shows_the_device_counts_and_the_disconnection(tmp_path, capsys):
     from rich.console import Console
 
     from biofeed.cli.session import print_device_summary
-    print_device_summary(recorder.path, Console(width=300))
+    print_device_summary(bf.read(recorder.path), Console(width=300))
     summary = capsys.readouterr().out.splitlines()
     assert re.match(r"device grove-gsr was disconnected at 1\.\d s for \d\.\d s \(until the end of "
                     r"the session\): SerialException", summary[0]), summary

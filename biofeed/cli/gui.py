@@ -42,6 +42,7 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
     from ..protocol.assemble import protocol_session
     from ..protocol.library import library_names, load
     from ..protocol.schedule import DEMO
+    from ..record.reader import read
     from .run import report
     from .session import say
 
@@ -66,7 +67,7 @@ def cmd_gui(args: argparse.Namespace, console: Console) -> int:
 
     def ended(end) -> None:
         console.print(text(f"session ended at {end.t_end:.1f} s ({end.ended_by})"))
-        report(session.path, console)
+        report(read(session.path), console)
 
     run_in_window(session, participant_window=args.participant_window,
                   exit_at_end=args.exit_at_end, on_end=ended)

@@ -74,20 +74,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if sys.stdin is not None and sys.stdin.isatty():
         console.print(text(f"controls: {HELP}"))
         start_reader(session.runner, sys.stdin, say(console))
-    _run(session, console)
-    report(session.path, console)
+    _run(session, console, summary=lambda rec: report(rec, console))
     return 0
 
 
-def report(path, console: Console) -> None:
-    """Print the after-run tables of a recorded protocol session."""
+def report(rec, console: Console) -> None:
+    """Print the after-run tables of a recorded protocol session ``rec`` (a Recording)."""
     from ..analysis.phases import phase_table, reactivity
     from ..analysis.resonance import resonance
     from ..console import dataframe_table, plain, text
     from ..devices.labels import participants
-    from ..record.reader import read
-
-    rec = read(path)
     labels = participants(rec.streams.values())
     for label in labels if len(labels) > 1 else [None]:   # one table each in a dyad
         who = f": {label or '(unlabelled)'}" if label is not None else ""
@@ -116,4 +112,4 @@ def report(path, console: Console) -> None:
                                        "rank_sum": "g"}))
         console.print(text(f"chosen resonance rate: {result.rate_bpm:g} breaths/min"
                            + (f" (an end of the range: extend it {result.extend})" if result.extend else "")))
-    console.print(text(f"session file: {path}"))
+    console.print(text(f"session file: {rec.path}"))

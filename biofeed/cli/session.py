@@ -140,13 +140,11 @@ async def watch_devices(session, console: Console, every_s: float = 0.2,
         await asyncio.sleep(every_s)
 
 
-def print_device_summary(path, console: Console) -> None:
+def print_device_summary(rec, console: Console) -> None:
     """After a session: every disconnection (which device, when, for how long, why) and the
-    devices with decode errors, from the session file."""
+    devices with decode errors, from the session file ``rec`` (a Recording)."""
     from ..console import text
-    from ..record.reader import read
 
-    rec = read(path)
     for line in disconnection_lines(rec):
         console.print(text(line, "bold red"), soft_wrap=True)
     table = devices_table(rec)
@@ -160,7 +158,8 @@ def print_device_summary(path, console: Console) -> None:
 def _run(session, console: Console, headless: bool = True, exit_at_end: bool = False,
          summary=None) -> None:
     """Run a session in the live window, or headless with the live terminal status; print how
-    it ended, then ``summary()`` (the after-session tables), the same either way.
+    it ended, then ``summary(rec)`` (the after-session tables of the recorded file ``rec``,
+    read once), the same either way.
 
     In the window, that is printed as soon as the session ends (the window stays open in its
     ended state until closed, or closes with ``exit_at_end``). SIGINT and SIGTERM end the
@@ -168,12 +167,14 @@ def _run(session, console: Console, headless: bool = True, exit_at_end: bool = F
     (:func:`biofeed.gui.platform.window_problem`), it says why and runs headless.
     """
     from ..console import show_status, text
+    from ..record.reader import read
 
     def ended(end) -> None:
         console.print(text(f"session ended at {end.t_end:.1f} s ({end.ended_by})"))
-        print_device_summary(session.path, console)
+        rec = read(session.path)
+        print_device_summary(rec, console)
         if summary is not None:
-            summary()
+            summary(rec)
 
     if not headless and has_display():
         from ..gui.platform import window_problem
@@ -212,7 +213,6 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from ..devices.simulated import SimulatedSensor
     from ..protocol.runner import ProtocolRunner
     from ..protocol.schedule import DEMO
-    from ..record.reader import read
     from ..session import Session
     from ..sim.physiology import SimConfig
 
@@ -225,8 +225,8 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     console.print(f"biofeed {__version__}: demo session on the simulated sensor "
                   f"({args.duration or DEMO.duration_s:g} s at {args.speed:g}x). Ctrl-C stops.")
 
-    def summary() -> None:
-        table = phase_table(read(session.path))
+    def summary(rec) -> None:
+        table = phase_table(rec)
         console.print(dataframe_table(table, "Per-phase summary", PHASE_FORMATS))
         console.print(text(f"session file: {session.path}"), soft_wrap=True)
 
@@ -237,7 +237,6 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 def cmd_record(args: argparse.Namespace, console: Console) -> int:
     from ..console import dataframe_table, text
     from ..devices.spec import open_devices
-    from ..record.reader import read
     from ..session import Session
 
     devices = open_devices(args.device, lsl_scope=args.lsl_scope, notify=say(console))
@@ -247,8 +246,8 @@ def cmd_record(args: argparse.Namespace, console: Console) -> int:
     console.print(text(f"biofeed {__version__}: recording {', '.join(d.id for d in devices)}"
                        f"{f' for {args.duration:g} s' if args.duration else ''}. Ctrl-C stops."))
 
-    def summary() -> None:
-        console.print(dataframe_table(streams_table(read(session.path)), "Streams",
+    def summary(rec) -> None:
+        console.print(dataframe_table(streams_table(rec), "Streams",
                                       {"rate_hz": "g", "end_s": ".2f"}))
         console.print(text(f"session file: {session.path}"), soft_wrap=True)
 
